@@ -1,0 +1,3 @@
+"""Websocket routes of the dashboard, under /ws/dashboard/ (session-authenticated)."""
+
+websocket_urlpatterns = []

@@ -1,0 +1,35 @@
+from messaging.models.accounts import Invitation, Membership, Role, Team, User
+from messaging.models.apps import ApiKey, App, Integration, IntegrationStatus, KeyScope, Webhook
+from messaging.models.appusers import AppUser, Client
+from messaging.models.logs import LogEntry
+from messaging.models.messages import (
+    Delivery,
+    DeliveryState,
+    Message,
+    MessageType,
+    Purpose,
+)
+from messaging.models.messages import Role as MessageRole
+
+__all__ = [
+    "ApiKey",
+    "App",
+    "AppUser",
+    "Client",
+    "Delivery",
+    "DeliveryState",
+    "Integration",
+    "IntegrationStatus",
+    "Invitation",
+    "KeyScope",
+    "LogEntry",
+    "Membership",
+    "Message",
+    "MessageRole",
+    "MessageType",
+    "Purpose",
+    "Role",
+    "Team",
+    "User",
+    "Webhook",
+]

@@ -1,0 +1,118 @@
+"""Apps, their API keys, integrations and webhooks."""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from messaging.crypto import EncryptedJSONField, EncryptedTextField
+from messaging.ids import new_id, new_token
+from messaging.models.accounts import Team
+
+
+class AppQuerySet(models.QuerySet):
+    def for_user(self, user):
+        """Apps the dashboard user may see: those of their teams."""
+        return self.filter(team__memberships__user=user)
+
+
+class App(models.Model):
+    """A business's messaging app: its users, channels, keys and webhooks."""
+
+    id = models.CharField(primary_key=True, max_length=24, default=new_id, editable=False)
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="apps")
+    name = models.CharField(max_length=100)
+    app_token = models.CharField(max_length=64, unique=True, default=new_token)
+    # Free-form settings: failover policy, widget branding, allowed origins,
+    # log retention. Read through the helpers in messaging.services.apps.
+    settings = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = AppQuerySet.as_manager()
+
+    def __str__(self):
+        return self.name
+
+
+class KeyScope(models.TextChoices):
+    APP = "app", "App"
+    ACCOUNT = "account", "Account"
+
+
+class ApiKey(models.Model):
+    """A key id + secret used to sign JWTs (HS256, `kid` = key_id)."""
+
+    key_id = models.CharField(primary_key=True, max_length=40, editable=False)
+    secret = EncryptedTextField()
+    secret_last4 = models.CharField(max_length=4)
+    name = models.CharField(max_length=100, blank=True)
+    scope = models.CharField(max_length=10, choices=KeyScope.choices)
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="api_keys")
+    # Set for app-scope keys only.
+    app = models.ForeignKey(
+        App, null=True, blank=True, on_delete=models.CASCADE, related_name="api_keys"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(scope="app", app__isnull=False))
+                | (models.Q(scope="account", app__isnull=True)),
+                name="app_key_has_app_account_key_has_none",
+            ),
+        ]
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+    def __str__(self):
+        return self.key_id
+
+
+class IntegrationStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    PENDING = "pending", "Pending"
+    ERROR = "error", "Error"
+
+
+class Integration(models.Model):
+    """A channel connected to an app (Telegram bot, Messenger page, Twilio number...)."""
+
+    id = models.CharField(primary_key=True, max_length=24, default=new_id, editable=False)
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="integrations")
+    type = models.CharField(max_length=20)
+    display_name = models.CharField(max_length=100, blank=True)
+    credentials = EncryptedJSONField(blank=True, default=dict)
+    # Shared secret platforms echo back on inbound webhooks (Telegram secret_token...).
+    webhook_secret = models.CharField(max_length=64, default=new_token)
+    status = models.CharField(
+        max_length=10, choices=IntegrationStatus.choices, default=IntegrationStatus.ACTIVE
+    )
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["app", "type"], name="integration_app_type")]
+
+    def __str__(self):
+        return f"{self.type} for {self.app}"
+
+
+class Webhook(models.Model):
+    """Where business software wants events posted (Smooch webhooks)."""
+
+    id = models.CharField(primary_key=True, max_length=24, default=new_id, editable=False)
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="webhooks")
+    target = models.URLField(max_length=2000)
+    triggers = models.JSONField(default=list)
+    secret = EncryptedTextField(default=new_token)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return self.target

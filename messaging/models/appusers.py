@@ -1,0 +1,107 @@
+"""End users of an app and the clients (channels) they are reachable on."""
+
+from django.db import models
+from django.utils import timezone
+
+from messaging.ids import is_id, new_id
+from messaging.models.apps import App, Integration
+
+
+class AppUserQuerySet(models.QuerySet):
+    def for_app(self, app):
+        return self.filter(app=app)
+
+    def by_ref(self, app, ref: str):
+        """The app user addressed by `_id` or by `userId` (Smooch allows both)."""
+        query = models.Q(user_id=ref)
+        if is_id(ref):
+            query |= models.Q(id=ref)
+        return self.filter(app=app).filter(query)
+
+
+class AppUser(models.Model):
+    """An end user; one conversation with the business."""
+
+    id = models.CharField(primary_key=True, max_length=24, default=new_id, editable=False)
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="app_users")
+    user_id = models.CharField(max_length=255, null=True, blank=True)
+    given_name = models.CharField(max_length=255, blank=True)
+    surname = models.CharField(max_length=255, blank=True)
+    email = models.CharField(max_length=255, blank=True)
+    properties = models.JSONField(default=dict, blank=True)
+    signed_up_at = models.DateTimeField(default=timezone.now)
+    credential_required = models.BooleanField(default=False)
+    conversation_started = models.BooleanField(default=False)
+    # Conversation state (Smooch keeps one conversation per app user).
+    unread_count = models.PositiveIntegerField(default=0)  # business messages unread by the user
+    app_maker_last_read = models.DateTimeField(null=True, blank=True)
+    app_user_last_read = models.DateTimeField(null=True, blank=True)
+    last_activity_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = AppUserQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["app", "user_id"],
+                condition=models.Q(user_id__isnull=False),
+                name="user_id_unique_per_app",
+            ),
+        ]
+        indexes = [
+            # Dashboard user list: an app's users by latest activity.
+            models.Index(fields=["app", "-last_activity_at"], name="appuser_app_activity"),
+        ]
+
+    @property
+    def display_name(self) -> str:
+        name = f"{self.given_name} {self.surname}".strip()
+        return name or self.user_id or self.email or self.id
+
+    def __str__(self):
+        return self.display_name
+
+
+class Client(models.Model):
+    """One channel an app user is reachable on: a widget session, a Messenger
+    PSID, a Telegram chat, a phone number... `last_seen` drives targeting."""
+
+    id = models.CharField(primary_key=True, max_length=24, default=new_id, editable=False)
+    app_user = models.ForeignKey(AppUser, on_delete=models.CASCADE, related_name="clients")
+    # The channel type ("web", "messenger", "telegram", "twilio", ...).
+    platform = models.CharField(max_length=20)
+    integration = models.ForeignKey(
+        Integration, null=True, blank=True, on_delete=models.SET_NULL, related_name="clients"
+    )
+    # The platform's id for this user: device id, PSID, chat id, phone number.
+    external_id = models.CharField(max_length=255)
+    display_name = models.CharField(max_length=255, blank=True)
+    last_seen = models.DateTimeField(default=timezone.now)
+    active = models.BooleanField(default=True)
+    # A link requested but not yet confirmed by the user (pendingClients).
+    pending = models.BooleanField(default=False)
+    push_token = models.CharField(max_length=512, blank=True)
+    app_version = models.CharField(max_length=50, blank=True)
+    info = models.JSONField(default=dict, blank=True)
+    linked_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["app_user", "platform", "external_id"], name="client_once_per_user"
+            ),
+        ]
+        indexes = [
+            # Targeting: a user's live clients, most recently seen first.
+            models.Index(
+                fields=["app_user", "-last_seen"],
+                condition=models.Q(active=True, pending=False),
+                name="client_targeting",
+            ),
+            # Inbound platform webhooks resolve the sender by external id.
+            models.Index(fields=["platform", "external_id"], name="client_external"),
+        ]
+
+    def __str__(self):
+        return f"{self.platform}:{self.external_id}"

@@ -1,0 +1,3 @@
+"""Websocket routes of the SDK protocol (app-token authenticated)."""
+
+websocket_urlpatterns = []

@@ -1,0 +1,68 @@
+"""The task worker: django-tasks-db's worker loop plus Parley's periodic jobs.
+
+`manage.py worker` runs it as its own process (scale-out); `manage.py serve`
+runs it in threads inside daphne (embedded defaults), so the in-memory
+channel layer reaches every socket. The periodic jobs run in a thread of the
+worker process, never as tasks (see messaging.periodic).
+"""
+
+import logging
+import threading
+
+from django.conf import settings
+from django.db import close_old_connections
+from django.utils.crypto import get_random_string
+from django_tasks_db.management.commands.db_worker import Worker
+
+from messaging import periodic
+
+logger = logging.getLogger(__name__)
+
+
+def make_worker(interval: float | None = None, worker_id: str | None = None) -> Worker:
+    return Worker(
+        queue_names=["*"],
+        interval=settings.PARLEY_WORKER_INTERVAL if interval is None else interval,
+        batch=False,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=None,
+        worker_id=worker_id or get_random_string(32),
+        excluded_queue_names=[],
+    )
+
+
+def run_scheduler(stop: threading.Event, tick: float = 1.0) -> None:
+    # Import the modules whose periodic jobs register themselves.
+    from messaging import tasks  # noqa: F401
+
+    scheduler = periodic.Scheduler(periodic.default_jobs())
+    try:
+        while not stop.is_set():
+            scheduler.run_due()
+            stop.wait(tick)
+    finally:
+        close_old_connections()
+
+
+def start_scheduler_thread() -> tuple[threading.Thread, threading.Event]:
+    stop = threading.Event()
+    thread = threading.Thread(target=run_scheduler, args=(stop,), name="parley-scheduler", daemon=True)
+    thread.start()
+    return thread, stop
+
+
+def _run_worker(worker: Worker) -> None:
+    try:
+        worker.run()
+    finally:
+        close_old_connections()
+
+
+def start_in_threads(interval: float | None = None) -> Worker:
+    """The embedded setup: worker loop and scheduler as daemon threads."""
+    worker = make_worker(interval)
+    threading.Thread(target=_run_worker, args=(worker,), name="parley-worker", daemon=True).start()
+    start_scheduler_thread()
+    logger.info("in-process worker %s started", worker.worker_id)
+    return worker

@@ -1,0 +1,73 @@
+import os
+import socket
+from urllib.parse import urlparse
+
+import pytest
+
+# Playwright's sync API runs an event loop in the test thread.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+def _reachable(url: str, default_port: int) -> bool:
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or default_port), 2):
+            return True
+    except OSError:
+        return False
+
+
+def pytest_sessionstart(session):
+    db = os.environ.get("DATABASE_URL")
+    if db and not _reachable(db, 5432):
+        raise pytest.UsageError(
+            f"PostgreSQL at {db} is not reachable: start it with "
+            "`pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`"
+        )
+    redis = os.environ.get("REDIS_URL")
+    if redis and not _reachable(redis, 6379):
+        raise pytest.UsageError(
+            f"Redis at {redis} is not reachable: start it with "
+            '`redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no`'
+        )
+
+
+@pytest.fixture
+def owner(db):
+    from messaging.services.accounts import sign_up
+
+    return sign_up(email="owner@a.example", password="correct horse battery", team_name="Team A").user
+
+
+@pytest.fixture
+def team(owner):
+    return owner.teams.get()
+
+
+@pytest.fixture
+def make_app(db):
+    from messaging.models import KeyScope
+    from messaging.services.apps import create_app, create_key
+
+    def make(team, name="App", with_key=True):
+        app = create_app(team=team, name=name)
+        if with_key:
+            key, secret = create_key(team=team, scope=KeyScope.APP, app=app, name="test")
+            app.test_key = key
+            app.test_secret = secret
+        return app
+
+    return make
+
+
+@pytest.fixture
+def app(team, make_app):
+    return make_app(team, "App A")
+
+
+@pytest.fixture
+def stranger(db):
+    """A member of another team (team B) with an app of their own."""
+    from messaging.services.accounts import sign_up
+
+    return sign_up(email="stranger@b.example", password="correct horse battery", team_name="Team B").user
