@@ -3,5 +3,7 @@ from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("v1/", include("messaging.api.urls")),
+    path("v1.1/", include("messaging.api.urls")),
     path("", include("dashboard.views.urls")),
 ]
