@@ -1,0 +1,86 @@
+"""The JSON shapes of the Smooch v1 API. Keys with no value are left out
+(generated Smooch clients reject `null` in fields they treat as required)."""
+
+from datetime import datetime
+
+
+def iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def unix(value: datetime) -> float:
+    return round(value.timestamp(), 3)
+
+
+def compact(data: dict) -> dict:
+    """Drop keys whose value is None (and empty strings for optional text)."""
+    return {k: v for k, v in data.items() if v is not None and v != ""}
+
+
+def message_json(message) -> dict:
+    data = {
+        "_id": message.id,
+        "authorId": message.app_user_id if message.role == "appUser" else None,
+        "role": message.role,
+        "type": message.type,
+        "name": message.name,
+        "email": message.email,
+        "avatarUrl": message.avatar_url,
+        "text": message.text,
+        "mediaUrl": message.media_url,
+        "mediaType": message.media_type,
+        "actions": message.actions or None,
+        "items": message.items or None,
+        "coordinates": message.coordinates,
+        "metadata": message.metadata,
+        "payload": message.payload,
+        "source": message.source or None,
+        "destination": message.destination,
+        "received": unix(message.received),
+    }
+    return compact(data)
+
+
+def conversation_json(app_user) -> dict:
+    return {"_id": app_user.id, "unreadCount": app_user.unread_count}
+
+
+def client_json(client) -> dict:
+    return compact(
+        {
+            "id": client.external_id if client.platform in ("web", "ios", "android", "other") else client.id,
+            "_id": client.id,
+            "platform": client.platform,
+            "integrationId": client.integration_id,
+            "displayName": client.display_name,
+            "active": client.active,
+            "lastSeen": iso(client.last_seen),
+            "linkedAt": iso(client.linked_at),
+            "appVersion": client.app_version,
+            "pushNotificationToken": client.push_token,
+            "info": client.info or None,
+        }
+    )
+
+
+def app_user_json(app_user, *, with_clients=True) -> dict:
+    data = compact(
+        {
+            "_id": app_user.id,
+            "userId": app_user.user_id,
+            "givenName": app_user.given_name,
+            "surname": app_user.surname,
+            "email": app_user.email,
+            "signedUpAt": iso(app_user.signed_up_at),
+        }
+    )
+    data["properties"] = app_user.properties or {}
+    data["conversationStarted"] = app_user.conversation_started
+    data["credentialRequired"] = app_user.credential_required
+    if with_clients:
+        clients = list(app_user.clients.all())
+        data["clients"] = [client_json(c) for c in clients if not c.pending]
+        data["pendingClients"] = [client_json(c) for c in clients if c.pending]
+    return data

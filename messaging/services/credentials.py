@@ -1,0 +1,156 @@
+"""Who is calling: app tokens and JWTs (HS256, `kid` = an API key's id).
+
+Shared by the REST API (`messaging.api.auth`) and the SDK websocket, so the
+rules live in one place:
+- an app token reaches the app-user-facing endpoints of its app, but never a
+  user secured by a JWT (`credentialRequired`);
+- an `appUser` JWT (signed with an app-scope key of the app, with `userId`)
+  reaches that one user, and secures it on first use;
+- an `app` JWT (app-scope key) reaches every user of its app;
+- an `account` JWT (account-scope key) reaches every app of its team.
+Unsigned tokens, `alg: none`, unknown or revoked keys are refused.
+"""
+
+from dataclasses import dataclass
+
+import jwt
+from django.utils import timezone
+
+from messaging.models import ApiKey, App, AppUser, KeyScope
+
+ALGORITHMS = ["HS256"]
+LAST_USED_RESOLUTION = 60  # seconds: don't write last_used_at on every call
+
+
+class AuthError(Exception):
+    """401 when credentials are missing or invalid, 403 when valid but not
+    allowed here."""
+
+    def __init__(self, description: str, status: int = 401):
+        super().__init__(description)
+        self.description = description
+        self.status = status
+        self.code = "unauthorized" if status == 401 else "forbidden"
+
+
+@dataclass(frozen=True)
+class Credential:
+    method: str  # "jwt" or "appToken"
+    scope: str  # "app", "appUser" or "account"
+    team_id: int
+    app: App | None = None  # None for account scope
+    key: ApiKey | None = None
+    user_id: str | None = None  # appUser scope only
+
+    def app_for(self, app_id: str | None) -> App:
+        """The app this call is about: the credential's own app, or for an
+        account key one of its team's apps (404-worthy when not found)."""
+        if self.scope == "account":
+            if not app_id:
+                raise AuthError("An account-scope key must address /v1/apps/{appId}/...", 403)
+            app = App.objects.filter(id=app_id, team_id=self.team_id).first()
+            if app is None:
+                raise LookupError(app_id)
+            return app
+        if app_id and app_id != self.app.id:
+            raise LookupError(app_id)
+        return self.app
+
+    def check_app_user(self, app_user: AppUser) -> None:
+        """Raise unless this credential may reach `app_user`."""
+        if self.method == "appToken" and app_user.credential_required:
+            raise AuthError("This user is secured: a JWT with appUser scope is required.", 401)
+        if self.scope == "appUser" and app_user.user_id != self.user_id:
+            raise AuthError("This JWT is for another user.", 403)
+
+
+def from_app_token(token: str) -> Credential:
+    app = App.objects.filter(app_token=token).first() if token else None
+    if app is None:
+        raise AuthError("Invalid app token.")
+    return Credential(method="appToken", scope="appUser", team_id=app.team_id, app=app)
+
+
+def from_jwt(token: str) -> Credential:
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError:
+        raise AuthError("Invalid JWT: it could not be decoded.")
+    if header.get("alg") not in ALGORITHMS:
+        raise AuthError("Invalid JWT: only HS256-signed tokens are accepted.")
+    kid = header.get("kid")
+    if not kid or not isinstance(kid, str):
+        raise AuthError("Invalid JWT: the header has no kid.")
+    key = ApiKey.objects.select_related("app").filter(key_id=kid).first()
+    if key is None:
+        raise AuthError("Invalid JWT: unknown key id.")
+    if key.revoked_at is not None:
+        raise AuthError("Invalid JWT: this key has been revoked.")
+    try:
+        claims = jwt.decode(token, key.secret, algorithms=ALGORITHMS, options={"require": []})
+    except jwt.InvalidSignatureError:
+        raise AuthError("Invalid JWT: bad signature.")
+    except jwt.PyJWTError as error:
+        raise AuthError(f"Invalid JWT: {error}.")
+    scope = claims.get("scope")
+    if scope not in ("app", "appUser", "account"):
+        raise AuthError("Invalid JWT: the scope claim must be app, appUser or account.")
+    if key.scope == KeyScope.ACCOUNT and scope != "account":
+        raise AuthError(f"Invalid JWT: an account key cannot sign {scope}-scope tokens.", 401)
+    if key.scope == KeyScope.APP and scope == "account":
+        raise AuthError("Invalid JWT: an app key cannot sign account-scope tokens.", 401)
+    user_id = None
+    if scope == "appUser":
+        user_id = claims.get("userId")
+        if not isinstance(user_id, str) or not user_id:
+            raise AuthError("Invalid JWT: appUser scope needs a userId claim.")
+    _touch(key)
+    return Credential(
+        method="jwt", scope=scope, team_id=key.team_id, app=key.app, key=key, user_id=user_id
+    )
+
+
+def from_headers(authorization: str, app_token: str) -> Credential:
+    """The credential of an HTTP call: a Bearer JWT, else an app token."""
+    if authorization:
+        kind, _, token = authorization.partition(" ")
+        if kind.lower() != "bearer" or not token.strip():
+            raise AuthError("The authorization header must be 'Bearer <jwt>'.")
+        return from_jwt(token.strip())
+    if app_token:
+        return from_app_token(app_token)
+    raise AuthError("Authorization is required.")
+
+
+def secure_if_needed(credential: Credential, app_user: AppUser) -> None:
+    """The first appUser JWT for a user secures it: from then on its app
+    token no longer reaches it."""
+    if credential.scope == "appUser" and not app_user.credential_required:
+        app_user.credential_required = True
+        app_user.save(update_fields=["credential_required"])
+
+
+def _touch(key: ApiKey) -> None:
+    now = timezone.now()
+    if key.last_used_at is None or (now - key.last_used_at).total_seconds() > LAST_USED_RESOLUTION:
+        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+        key.last_used_at = now
+
+
+def authenticate_sdk(*, app_token: str, app_user_ref: str | None, jwt_token: str | None):
+    """For SDK clients (widget websocket, /v1/init): the app from its token
+    and, when given, the app user it may act as. Returns (app, app_user|None)."""
+    credential = from_app_token(app_token)
+    app = credential.app
+    if jwt_token:
+        credential = from_jwt(jwt_token)
+        if credential.app is None or credential.app.id != app.id:
+            raise AuthError("This JWT belongs to another app.", 401)
+    if not app_user_ref:
+        return app, None
+    app_user = AppUser.objects.by_ref(app, app_user_ref).first()
+    if app_user is None:
+        raise LookupError(app_user_ref)
+    credential.check_app_user(app_user)
+    secure_if_needed(credential, app_user)
+    return app, app_user
