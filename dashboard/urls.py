@@ -5,5 +5,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("v1/", include("messaging.api.urls")),
     path("v1.1/", include("messaging.api.urls")),
+    # Widget settings and the demo page (Web Messenger work).
+    path("", include("dashboard.views.widget_urls")),
     path("", include("dashboard.views.urls")),
 ]

@@ -1,0 +1,3 @@
+"""Routes of the Web Messenger's dashboard pages (widget settings, demo page)."""
+
+urlpatterns = []
