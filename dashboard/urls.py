@@ -7,5 +7,7 @@ urlpatterns = [
     path("v1.1/", include("messaging.api.urls")),
     # Widget settings and the demo page (Web Messenger work).
     path("", include("dashboard.views.widget_urls")),
+    # Live conversations, Log tab, overview (dashboard work).
+    path("", include("dashboard.views.live_urls")),
     path("", include("dashboard.views.urls")),
 ]

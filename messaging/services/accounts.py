@@ -1,20 +1,68 @@
-"""Team accounts: sign-up, members, roles and invitations."""
+"""Team accounts: sign-up, teams, members, roles and invitations.
+
+Every function takes instances and values (never a request), runs in one
+transaction and raises a typed `ServiceError` that each caller renders its
+own way. Whoever acts is passed as their `Membership` so the rules (only
+owners and admins manage; only owners touch the owner role; a team keeps an
+owner) live here, not in views.
+"""
+
+from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
 
 from messaging.models import Invitation, Membership, Role, Team, User
-from messaging.services.errors import Conflict, PermissionDenied
+from messaging.services.errors import Conflict, PermissionDenied, ServiceError
+
+# An invite link is a bearer credential sent by email: it stops working after
+# this long, and once used.
+INVITATION_TTL = timedelta(days=7)
+
+
+def normalize_email(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def _require_name(value: str, what: str) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise ServiceError(f"The {what} must not be empty.", code="bad_request")
+    return value
 
 
 @transaction.atomic
 def sign_up(*, email: str, password: str, team_name: str, name: str = "") -> Membership:
     """A new user and the team they own."""
+    email = normalize_email(email)
+    team_name = _require_name(team_name, "team name")
     if User.objects.filter(email__iexact=email).exists():
         raise Conflict("An account with this email already exists.")
-    user = User.objects.create_user(email=email, password=password, name=name)
+    user = User.objects.create_user(email=email, password=password, name=name.strip())
     team = Team.objects.create(name=team_name)
     return Membership.objects.create(team=team, user=user, role=Role.OWNER)
+
+
+@transaction.atomic
+def create_team(*, user: User, name: str) -> Membership:
+    """Another team for an existing user, who owns it."""
+    team = Team.objects.create(name=_require_name(name, "team name"))
+    return Membership.objects.create(team=team, user=user, role=Role.OWNER)
+
+
+def rename_team(*, membership: Membership, name: str) -> Team:
+    require_manager(membership)
+    team = membership.team
+    team.name = _require_name(name, "team name")
+    team.save(update_fields=["name"])
+    return team
+
+
+def memberships_of(user) -> "list[Membership]":
+    """The user's teams, as their memberships, by team name."""
+    return list(
+        Membership.objects.filter(user=user).select_related("team").order_by("team__name", "team_id")
+    )
 
 
 def membership_for(user, team_id) -> Membership | None:
@@ -26,38 +74,92 @@ def require_manager(membership: Membership) -> None:
         raise PermissionDenied("Only owners and admins can do this.")
 
 
+def _check_role(role: str) -> None:
+    if role not in Role.values:
+        raise ServiceError(f"{role!r} is not a role.", code="bad_request")
+
+
+def roles_grantable_by(membership: Membership) -> list[str]:
+    """The roles this member may give: owners any, admins all but owner."""
+    if membership.role == Role.OWNER:
+        return list(Role.values)
+    if membership.role == Role.ADMIN:
+        return [Role.ADMIN, Role.AGENT]
+    return []
+
+
 @transaction.atomic
 def invite(*, membership: Membership, email: str, role: str) -> Invitation:
+    """An open invitation (replacing any earlier one for the same address)."""
     require_manager(membership)
+    _check_role(role)
     team = membership.team
-    email = email.strip().lower()
+    email = normalize_email(email)
     if role == Role.OWNER and membership.role != Role.OWNER:
         raise PermissionDenied("Only owners can invite owners.")
     if team.memberships.filter(user__email__iexact=email).exists():
         raise Conflict("This person is already a member of the team.")
     Invitation.objects.filter(team=team, email=email, accepted_at__isnull=True).delete()
-    return Invitation.objects.create(
-        team=team, email=email, role=role, invited_by=membership.user
-    )
+    return Invitation.objects.create(team=team, email=email, role=role, invited_by=membership.user)
+
+
+def open_invitations(team: Team):
+    return Invitation.objects.filter(
+        team=team, accepted_at__isnull=True, created_at__gte=timezone.now() - INVITATION_TTL
+    ).order_by("email")
 
 
 def open_invitation(token: str) -> Invitation | None:
+    """The invitation behind an invite link, if it can still be used."""
     return (
         Invitation.objects.select_related("team")
-        .filter(token=token, accepted_at__isnull=True)
+        .filter(
+            token=token,
+            accepted_at__isnull=True,
+            created_at__gte=timezone.now() - INVITATION_TTL,
+        )
         .first()
     )
 
 
 @transaction.atomic
-def accept_invitation(invitation: Invitation, *, password: str | None, name: str = "") -> User:
-    """Join the team; a new user sets their password, an existing one keeps it."""
-    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+def cancel_invitation(*, membership: Membership, invitation: Invitation) -> None:
+    require_manager(membership)
+    if invitation.team_id != membership.team_id:
+        raise PermissionDenied("Not an invitation of your team.")
+    invitation.delete()
+
+
+def invitee_exists(invitation: Invitation) -> bool:
+    return User.objects.filter(email__iexact=invitation.email).exists()
+
+
+@transaction.atomic
+def accept_invitation(
+    invitation: Invitation, *, user: User | None = None, password: str | None = None, name: str = ""
+) -> User:
+    """Join the invitation's team.
+
+    `user` given: an existing, logged-in user whose email is the invited one
+    joins. Otherwise a new user is created with `password`; if an account with
+    that email appeared meanwhile, the caller must log that account in first
+    (knowing the link is not knowing its password).
+    """
+    invitation = Invitation.objects.select_for_update().select_related("team").get(pk=invitation.pk)
     if invitation.accepted_at is not None:
         raise Conflict("This invitation has already been used.")
-    user = User.objects.filter(email__iexact=invitation.email).first()
-    if user is None:
-        user = User.objects.create_user(email=invitation.email, password=password, name=name)
+    if invitation.created_at < timezone.now() - INVITATION_TTL:
+        raise Conflict("This invitation has expired.")
+    existing = User.objects.filter(email__iexact=invitation.email).first()
+    if user is not None:
+        if normalize_email(user.email) != invitation.email:
+            raise PermissionDenied(f"This invitation is for {invitation.email}.")
+    elif existing is not None:
+        raise Conflict("An account with this email already exists: log in to accept.")
+    else:
+        if not password:
+            raise ServiceError("A password is required.", code="bad_request")
+        user = User.objects.create_user(email=invitation.email, password=password, name=name.strip())
     Membership.objects.get_or_create(
         team=invitation.team, user=user, defaults={"role": invitation.role}
     )
@@ -69,8 +171,10 @@ def accept_invitation(invitation: Invitation, *, password: str | None, name: str
 @transaction.atomic
 def change_role(*, membership: Membership, target: Membership, role: str) -> Membership:
     require_manager(membership)
+    _check_role(role)
     if target.team_id != membership.team_id:
         raise PermissionDenied("Not a member of your team.")
+    target = Membership.objects.select_for_update().get(pk=target.pk)
     if Role.OWNER in (role, target.role) and membership.role != Role.OWNER:
         raise PermissionDenied("Only owners can grant or take away the owner role.")
     if target.role == Role.OWNER and role != Role.OWNER:
@@ -85,6 +189,7 @@ def remove_member(*, membership: Membership, target: Membership) -> None:
     require_manager(membership)
     if target.team_id != membership.team_id:
         raise PermissionDenied("Not a member of your team.")
+    target = Membership.objects.select_for_update().get(pk=target.pk)
     if target.role == Role.OWNER:
         if membership.role != Role.OWNER:
             raise PermissionDenied("Only owners can remove an owner.")
@@ -93,6 +198,12 @@ def remove_member(*, membership: Membership, target: Membership) -> None:
 
 
 def _keep_an_owner(target: Membership) -> None:
-    owners = Membership.objects.select_for_update().filter(team_id=target.team_id, role=Role.OWNER)
-    if owners.exclude(pk=target.pk).count() == 0:
+    """Refuse to leave the team without an owner. Locks the owners' rows so
+    two owners demoting each other at once cannot both succeed."""
+    owners = list(
+        Membership.objects.select_for_update()
+        .filter(team_id=target.team_id, role=Role.OWNER)
+        .values_list("pk", flat=True)
+    )
+    if not [pk for pk in owners if pk != target.pk]:
         raise Conflict("A team needs at least one owner.")

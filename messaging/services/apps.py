@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from messaging.models import ApiKey, App, KeyScope, Membership, Team
 from messaging.services.accounts import require_manager
-from messaging.services.errors import PermissionDenied
+from messaging.services.errors import PermissionDenied, ServiceError
 
 DEFAULT_SETTINGS = {
     # None = the seed's rule with PARLEY_FAILOVER_SECONDS; see delivery/.
@@ -18,20 +18,47 @@ DEFAULT_SETTINGS = {
 }
 
 
-def create_app(*, team: Team, name: str) -> App:
-    return App.objects.create(team=team, name=name.strip())
+def _app_name(name: str) -> str:
+    name = (name or "").strip()
+    if not name:
+        raise ServiceError("The app name must not be empty.", code="bad_request")
+    return name
+
+
+def _check_acting(membership: Membership | None, team_id: int) -> None:
+    """When a dashboard member acts (membership given), they must manage
+    this very team; commands and tests pass no membership."""
+    if membership is None:
+        return
+    if membership.team_id != team_id:
+        raise PermissionDenied("Not your team.")
+    require_manager(membership)
+
+
+def create_app(*, team: Team, name: str, membership: Membership | None = None) -> App:
+    _check_acting(membership, team.id)
+    return App.objects.create(team=team, name=_app_name(name))
 
 
 def rename_app(*, membership: Membership, app: App, name: str) -> App:
-    require_manager(membership)
-    app.name = name.strip()
+    _check_acting(membership, app.team_id)
+    app.name = _app_name(name)
     app.save(update_fields=["name"])
     return app
 
 
+@transaction.atomic
 def delete_app(*, membership: Membership, app: App) -> None:
-    require_manager(membership)
+    """Delete the app and everything it owns (keys, users, messages...)."""
+    _check_acting(membership, app.team_id)
     app.delete()
+
+
+def active_keys(*, team: Team, scope: str, app: App | None = None):
+    keys = ApiKey.objects.filter(team=team, scope=scope, revoked_at__isnull=True)
+    if scope == KeyScope.APP:
+        keys = keys.filter(app=app)
+    return keys.order_by("created_at", "key_id")
 
 
 def new_key_id(scope: str) -> str:
@@ -40,8 +67,23 @@ def new_key_id(scope: str) -> str:
 
 
 @transaction.atomic
-def create_key(*, team: Team, scope: str, app: App | None = None, name: str = "", created_by=None):
-    """A new API key; returns (key, secret). The secret is shown once."""
+def create_key(
+    *,
+    team: Team,
+    scope: str,
+    app: App | None = None,
+    name: str = "",
+    created_by=None,
+    membership: Membership | None = None,
+):
+    """A new API key; returns (key, secret). The secret is shown once: only
+    its encrypted form and last 4 characters are kept for display."""
+    _check_acting(membership, team.id)
+    if scope not in KeyScope.values:
+        raise ServiceError(f"{scope!r} is not a key scope.", code="bad_request")
+    if membership is not None and created_by is None:
+        created_by = membership.user
+    name = (name or "").strip()
     if scope == KeyScope.APP and (app is None or app.team_id != team.id):
         raise PermissionDenied("An app-scope key belongs to one of the team's apps.")
     if scope == KeyScope.ACCOUNT:
@@ -60,7 +102,9 @@ def create_key(*, team: Team, scope: str, app: App | None = None, name: str = ""
     return key, secret
 
 
-def revoke_key(key: ApiKey) -> ApiKey:
+def revoke_key(key: ApiKey, *, membership: Membership | None = None) -> ApiKey:
+    """Revoke a key (idempotent); requests signed with it stop working."""
+    _check_acting(membership, key.team_id)
     if key.revoked_at is None:
         key.revoked_at = timezone.now()
         key.save(update_fields=["revoked_at"])

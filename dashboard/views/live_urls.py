@@ -1,0 +1,3 @@
+"""Routes of the live dashboard: users, conversations, composer, Log tab, overview."""
+
+urlpatterns = []
