@@ -1,10 +1,57 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from dashboard.views import home
+from dashboard.forms import LoginForm
+from dashboard.views import accounts, apps, home, team
 
 urlpatterns = [
-    path("login/", auth_views.LoginView.as_view(template_name="dashboard/login.html"), name="login"),
+    # Accounts: Django's auth views with Parley's templates.
+    path(
+        "login/",
+        auth_views.LoginView.as_view(
+            template_name="dashboard/login.html",
+            authentication_form=LoginForm,
+            redirect_authenticated_user=True,
+        ),
+        name="login",
+    ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("signup/", accounts.sign_up, name="signup"),
+    path("password-reset/", auth_views.PasswordResetView.as_view(), name="password_reset"),
+    path("password-reset/sent/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"),
+    path(
+        "reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(post_reset_login=True),
+        name="password_reset_confirm",
+    ),
+    path("reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
+    path("invite/<str:token>/", accounts.accept_invitation, name="accept_invitation"),
+    # Home and teams.
     path("", home.home, name="home"),
+    path("teams/new/", home.create_team, name="team_create"),
+    path("teams/<int:team_id>/", team.team_members, name="team"),
+    path("teams/<int:team_id>/invite/", team.invite, name="team_invite"),
+    path(
+        "teams/<int:team_id>/invitations/<int:invitation_id>/cancel/",
+        team.cancel_invitation,
+        name="team_invitation_cancel",
+    ),
+    path("teams/<int:team_id>/members/<int:member_id>/role/", team.change_role, name="team_member_role"),
+    path(
+        "teams/<int:team_id>/members/<int:member_id>/remove/",
+        team.remove_member,
+        name="team_member_remove",
+    ),
+    path("teams/<int:team_id>/settings/", team.team_settings, name="team_settings"),
+    path("teams/<int:team_id>/settings/name/", team.rename_team, name="team_rename"),
+    path("teams/<int:team_id>/keys/", team.create_account_key, name="team_key_create"),
+    path("teams/<int:team_id>/keys/<str:key_id>/revoke/", team.revoke_account_key, name="team_key_revoke"),
+    path("teams/<int:team_id>/apps/new/", apps.new_app, name="app_create"),
+    # Apps. Other tabs (users, conversations, log...) add their paths here.
+    path("apps/<str:app_id>/", apps.app_home, name="app"),
+    path("apps/<str:app_id>/settings/", apps.app_settings, name="app_settings"),
+    path("apps/<str:app_id>/settings/name/", apps.rename_app, name="app_rename"),
+    path("apps/<str:app_id>/delete/", apps.delete_app, name="app_delete"),
+    path("apps/<str:app_id>/keys/", apps.create_app_key, name="app_key_create"),
+    path("apps/<str:app_id>/keys/<str:key_id>/revoke/", apps.revoke_app_key, name="app_key_revoke"),
 ]

@@ -1,0 +1,133 @@
+"""Dashboard forms: they validate input; the writes are messaging.services'."""
+
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm, SetPasswordMixin
+from django.core.mail import EmailMessage
+from django.template.loader import render_to_string
+
+from messaging.models import Role, User
+from messaging.services import accounts as accounts_service
+
+
+class EmailInput(forms.EmailInput):
+    def __init__(self, **attrs):
+        super().__init__(attrs={"autocomplete": "email", "spellcheck": "false", **attrs})
+
+
+class LoginForm(AuthenticationForm):
+    """Django's login form; the field stays named `username` (it carries
+    the email, the user model's USERNAME_FIELD)."""
+
+    username = forms.CharField(
+        label="Email", max_length=254, widget=EmailInput(autofocus=True)
+    )
+
+
+class SignUpForm(SetPasswordMixin, forms.Form):
+    email = forms.EmailField(label="Email", max_length=254, widget=EmailInput(autofocus=True))
+    name = forms.CharField(label="Your name", max_length=150, required=False)
+    team_name = forms.CharField(label="Team name", max_length=100)
+    password1, password2 = SetPasswordMixin.create_password_fields()
+
+    def clean_email(self):
+        email = accounts_service.normalize_email(self.cleaned_data["email"])
+        if User.objects.filter(email__iexact=email).exists():
+            raise forms.ValidationError("An account with this email already exists.")
+        return email
+
+    def clean(self):
+        self.validate_passwords()
+        # Validators such as "too similar to the email" need a user to compare to.
+        self.validate_password_for_user(
+            User(email=self.cleaned_data.get("email", ""), name=self.cleaned_data.get("name", ""))
+        )
+        return self.cleaned_data
+
+
+class AcceptInvitationForm(SetPasswordMixin, forms.Form):
+    """A new user sets a name and password to accept an invitation."""
+
+    name = forms.CharField(label="Your name", max_length=150, required=False)
+    password1, password2 = SetPasswordMixin.create_password_fields()
+
+    def __init__(self, *args, invitation, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.invitation = invitation
+
+    def clean(self):
+        self.validate_passwords()
+        self.validate_password_for_user(
+            User(email=self.invitation.email, name=self.cleaned_data.get("name", ""))
+        )
+        return self.cleaned_data
+
+
+class TeamForm(forms.Form):
+    name = forms.CharField(label="Team name", max_length=100)
+
+    def clean_name(self):
+        return _not_blank(self.cleaned_data["name"])
+
+
+class AppForm(forms.Form):
+    name = forms.CharField(label="App name", max_length=100)
+
+    def clean_name(self):
+        return _not_blank(self.cleaned_data["name"])
+
+
+class KeyForm(forms.Form):
+    name = forms.CharField(
+        label="Key name",
+        max_length=100,
+        help_text="What uses this key, e.g. “backend” or “CRM sync”.",
+    )
+
+    def clean_name(self):
+        return _not_blank(self.cleaned_data["name"])
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField(label="Email", max_length=254, widget=EmailInput())
+    role = forms.ChoiceField(label="Role", choices=Role.choices, initial=Role.AGENT)
+
+    def __init__(self, *args, membership, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.membership = membership
+        grantable = accounts_service.roles_grantable_by(membership)
+        self.fields["role"].choices = [c for c in Role.choices if c[0] in grantable]
+
+    def clean_email(self):
+        email = accounts_service.normalize_email(self.cleaned_data["email"])
+        if self.membership.team.memberships.filter(user__email__iexact=email).exists():
+            raise forms.ValidationError("This person is already a member of the team.")
+        return email
+
+    def save(self, *, accept_url):
+        """Create the invitation and email its link; `accept_url(token)`
+        builds the absolute link (it depends on where Parley is reached)."""
+        invitation = accounts_service.invite(
+            membership=self.membership,
+            email=self.cleaned_data["email"],
+            role=self.cleaned_data["role"],
+        )
+        send_invitation_email(invitation, accept_url(invitation.token))
+        return invitation
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(label="Role", choices=Role.choices)
+
+
+def send_invitation_email(invitation, url: str) -> None:
+    context = {"invitation": invitation, "team": invitation.team, "url": url}
+    subject = render_to_string("dashboard/emails/invitation_subject.txt", context)
+    body = render_to_string("dashboard/emails/invitation.txt", context)
+    EmailMessage(" ".join(subject.split()), body, to=[invitation.email]).send()
+
+
+def _not_blank(value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise forms.ValidationError("This field is required.")
+    return value

@@ -1,0 +1,207 @@
+"""A team's members, invitations, name and account-scope API keys."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from dashboard.forms import InviteForm, KeyForm, RoleForm, TeamForm
+from dashboard.views import access
+from dashboard.views.htmx import INVALID, absolute_url, redirect_anywhere, render_part
+from messaging.models import KeyScope, Role
+from messaging.services import accounts as accounts_service
+from messaging.services import apps as apps_service
+from messaging.services.errors import ServiceError
+
+TEAM = "dashboard/team.html"
+SETTINGS = "dashboard/team_settings.html"
+
+
+def _members_context(membership, **extra):
+    team = membership.team
+    context = {
+        "team": team,
+        "membership": membership,
+        "can_manage": membership.can_manage,
+        "members": team.memberships.select_related("user").order_by("user__email"),
+        "grantable_roles": [
+            (value, label)
+            for value, label in Role.choices
+            if value in accounts_service.roles_grantable_by(membership)
+        ],
+        "invitations": accounts_service.open_invitations(team) if membership.can_manage else [],
+        "invite_form": InviteForm(membership=membership) if membership.can_manage else None,
+        "members_error": None,
+        "invite_sent_to": None,
+        "team_tab": "members",
+    }
+    context.update(extra)
+    return context
+
+
+@login_required
+@require_GET
+def team_members(request, team_id):
+    membership = access.membership_for(request.user, team_id)
+    return render_part(request, TEAM, "members", _members_context(membership))
+
+
+@login_required
+@require_POST
+def invite(request, team_id):
+    membership = access.manager_membership_for(request.user, team_id)
+    form = InviteForm(request.POST, membership=membership)
+    if form.is_valid():
+        try:
+            invitation = form.save(
+                accept_url=lambda token: absolute_url(request, reverse("accept_invitation", args=[token]))
+            )
+        except ServiceError as error:
+            form.add_error(None, error.description)
+        else:
+            if not request.htmx:
+                messages.success(request, f"Invitation sent to {invitation.email}.")
+                return redirect("team", team_id=team_id)
+            return render_part(
+                request, TEAM, "invitations",
+                _members_context(membership, invite_sent_to=invitation.email),
+            )
+    return render_part(
+        request, TEAM, "invitations", _members_context(membership, invite_form=form), status=INVALID
+    )
+
+
+@login_required
+@require_POST
+def cancel_invitation(request, team_id, invitation_id):
+    membership = access.manager_membership_for(request.user, team_id)
+    invitation = access.invitation_of(membership, invitation_id)
+    accounts_service.cancel_invitation(membership=membership, invitation=invitation)
+    if not request.htmx:
+        messages.success(request, f"Invitation to {invitation.email} cancelled.")
+        return redirect("team", team_id=team_id)
+    return render_part(request, TEAM, "invitations", _members_context(membership))
+
+
+@login_required
+@require_POST
+def change_role(request, team_id, member_id):
+    membership = access.manager_membership_for(request.user, team_id)
+    target = access.member_of(membership, member_id)
+    form = RoleForm(request.POST)
+    error = None
+    if form.is_valid():
+        try:
+            accounts_service.change_role(membership=membership, target=target, role=form.cleaned_data["role"])
+        except ServiceError as e:
+            error = e.description
+    else:
+        error = "Choose one of the roles."
+    if error is None and not request.htmx:
+        messages.success(request, f"{target.user.email} is now {form.cleaned_data['role']}.")
+        return redirect("team", team_id=team_id)
+    # The acting member may just have changed their own role.
+    membership = access.membership_for(request.user, team_id)
+    return render_part(
+        request, TEAM, "members", _members_context(membership, members_error=error),
+        status=INVALID if error else 200,
+    )
+
+
+@login_required
+@require_POST
+def remove_member(request, team_id, member_id):
+    membership = access.manager_membership_for(request.user, team_id)
+    target = access.member_of(membership, member_id)
+    try:
+        accounts_service.remove_member(membership=membership, target=target)
+    except ServiceError as e:
+        return render_part(
+            request, TEAM, "members", _members_context(membership, members_error=e.description),
+            status=INVALID,
+        )
+    if target.user_id == request.user.id:
+        messages.success(request, f"You left {membership.team.name}.")
+        return redirect_anywhere(request, reverse("home"))
+    if not request.htmx:
+        messages.success(request, f"{target.user.email} was removed from the team.")
+        return redirect("team", team_id=team_id)
+    return render_part(request, TEAM, "members", _members_context(membership))
+
+
+# Team settings: name and account-scope keys (owners and admins only).
+
+def _settings_context(membership, **extra):
+    team = membership.team
+    keys = list(apps_service.active_keys(team=team, scope=KeyScope.ACCOUNT))
+    for key in keys:
+        key.revoke_url = reverse("team_key_revoke", args=[team.id, key.key_id])
+    context = {
+        "team": team,
+        "membership": membership,
+        "can_manage": True,
+        "team_form": TeamForm(initial={"name": team.name}),
+        "keys": keys,
+        "key_form": KeyForm(),
+        "key_create_url": reverse("team_key_create", args=[team.id]),
+        "new_key": None,
+        "new_secret": None,
+        "team_tab": "settings",
+    }
+    context.update(extra)
+    return context
+
+
+@login_required
+@require_GET
+def team_settings(request, team_id):
+    membership = access.manager_membership_for(request.user, team_id)
+    return render_part(request, SETTINGS, "account-keys", _settings_context(membership))
+
+
+@login_required
+@require_POST
+def rename_team(request, team_id):
+    membership = access.manager_membership_for(request.user, team_id)
+    form = TeamForm(request.POST)
+    if form.is_valid():
+        accounts_service.rename_team(membership=membership, name=form.cleaned_data["name"])
+        if not request.htmx:
+            messages.success(request, "Team renamed.")
+            return redirect("team_settings", team_id=team_id)
+        return render_part(request, SETTINGS, "team-name", _settings_context(membership, renamed=True))
+    return render_part(
+        request, SETTINGS, "team-name", _settings_context(membership, team_form=form), status=INVALID
+    )
+
+
+@login_required
+@require_POST
+def create_account_key(request, team_id):
+    membership = access.manager_membership_for(request.user, team_id)
+    form = KeyForm(request.POST)
+    if not form.is_valid():
+        return render_part(
+            request, SETTINGS, "account-keys", _settings_context(membership, key_form=form), status=INVALID
+        )
+    key, secret = apps_service.create_key(
+        team=membership.team, scope=KeyScope.ACCOUNT, name=form.cleaned_data["name"], membership=membership
+    )
+    # The secret is rendered in this response only (no redirect: it is not
+    # stored anywhere it could be shown from again).
+    return render_part(
+        request, SETTINGS, "account-keys", _settings_context(membership, new_key=key, new_secret=secret)
+    )
+
+
+@login_required
+@require_POST
+def revoke_account_key(request, team_id, key_id):
+    membership = access.manager_membership_for(request.user, team_id)
+    key = access.account_key_for(membership, key_id)
+    apps_service.revoke_key(key, membership=membership)
+    if not request.htmx:
+        messages.success(request, f"Key {key.key_id} revoked.")
+        return redirect("team_settings", team_id=team_id)
+    return render_part(request, SETTINGS, "account-keys", _settings_context(membership, revoked=key))
