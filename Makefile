@@ -22,8 +22,8 @@ $(VENV)/.installed: pyproject.toml
 run: $(VENV)/.installed
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py firstrun --base-url "$${PARLEY_PUBLIC_URL:-http://127.0.0.1:$(PORT)}"
-	# Plain HTTP on loopback: cookies cannot be Secure here, and webhook
-	# targets on this machine are allowed.
+	@# Plain HTTP on loopback: cookies cannot be Secure here, and webhook
+	@# targets on this machine are allowed.
 	SESSION_COOKIE_SECURE=$${SESSION_COOKIE_SECURE:-false} \
 	CSRF_COOKIE_SECURE=$${CSRF_COOKIE_SECURE:-false} \
 	PARLEY_WEBHOOK_ALLOW_PRIVATE=$${PARLEY_WEBHOOK_ALLOW_PRIVATE:-true} \

@@ -171,6 +171,7 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "staticfiles"
+STATIC_ROOT.mkdir(exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 # Served by whitenoise straight from the source folders: no collectstatic
 # step is needed for `make run`.
@@ -227,6 +228,17 @@ PARLEY_MESSENGER_API_BASE = os.environ.get(
 PARLEY_TWILIO_API_BASE = os.environ.get("PARLEY_TWILIO_API_BASE", "https://api.twilio.com")
 PARLEY_LINE_API_BASE = os.environ.get("PARLEY_LINE_API_BASE", "https://api.line.me")
 PARLEY_VIBER_API_BASE = os.environ.get("PARLEY_VIBER_API_BASE", "https://chatapi.viber.com")
+# The test-only push channel ("fake") posts here (a fake platform on 127.0.0.1).
+PARLEY_FAKE_API_BASE = os.environ.get("PARLEY_FAKE_API_BASE", "http://127.0.0.1:9")
+# Delivery engine: how long a worker's claim on a delivery or webhook event
+# holds, how often the sweep runs, when a RUNNING task counts as lost, and
+# the retry budget (exponential backoff from PARLEY_RETRY_BASE_SECONDS).
+PARLEY_CLAIM_SECONDS = envint("PARLEY_CLAIM_SECONDS", 60)
+PARLEY_SWEEP_SECONDS = envint("PARLEY_SWEEP_SECONDS", 15)
+PARLEY_TASK_STUCK_SECONDS = envint("PARLEY_TASK_STUCK_SECONDS", 900)
+PARLEY_DELIVERY_MAX_ATTEMPTS = envint("PARLEY_DELIVERY_MAX_ATTEMPTS", 6)
+PARLEY_WEBHOOK_MAX_ATTEMPTS = envint("PARLEY_WEBHOOK_MAX_ATTEMPTS", 6)
+PARLEY_RETRY_BASE_SECONDS = float(os.environ.get("PARLEY_RETRY_BASE_SECONDS", "2"))
 
 LOGGING = {
     "version": 1,

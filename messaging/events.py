@@ -66,9 +66,23 @@ def appuser_group(app_user_id: str) -> str:
     return f"appuser.{app_user_id}"
 
 
-def emit(kind: str, *, app, summary: str, app_user=None, detail: dict | None = None, log=True):
+def emit(
+    kind: str,
+    *,
+    app,
+    summary: str,
+    app_user=None,
+    detail: dict | None = None,
+    log=True,
+    webhook: dict | None = None,
+):
     """Record and fan out one event. Call inside the transaction that made
-    the change: publishing and webhooks happen only once it commits."""
+    the change: publishing and webhooks happen only once it commits.
+
+    `detail` is what the log keeps and the groups receive (small, JSON-able;
+    `detail["message"]` is the Smooch message JSON for message events).
+    `webhook` adds keys to the Smooch webhook body (`messages`,
+    `destination`, `error`...) of this event's trigger."""
     if kind not in KINDS:
         raise ValueError(f"unknown event kind {kind!r}")
     detail = detail or {}
@@ -91,20 +105,44 @@ def emit(kind: str, *, app, summary: str, app_user=None, detail: dict | None = N
     if trigger:
         from messaging.webhooks import dispatch
 
-        dispatch.on_event(app, trigger, event)
+        dispatch.on_event(app, trigger, event, app_user=app_user, extra=webhook)
     return entry
 
 
+def message_stored(message) -> None:
+    """The fan-out of a newly stored message of either role (`message:appUser`
+    or `message:appMaker`): log, groups (SDK sockets forward it at once) and
+    webhooks. Call in the transaction that stored it; for appMaker messages
+    call messaging.delivery.submit(message) too."""
+    from messaging.api.serializers import message_json
+
+    body = message_json(message)
+    who = "User" if message.role == "appUser" else "Business"
+    preview = message.text[:80] if message.text else message.type
+    emit(
+        f"message:{message.role}",
+        app=message.app,
+        app_user=message.app_user,
+        summary=f"{who} message: {preview}",
+        detail={"message": body},
+        webhook={"messages": [body]},
+    )
+
+
 def publish(event: dict) -> None:
-    """Send an event to the app's group and, when it concerns one user, to
-    that user's group. Never raises: the change is already committed and
+    """Send an event to the user's group (first: SDK sockets wait on it) and
+    the app's group. Never raises: the change is already committed and
     durable paths (tasks, catch-up on reconnect) cover a lost broadcast."""
     layer = get_channel_layer()
     if layer is None:
         return
     try:
-        async_to_sync(layer.group_send)(app_group(event["appId"]), event)
-        if event.get("appUserId"):
-            async_to_sync(layer.group_send)(appuser_group(event["appUserId"]), event)
+        async_to_sync(_publish)(layer, event)
     except Exception:
         logger.exception("publish failed for app=%s kind=%s", event["appId"], event["kind"])
+
+
+async def _publish(layer, event: dict) -> None:
+    if event.get("appUserId"):
+        await layer.group_send(appuser_group(event["appUserId"]), event)
+    await layer.group_send(app_group(event["appId"]), event)

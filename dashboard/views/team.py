@@ -20,11 +20,17 @@ SETTINGS = "dashboard/team_settings.html"
 
 def _members_context(membership, **extra):
     team = membership.team
+    members = list(team.memberships.select_related("user").order_by("user__email"))
+    for member in members:
+        # Admins manage admins and agents; only owners touch owners.
+        member.manageable = membership.can_manage and (
+            member.role != Role.OWNER or membership.role == Role.OWNER
+        )
     context = {
         "team": team,
         "membership": membership,
         "can_manage": membership.can_manage,
-        "members": team.memberships.select_related("user").order_by("user__email"),
+        "members": members,
         "grantable_roles": [
             (value, label)
             for value, label in Role.choices

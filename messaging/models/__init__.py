@@ -10,6 +10,7 @@ from messaging.models.messages import (
     Purpose,
 )
 from messaging.models.messages import Role as MessageRole
+from messaging.models.webhooks import WebhookEvent, WebhookEventState
 
 __all__ = [
     "ApiKey",
@@ -32,4 +33,6 @@ __all__ = [
     "Team",
     "User",
     "Webhook",
+    "WebhookEvent",
+    "WebhookEventState",
 ]

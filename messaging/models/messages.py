@@ -99,6 +99,10 @@ class Delivery(models.Model):
     # worker's claim on it holds (expired claims are swept and re-run).
     next_attempt_at = models.DateTimeField(default=timezone.now)
     claimed_until = models.DateTimeField(null=True, blank=True)
+    # The worker run holding the claim: a worker re-checks it (conditional
+    # update) before each send, so an expired claim taken over by another
+    # worker is never sent twice by the first.
+    claimed_by = models.CharField(max_length=32, blank=True)
     platform_message_id = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)

@@ -1,0 +1,215 @@
+"""One decorator for every REST API view: who is calling, which app and app
+user the call is about, the JSON body, and Smooch's error JSON.
+
+    @api_view(scope="app")
+    def create_webhook(request, **kwargs): ...   # request.app, request.data
+
+`scope` is the least a credential must grant:
+- "appUser": the app-user-facing endpoints (app token, appUser JWT, app or
+  account JWT);
+- "app": server-to-server endpoints (app-scope JWT, or account-scope JWT at
+  /v1/apps/{appId}/...).
+With `user=True` the path's `appUserId` (an `_id` or a `userId`) is resolved
+to `request.app_user`, and the credential must reach that user.
+
+Every failure is `{"error": {"code", "description"}}`: `ApiError` and the
+services' `ServiceError` anywhere in a view, auth failures (401/403), 404 and
+405. Auth failures are written to the app's log when the app is known.
+"""
+
+import json
+import logging
+from functools import wraps
+
+import jwt
+from django.http import Http404, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from messaging import events
+from messaging.models import ApiKey, App, AppUser
+from messaging.services import credentials
+from messaging.services.credentials import AuthError, Credential
+from messaging.services.errors import ServiceError
+
+logger = logging.getLogger(__name__)
+
+JSON_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+APP_SCOPES = ("app", "account")
+
+
+class ApiError(Exception):
+    """An error the API returns as Smooch's error JSON."""
+
+    def __init__(self, status: int, code: str, description: str):
+        super().__init__(description)
+        self.status = status
+        self.code = code
+        self.description = description
+
+
+def error_response(status: int, code: str, description: str) -> JsonResponse:
+    return JsonResponse({"error": {"code": code, "description": description}}, status=status)
+
+
+def bad_request(description: str) -> ApiError:
+    return ApiError(400, "bad_request", description)
+
+
+def not_found(description: str = "Not found.") -> ApiError:
+    return ApiError(404, "not_found", description)
+
+
+def api_view(scope: str = "appUser", *, user: bool = False):
+    """Authenticate, resolve the app (and app user), parse the body once and
+    render every error the Smooch way. See the module docstring."""
+    if scope not in ("appUser", "app"):
+        raise ValueError(scope)
+
+    def decorate(view):
+        @wraps(view)
+        def wrapper(request, appId=None, appUserId=None, **kwargs):
+            try:
+                _authorize(request, scope, appId, appUserId if user else None)
+                request.data = _parse_body(request)
+                if user:
+                    return view(request, **kwargs)
+                return view(request, **({"appUserId": appUserId} if appUserId else {}), **kwargs)
+            except ApiError as error:
+                return error_response(error.status, error.code, error.description)
+            except ServiceError as error:
+                return error_response(error.status, error.code, error.description)
+            except Http404 as error:
+                return error_response(404, "not_found", str(error) or "Not found.")
+
+        wrapper.api_scope = scope
+        return csrf_exempt(wrapper)
+
+    return decorate
+
+
+def route(**handlers):
+    """One URL, one view per HTTP method; any other method is a JSON 405.
+    The methods are kept on the view (`api_methods`) for the OpenAPI test."""
+
+    def view(request, **kwargs):
+        handler = handlers.get(request.method)
+        if handler is None:
+            return error_response(
+                405, "method_not_allowed", f"{request.method} is not allowed on {request.path}."
+            )
+        return handler(request, **kwargs)
+
+    view.api_methods = sorted(handlers)
+    return csrf_exempt(view)
+
+
+def _authorize(request, scope: str, app_id: str | None, app_user_ref: str | None) -> None:
+    credential = None
+    app = None
+    try:
+        credential = credentials.from_headers(
+            request.headers.get("Authorization", ""), request.headers.get("app-token", "")
+        )
+        try:
+            app = credential.app_for(app_id)
+        except LookupError:
+            raise ApiError(404, "not_found", f"App {app_id} not found.")
+        if scope == "app" and credential.scope not in APP_SCOPES:
+            raise AuthError(
+                "This endpoint requires a JWT with app scope"
+                + (" (or account scope at /v1/apps/{appId}/...)." if credential.method == "jwt" else "."),
+                403,
+            )
+        request.credential = credential
+        request.app = app
+        request.app_user = None
+        if app_user_ref is not None:
+            app_user = AppUser.objects.by_ref(app, app_user_ref).first()
+            if app_user is None:
+                raise ApiError(404, "not_found", f"App user {app_user_ref} not found.")
+            credential.check_app_user(app_user)
+            credentials.secure_if_needed(credential, app_user)
+            request.app_user = app_user
+    except AuthError as error:
+        _log_auth_failure(request, error, credential, app, app_id)
+        raise ApiError(error.status, error.code, error.description)
+
+
+def _log_auth_failure(request, error: AuthError, credential: Credential | None, app, app_id):
+    """Write the failure to the app's log when the app is known: from the
+    credential, or from the key id of a JWT that failed to verify. Never the
+    token or the secret."""
+    key_id = None
+    if app is None:
+        if credential is not None:
+            app = credential.app
+            key_id = credential.key.key_id if credential.key else None
+        else:
+            app, key_id = _app_of_failed_jwt(request, app_id)
+    elif credential is not None and credential.key is not None:
+        key_id = credential.key.key_id
+    logger.info("api auth failure app=%s key=%s status=%s", app.id if app else None, key_id, error.status)
+    if app is None:
+        return
+    detail = {"method": request.method, "path": request.path, "status": error.status,
+              "description": error.description}
+    if key_id:
+        detail["keyId"] = key_id
+    try:
+        events.emit(
+            "auth:failure", app=app, summary=f"API auth failure: {error.description}", detail=detail
+        )
+    except Exception:
+        logger.exception("could not log an auth failure for app=%s", app.id)
+
+
+def _app_of_failed_jwt(request, app_id):
+    authorization = request.headers.get("Authorization", "")
+    kind, _, token = authorization.partition(" ")
+    if kind.lower() != "bearer" or not token.strip():
+        return None, None
+    try:
+        kid = jwt.get_unverified_header(token.strip()).get("kid")
+    except jwt.PyJWTError:
+        return None, None
+    if not isinstance(kid, str) or not kid:
+        return None, None
+    key = ApiKey.objects.select_related("app").filter(key_id=kid).first()
+    if key is None:
+        return None, None
+    if key.app is not None:
+        return key.app, key.key_id
+    if app_id:
+        return App.objects.filter(id=app_id, team_id=key.team_id).first(), key.key_id
+    return None, key.key_id
+
+
+def _parse_body(request) -> dict:
+    """The JSON body as a dict ({} when empty). Multipart bodies (image
+    uploads) are left to Django's form parsing."""
+    if request.method not in JSON_METHODS:
+        return {}
+    content_type = request.content_type or ""
+    if content_type.startswith("multipart/") or content_type == "application/x-www-form-urlencoded":
+        return {}
+    raw = request.body
+    if not raw.strip():
+        return {}
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise bad_request("The request body is not valid JSON.")
+    if not isinstance(data, dict):
+        raise bad_request("The request body must be a JSON object.")
+    return data
+
+
+def require_app_scope(request, what: str) -> None:
+    """For actions reserved to the business (appMaker messages,
+    skipConfirmation...): an app or account JWT."""
+    if request.credential.scope not in APP_SCOPES:
+        _log_auth_failure(
+            request, AuthError(f"{what} requires a JWT with app scope.", 403), request.credential,
+            request.app, None,
+        )
+        raise ApiError(403, "forbidden", f"{what} requires a JWT with app scope.")

@@ -1,0 +1,111 @@
+"""Playwright driving Debian's Chromium (/usr/bin/chromium) for browser tests.
+
+Never downloads a browser. If Chromium is missing or cannot start, the test
+FAILS with what to install; it never skips.
+
+Use in a conftest.py:
+
+    from tests.support.browser import browser, page  # noqa: F401  (fixtures)
+
+then in a test (on a live server, see tests/support/live.py):
+
+    @pytest.mark.browser
+    @pytest.mark.django_db(transaction=True)
+    def test_it_...(live_server_url, page):
+        page.goto(live_server_url + "/login/")
+        expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+        screenshot(page, "login")
+
+`page` saves a screenshot named after the test when the test ends (passed or
+failed) under test-artifacts/screenshots/; `screenshot(page, name)` saves one
+at any step. Outside pytest fixtures, `launch_chromium()` is a context manager
+yielding a Browser.
+"""
+
+import os
+import re
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+CHROMIUM = os.environ.get("PARLEY_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+# Playwright's expect() default; pages here answer fast, but CI boxes are slow.
+DEFAULT_TIMEOUT_MS = 10_000
+
+# Never fetch a browser, even if some code path asks Playwright to.
+os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
+
+
+def _cannot_start(reason: str):
+    pytest.fail(
+        f"Chromium for browser tests could not start: {reason}\n"
+        f"Browser tests use Debian's Chromium at {CHROMIUM} (never a downloaded one): "
+        "install it with `apt-get install -y chromium` (or `make chromium`).",
+        pytrace=False,
+    )
+
+
+@contextmanager
+def launch_chromium(**launch_options):
+    """A headless Chromium Browser; fails the test if it cannot start."""
+    from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import sync_playwright
+
+    if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
+        _cannot_start(f"{CHROMIUM} is not an executable file")
+    with sync_playwright() as playwright:
+        try:
+            browser = playwright.chromium.launch(
+                executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True, **launch_options
+            )
+        except PlaywrightError as error:
+            _cannot_start(str(error).splitlines()[0] if str(error) else repr(error))
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def screenshot(page, name: str) -> Path:
+    """Save a full-page PNG under test-artifacts/screenshots/ and return its path."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-") or "page"
+    path = SCREENSHOTS / f"{safe}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+@pytest.fixture
+def browser():
+    with launch_chromium() as browser:
+        yield browser
+
+
+@pytest.fixture
+def page(browser, request):
+    """A fresh page (own cookies); screenshot `<test name>-final.png` at the end."""
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=DEFAULT_TIMEOUT_MS)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+    page = context.new_page()
+    try:
+        yield page
+    finally:
+        try:
+            screenshot(page, f"{request.node.name}-final")
+        finally:
+            context.close()
