@@ -14,7 +14,19 @@ class EmailInput(forms.EmailInput):
         super().__init__(attrs={"autocomplete": "email", "spellcheck": "false", **attrs})
 
 
-class LoginForm(AuthenticationForm):
+class Labels:
+    """Labels without Django's trailing colon (the layout sets them apart),
+    and input ids unique on a page showing several forms (`id_prefix`)."""
+
+    id_prefix = "id"
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        kwargs.setdefault("auto_id", f"{self.id_prefix}_%s")
+        super().__init__(*args, **kwargs)
+
+
+class LoginForm(Labels, AuthenticationForm):
     """Django's login form; the field stays named `username` (it carries
     the email, the user model's USERNAME_FIELD)."""
 
@@ -23,7 +35,7 @@ class LoginForm(AuthenticationForm):
     )
 
 
-class SignUpForm(SetPasswordMixin, forms.Form):
+class SignUpForm(Labels, SetPasswordMixin, forms.Form):
     email = forms.EmailField(label="Email", max_length=254, widget=EmailInput(autofocus=True))
     name = forms.CharField(label="Your name", max_length=150, required=False)
     team_name = forms.CharField(label="Team name", max_length=100)
@@ -44,7 +56,7 @@ class SignUpForm(SetPasswordMixin, forms.Form):
         return self.cleaned_data
 
 
-class AcceptInvitationForm(SetPasswordMixin, forms.Form):
+class AcceptInvitationForm(Labels, SetPasswordMixin, forms.Form):
     """A new user sets a name and password to accept an invitation."""
 
     name = forms.CharField(label="Your name", max_length=150, required=False)
@@ -62,21 +74,27 @@ class AcceptInvitationForm(SetPasswordMixin, forms.Form):
         return self.cleaned_data
 
 
-class TeamForm(forms.Form):
+class TeamForm(Labels, forms.Form):
+    id_prefix = "team"
+
     name = forms.CharField(label="Team name", max_length=100)
 
     def clean_name(self):
         return _not_blank(self.cleaned_data["name"])
 
 
-class AppForm(forms.Form):
+class AppForm(Labels, forms.Form):
+    id_prefix = "app"
+
     name = forms.CharField(label="App name", max_length=100)
 
     def clean_name(self):
         return _not_blank(self.cleaned_data["name"])
 
 
-class KeyForm(forms.Form):
+class KeyForm(Labels, forms.Form):
+    id_prefix = "key"
+
     name = forms.CharField(
         label="Key name",
         max_length=100,
@@ -87,7 +105,9 @@ class KeyForm(forms.Form):
         return _not_blank(self.cleaned_data["name"])
 
 
-class InviteForm(forms.Form):
+class InviteForm(Labels, forms.Form):
+    id_prefix = "invite"
+
     email = forms.EmailField(label="Email", max_length=254, widget=EmailInput())
     role = forms.ChoiceField(label="Role", choices=Role.choices, initial=Role.AGENT)
 
@@ -115,7 +135,7 @@ class InviteForm(forms.Form):
         return invitation
 
 
-class RoleForm(forms.Form):
+class RoleForm(Labels, forms.Form):
     role = forms.ChoiceField(label="Role", choices=Role.choices)
 
 

@@ -1,3 +1,9 @@
 """Websocket routes of the dashboard, under /ws/dashboard/ (session-authenticated)."""
 
-websocket_urlpatterns = []
+from django.urls import path
+
+from dashboard.consumers import DashboardEventsConsumer
+
+websocket_urlpatterns = [
+    path("events/<str:app_id>/", DashboardEventsConsumer.as_asgi()),
+]

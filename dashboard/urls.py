@@ -5,6 +5,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("v1/", include("messaging.api.urls")),
     path("v1.1/", include("messaging.api.urls")),
+    path("media/", include("messaging.api.media")),
     # Widget settings and the demo page (Web Messenger work).
     path("", include("dashboard.views.widget_urls")),
     # Live conversations, Log tab, overview (dashboard work).

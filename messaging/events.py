@@ -109,26 +109,6 @@ def emit(
     return entry
 
 
-def message_stored(message) -> None:
-    """The fan-out of a newly stored message of either role (`message:appUser`
-    or `message:appMaker`): log, groups (SDK sockets forward it at once) and
-    webhooks. Call in the transaction that stored it; for appMaker messages
-    call messaging.delivery.submit(message) too."""
-    from messaging.api.serializers import message_json
-
-    body = message_json(message)
-    who = "User" if message.role == "appUser" else "Business"
-    preview = message.text[:80] if message.text else message.type
-    emit(
-        f"message:{message.role}",
-        app=message.app,
-        app_user=message.app_user,
-        summary=f"{who} message: {preview}",
-        detail={"message": body},
-        webhook={"messages": [body]},
-    )
-
-
 def publish(event: dict) -> None:
     """Send an event to the user's group (first: SDK sockets wait on it) and
     the app's group. Never raises: the change is already committed and

@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from dashboard.forms import AppForm, KeyForm
@@ -104,6 +105,7 @@ def delete_app(request, app_id):
     )
 
 
+@never_cache  # the response holds a secret: keep it out of every cache
 @login_required
 @require_POST
 def create_app_key(request, app_id):

@@ -1,3 +1,22 @@
 """Routes of the live dashboard: users, conversations, composer, Log tab, overview."""
 
-urlpatterns = []
+from django.urls import path
+
+from dashboard.views import appusers, conversations, logs, overview
+
+U = "apps/<str:app_id>/users/<str:user_id>/"
+
+urlpatterns = [
+    path("apps/<str:app_id>/overview/", overview.overview, name="live_overview"),
+    path("apps/<str:app_id>/users/", appusers.user_list, name="live_users"),
+    path("apps/<str:app_id>/users/new/", appusers.create_user, name="live_user_create"),
+    path(U, conversations.conversation, name="live_conversation"),
+    path(U + "messages/", conversations.message_list, name="live_messages"),
+    path(U + "messages/<str:message_id>/", conversations.message_item, name="live_message"),
+    path(U + "send/", conversations.send, name="live_send"),
+    path(U + "typing/", conversations.typing, name="live_typing"),
+    path(U + "avatar/", conversations.avatar, name="live_avatar"),
+    path(U + "deliveries/<int:delivery_id>/resend/", conversations.resend, name="live_resend"),
+    path("apps/<str:app_id>/log/", logs.log_tab, name="live_log"),
+    path("apps/<str:app_id>/log/retention/", logs.retention, name="live_log_retention"),
+]

@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from dashboard.forms import InviteForm, KeyForm, RoleForm, TeamForm
@@ -182,6 +183,7 @@ def rename_team(request, team_id):
     )
 
 
+@never_cache  # the response holds a secret: keep it out of every cache
 @login_required
 @require_POST
 def create_account_key(request, team_id):

@@ -71,10 +71,14 @@ def api_view(scope: str = "appUser", *, user: bool = False):
             try:
                 _authorize(request, scope, appId, appUserId if user else None)
                 request.data = _parse_body(request)
-                if user:
-                    return view(request, **kwargs)
-                return view(request, **({"appUserId": appUserId} if appUserId else {}), **kwargs)
+                return view(request, **kwargs)
             except ApiError as error:
+                return error_response(error.status, error.code, error.description)
+            except AuthError as error:
+                # Raised past the decorator's own checks (e.g. /v1/init
+                # resolving the user a device belongs to).
+                _log_auth_failure(request, error, getattr(request, "credential", None),
+                                  getattr(request, "app", None), appId)
                 return error_response(error.status, error.code, error.description)
             except ServiceError as error:
                 return error_response(error.status, error.code, error.description)

@@ -84,3 +84,43 @@ def app_user_json(app_user, *, with_clients=True) -> dict:
         data["clients"] = [client_json(c) for c in clients if not c.pending]
         data["pendingClients"] = [client_json(c) for c in clients if c.pending]
     return data
+
+
+def webhook_json(webhook) -> dict:
+    return {
+        "_id": webhook.id,
+        "triggers": list(webhook.triggers or []),
+        "secret": webhook.secret,
+        "target": webhook.target,
+    }
+
+
+def delivery_json(delivery) -> dict:
+    """A Parley extension (resend): one delivery of a message to a client."""
+    return compact(
+        {
+            "_id": str(delivery.pk),
+            "messageId": delivery.message_id,
+            "clientId": delivery.client_id,
+            "purpose": delivery.purpose,
+            "state": delivery.state,
+            "attempts": delivery.attempts,
+        }
+    )
+
+
+def init_app_json(app) -> dict:
+    """The `app` of POST /v1/init: Smooch's push metadata, plus (Parley
+    extras for the widget) the branding of app.settings["widget"]."""
+    widget = (app.settings or {}).get("widget") or {}
+    data = {
+        "_id": app.id,
+        "name": widget.get("name") or app.name,
+        "hasIcon": bool(widget.get("iconUrl")),
+        "apnEnabled": False,
+    }
+    for key in ("iconUrl", "accentColor", "greeting"):
+        value = widget.get(key)
+        if isinstance(value, str) and value:
+            data[key] = value
+    return data

@@ -1,3 +1,51 @@
-"""REST API routes (Smooch v1), mounted at /v1/ and /v1.1/."""
+"""REST API routes (Smooch v1), mounted at /v1/ and /v1.1/.
 
-urlpatterns = []
+Every app-level route exists twice: at /v1/... for app and appUser
+credentials, and at /v1/apps/{appId}/... for account-scope keys. Groups are
+named as the OpenAPI document's path parameters (tests compare the two).
+Any other path under the prefix is a JSON 404.
+"""
+
+from django.urls import re_path
+
+from messaging.api.auth import route
+from messaging.api.views import appusers, conversation, images, init, messages, misc, webhooks
+
+SEG = r"[^/]+"
+USER = rf"app[uU]sers/(?P<appUserId>{SEG})"
+
+APP_ROUTES = [
+    (r"app[uU]sers", route(POST=appusers.create)),
+    (USER, route(GET=appusers.get, PUT=appusers.update, DELETE=appusers.delete)),
+    (rf"{USER}/profile", route(DELETE=appusers.delete_profile)),
+    (rf"{USER}/events", route(POST=appusers.track_event)),
+    (rf"{USER}/devices/(?P<deviceId>{SEG})", route(PUT=appusers.update_device)),
+    (rf"{USER}/channels", route(GET=appusers.list_channels, POST=appusers.link_channel)),
+    (rf"{USER}/channels/(?P<channel>{SEG})", route(DELETE=appusers.unlink_channel)),
+    (
+        rf"{USER}/messages",
+        route(GET=messages.list_messages, POST=messages.post, DELETE=messages.delete_all),
+    ),
+    (rf"{USER}/messages/(?P<messageId>{SEG})", route(DELETE=messages.delete_one)),
+    (
+        rf"{USER}/messages/(?P<messageId>{SEG})/deliveries/(?P<deliveryId>{SEG})/resend",
+        route(POST=messages.resend),
+    ),
+    (rf"{USER}/conversation/read", route(POST=conversation.read)),
+    (rf"{USER}/conversation/activity", route(POST=conversation.activity)),
+    (rf"{USER}/images", route(POST=images.upload)),
+    (r"webhooks", route(GET=webhooks.list_, POST=webhooks.create)),
+    (
+        rf"webhooks/(?P<webhookId>{SEG})",
+        route(GET=webhooks.get, PUT=webhooks.update, DELETE=webhooks.delete),
+    ),
+]
+
+urlpatterns = [
+    re_path(r"^init$", route(POST=init.init)),
+    re_path(r"^ping$", misc.ping),
+    re_path(r"^openapi\.json$", misc.openapi_json),
+    *[re_path(rf"^{pattern}$", view) for pattern, view in APP_ROUTES],
+    *[re_path(rf"^apps/(?P<appId>{SEG})/{pattern}$", view) for pattern, view in APP_ROUTES],
+    re_path(r"^(?P<rest>.*)$", misc.unknown),
+]

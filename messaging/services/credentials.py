@@ -60,7 +60,7 @@ class Credential:
         """Raise unless this credential may reach `app_user`."""
         if self.method == "appToken" and app_user.credential_required:
             raise AuthError("This user is secured: a JWT with appUser scope is required.", 401)
-        if self.scope == "appUser" and app_user.user_id != self.user_id:
+        if self.method == "jwt" and self.scope == "appUser" and app_user.user_id != self.user_id:
             raise AuthError("This JWT is for another user.", 403)
 
 
@@ -125,7 +125,7 @@ def from_headers(authorization: str, app_token: str) -> Credential:
 def secure_if_needed(credential: Credential, app_user: AppUser) -> None:
     """The first appUser JWT for a user secures it: from then on its app
     token no longer reaches it."""
-    if credential.scope == "appUser" and not app_user.credential_required:
+    if credential.method == "jwt" and credential.scope == "appUser" and not app_user.credential_required:
         app_user.credential_required = True
         app_user.save(update_fields=["credential_required"])
 

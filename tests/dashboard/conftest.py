@@ -48,3 +48,13 @@ def as_user(client):
         return client
 
     return login
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(request, settings):
+    """PBKDF2's deliberate slowness only slows tests down. Not for tests on
+    a live server (transactional ones): it must verify these hashes too."""
+    marker = request.node.get_closest_marker("django_db")
+    if marker and marker.kwargs.get("transaction"):
+        return
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -75,7 +75,23 @@ def launch_chromium(**launch_options):
         try:
             yield browser
         finally:
-            browser.close()
+            try:
+                browser.close()
+            finally:
+                _close_database_connections()
+
+
+def _close_database_connections():
+    """While Playwright's sync API is active, code runs in another
+    contextvars context, so Django opens other database connections there;
+    close them before leaving it, or they stay open and block dropping the
+    test database."""
+    from django.conf import settings
+
+    if settings.configured:
+        from django.db import connections
+
+        connections.close_all()
 
 
 def screenshot(page, name: str) -> Path:

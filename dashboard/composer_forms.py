@@ -1,0 +1,212 @@
+"""Forms of the live dashboard: the composer, manual user creation, log
+retention and the Log tab's filters.
+
+The composer turns its fields into a Smooch message body and validates it
+with the API's own `validate_message`, so the dashboard and POST /messages
+accept and refuse exactly the same messages; the API's error description is
+shown on the form and nothing is sent.
+"""
+
+from django import forms
+
+from messaging.api.validators import (
+    ValidationError,
+    gravatar_url,
+    validate_message,
+    validate_profile,
+    validate_user_id,
+)
+
+ACTION_ROWS = 3
+ITEM_ROWS = 3
+
+MESSAGE_TYPES = [
+    ("text", "Text"),
+    ("image", "Image (by URL)"),
+    ("carousel", "Carousel"),
+    ("list", "List"),
+]
+ACTION_TYPES = [
+    ("", "(none)"),
+    ("link", "Link"),
+    ("postback", "Postback"),
+    ("reply", "Quick reply"),
+    ("locationRequest", "Location request"),
+]
+ITEM_ACTION_TYPES = [("link", "Link"), ("postback", "Postback")]
+
+
+def _text(label, **kwargs):
+    return forms.CharField(label=label, required=False, strip=False, **kwargs)
+
+
+class ComposerForm(forms.Form):
+    type = forms.ChoiceField(label="Message type", choices=MESSAGE_TYPES, initial="text")
+    text = _text("Message", widget=forms.Textarea(attrs={"rows": 3, "data-typing": "true"}))
+    media_url = _text("Image URL", widget=forms.URLInput(attrs={"placeholder": "https://…"}))
+    name = _text("Sender name", max_length=255)
+    email = _text("Sender email", max_length=255, widget=forms.EmailInput())
+    destination = forms.ChoiceField(label="Send only to", required=False)
+
+    def __init__(self, *args, app_user, member=None, **kwargs):
+        self.app_user = app_user
+        if member is not None:
+            kwargs.setdefault("initial", {})
+            kwargs["initial"].setdefault("name", member.get_full_name())
+            kwargs["initial"].setdefault("email", member.email)
+        super().__init__(*args, **kwargs)
+        platforms = sorted(
+            set(
+                app_user.clients.filter(active=True, pending=False).values_list("platform", flat=True)
+            )
+        )
+        self.fields["destination"].choices = [("", "Automatic (preferred channel + copies)")] + [
+            (p, p) for p in platforms
+        ]
+        for i in range(ACTION_ROWS):
+            self.fields[f"action_{i}_type"] = forms.ChoiceField(
+                label=f"Button {i + 1} type", choices=ACTION_TYPES, required=False
+            )
+            self.fields[f"action_{i}_text"] = _text(f"Button {i + 1} label")
+            self.fields[f"action_{i}_value"] = _text(
+                f"Button {i + 1} link or payload",
+                help_text="A URL for a link; a payload for a postback or reply.",
+            )
+        for i in range(ITEM_ROWS):
+            self.fields[f"item_{i}_title"] = _text(f"Item {i + 1} title")
+            self.fields[f"item_{i}_description"] = _text(f"Item {i + 1} description")
+            self.fields[f"item_{i}_media_url"] = _text(f"Item {i + 1} image URL")
+            self.fields[f"item_{i}_action_type"] = forms.ChoiceField(
+                label=f"Item {i + 1} button type", choices=ITEM_ACTION_TYPES, required=False
+            )
+            self.fields[f"item_{i}_action_text"] = _text(f"Item {i + 1} button label")
+            self.fields[f"item_{i}_action_value"] = _text(f"Item {i + 1} button link or payload")
+        self.message_fields = None
+
+    # Groups for the template (a simple repeated-fields UI).
+    def action_rows(self):
+        return [
+            [self[f"action_{i}_type"], self[f"action_{i}_text"], self[f"action_{i}_value"]]
+            for i in range(ACTION_ROWS)
+        ]
+
+    def item_rows(self):
+        names = ("title", "description", "media_url", "action_type", "action_text", "action_value")
+        return [[self[f"item_{i}_{n}"] for n in names] for i in range(ITEM_ROWS)]
+
+    def avatar_preview(self):
+        email = (self["email"].value() or "").strip()
+        return gravatar_url(email) if email else ""
+
+    @staticmethod
+    def _action(type_, text, value, *, item=False):
+        action = {"type": type_}
+        if text:
+            action["text"] = text
+        if type_ == "link":
+            if value:
+                action["uri"] = value
+        elif type_ in ("postback", "reply"):
+            if value:
+                action["payload"] = value
+        return action
+
+    def message_body(self) -> dict:
+        """The Smooch message body these fields describe (what an API client
+        would POST)."""
+        data = self.cleaned_data
+        body = {"role": "appMaker", "type": data["type"]}
+        if data.get("text", "").strip():
+            body["text"] = data["text"]
+        if data["type"] == "image" and data.get("media_url", "").strip():
+            body["mediaUrl"] = data["media_url"].strip()
+        actions = []
+        for i in range(ACTION_ROWS):
+            type_ = data.get(f"action_{i}_type")
+            if type_:
+                actions.append(
+                    self._action(type_, data.get(f"action_{i}_text", ""), data.get(f"action_{i}_value", "").strip())
+                )
+        if actions:
+            body["actions"] = actions
+        if data["type"] in ("carousel", "list"):
+            items = []
+            for i in range(ITEM_ROWS):
+                title = data.get(f"item_{i}_title", "")
+                label = data.get(f"item_{i}_action_text", "")
+                if not (title.strip() or label.strip()):
+                    continue
+                item = {"title": title}
+                if data.get(f"item_{i}_description", "").strip():
+                    item["description"] = data[f"item_{i}_description"]
+                if data.get(f"item_{i}_media_url", "").strip():
+                    item["mediaUrl"] = data[f"item_{i}_media_url"].strip()
+                item["actions"] = [
+                    self._action(
+                        data.get(f"item_{i}_action_type") or "postback",
+                        label,
+                        data.get(f"item_{i}_action_value", "").strip(),
+                        item=True,
+                    )
+                ]
+                items.append(item)
+            body["items"] = items
+        if data.get("name", "").strip():
+            body["name"] = data["name"].strip()
+        if data.get("email", "").strip():
+            body["email"] = data["email"].strip()
+        if data.get("destination"):
+            body["destination"] = {"integrationType": data["destination"]}
+        return body
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        try:
+            self.message_fields = validate_message(self.message_body(), role="appMaker", app_user=self.app_user)
+        except ValidationError as error:
+            self.add_error(None, error.description)
+        return cleaned
+
+
+class NewAppUserForm(forms.Form):
+    """POST /appusers's fields, checked by the API's own validators."""
+
+    user_id = forms.CharField(label="userId", max_length=255, strip=False,
+                              help_text="Your system's id for this person (required, unique in the app).")
+    given_name = forms.CharField(label="Given name", max_length=255, required=False)
+    surname = forms.CharField(label="Surname", max_length=255, required=False)
+    email = forms.CharField(label="Email", max_length=255, required=False, widget=forms.EmailInput())
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        body = {"userId": cleaned["user_id"]}
+        for key, field in (("givenName", "given_name"), ("surname", "surname"), ("email", "email")):
+            if cleaned.get(field):
+                body[key] = cleaned[field]
+        try:
+            self.user_id = validate_user_id(body, required=True)
+            self.profile = validate_profile(body)
+        except ValidationError as error:
+            self.add_error(None, error.description)
+        return cleaned
+
+
+class RetentionForm(forms.Form):
+    days = forms.IntegerField(label="Keep log entries for (days)", min_value=1, max_value=3650)
+
+
+class LogFilterForm(forms.Form):
+    kind = forms.ChoiceField(label="Kind", required=False)
+    user = forms.CharField(label="User (_id or userId)", required=False, max_length=255)
+    q = forms.CharField(label="Search by ID", required=False, max_length=255,
+                        help_text="A user _id or userId, a log entry id or a message id.")
+    before = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput())
+    after = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput())
+
+    def __init__(self, *args, kinds, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = [("", "All kinds")] + list(kinds)

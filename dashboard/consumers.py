@@ -1,0 +1,76 @@
+"""The dashboard's live socket: /ws/dashboard/events/<app_id>/.
+
+Session-authenticated (AuthMiddlewareStack in dashboard/asgi.py, pages of
+Parley's own hosts only). The socket is refused unless `scope["user"]` is a
+member of the app's team; it then joins the app's group `app.<appId>` and
+forwards each `parley.event` of the fan-out as a small JSON frame to
+static/dashboard/live.js, which refetches the server-rendered partials it
+concerns (so every piece of text on screen is escaped by Django's templates;
+the few strings the script shows itself go through textContent).
+"""
+
+import logging
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from messaging.events import app_group
+
+logger = logging.getLogger(__name__)
+
+CLOSE_FORBIDDEN = 4003
+# What the browser needs of an event's detail to decide what to refetch.
+DETAIL_KEYS = ("messageId", "deliveryId", "state", "role", "clientId", "platform", "purpose")
+
+
+def is_member(user, app_id: str) -> bool:
+    from messaging.models import App
+
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    return App.objects.filter(pk=app_id, team__memberships__user=user).exists()
+
+
+def frame_for(event: dict) -> dict:
+    detail = event.get("detail") or {}
+    frame = {
+        "type": "event",
+        "kind": event.get("kind"),
+        "appUserId": event.get("appUserId"),
+        "logId": event.get("logId"),
+        "summary": event.get("summary") or "",
+        "detail": {k: detail[k] for k in DETAIL_KEYS if k in detail},
+    }
+    message = detail.get("message")
+    if isinstance(message, dict):
+        frame["detail"]["messageId"] = message.get("_id")
+        frame["detail"]["role"] = message.get("role")
+        # For the opt-in browser notification of a new user message.
+        frame["detail"]["text"] = (message.get("text") or "")[:200]
+        frame["detail"]["name"] = (message.get("name") or "")[:100]
+    return frame
+
+
+class DashboardEventsConsumer(AsyncJsonWebsocketConsumer):
+    group = None
+
+    async def connect(self):
+        app_id = self.scope["url_route"]["kwargs"]["app_id"]
+        if not await database_sync_to_async(is_member)(self.scope.get("user"), app_id):
+            await self.close(CLOSE_FORBIDDEN)
+            return
+        self.group = app_group(app_id)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+        await self.send_json({"type": "ready", "appId": app_id})
+
+    async def disconnect(self, code):
+        if self.group:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive_json(self, content, **kwargs):
+        if isinstance(content, dict) and content.get("type") == "ping":
+            await self.send_json({"type": "pong"})
+
+    async def parley_event(self, event):
+        await self.send_json(frame_for(event))

@@ -1,0 +1,407 @@
+"""The OpenAPI 3.1 document of Parley's REST API, served at
+GET /v1/openapi.json.
+
+Kept true by tests/api: every route Django resolves under /v1/ must be here
+(tests/api/test_openapi.py), and every response the API tests receive is
+validated against the schema of its path, method and status
+(tests/api/conftest.py). Objects are closed (`additionalProperties: false`)
+so a key added to a response without documenting it fails the suite.
+"""
+
+import copy
+
+from messaging.api.validators import WEBHOOK_TRIGGERS
+
+
+def _obj(properties: dict, required=(), **extra) -> dict:
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": list(required),
+        "additionalProperties": False,
+        **extra,
+    }
+
+
+STR = {"type": "string"}
+BOOL = {"type": "boolean"}
+NUM = {"type": "number"}
+INT = {"type": "integer"}
+URI = {"type": "string", "format": "uri"}
+DATETIME = {"type": "string", "format": "date-time"}
+FLAT = {
+    "type": "object",
+    "additionalProperties": {"type": ["string", "number", "boolean", "null"]},
+    "description": "A flat JSON object (no nested objects or arrays).",
+}
+EMPTY = _obj({}, description="An empty JSON object.")
+
+ERROR = _obj(
+    {"error": _obj({"code": STR, "description": STR}, ["code", "description"])},
+    ["error"],
+)
+
+ACTION = _obj(
+    {
+        "_id": STR,
+        "type": {"enum": ["link", "buy", "postback", "reply", "locationRequest", "share"]},
+        "text": STR,
+        "uri": STR,
+        "payload": STR,
+        "amount": INT,
+        "currency": STR,
+        "default": BOOL,
+        "iconUrl": URI,
+        "metadata": FLAT,
+    },
+    ["_id", "type"],
+)
+
+ITEM = _obj(
+    {
+        "_id": STR,
+        "title": STR,
+        "description": STR,
+        "mediaUrl": URI,
+        "mediaType": STR,
+        "size": {"enum": ["compact", "large"]},
+        "actions": {"type": "array", "items": ACTION, "minItems": 1, "maxItems": 3},
+        "metadata": FLAT,
+    },
+    ["_id", "title", "actions"],
+)
+
+MESSAGE = _obj(
+    {
+        "_id": STR,
+        "authorId": STR,
+        "role": {"enum": ["appUser", "appMaker"]},
+        "type": {"enum": ["text", "image", "carousel", "list", "location"]},
+        "name": STR,
+        "email": STR,
+        "avatarUrl": {
+            **URI,
+            "description": "Given, or from Gravatar for `email`: "
+            "https://www.gravatar.com/avatar/<md5 of the trimmed, lower-cased email>?d=mp "
+            "(d=mp: a neutral silhouette when the address has no Gravatar).",
+        },
+        "text": STR,
+        "mediaUrl": URI,
+        "mediaType": STR,
+        "actions": {"type": "array", "items": ACTION},
+        "items": {"type": "array", "items": ITEM, "maxItems": 10},
+        "coordinates": _obj({"lat": NUM, "long": NUM}, ["lat", "long"]),
+        "metadata": FLAT,
+        "payload": STR,
+        "source": _obj({"type": STR, "id": STR, "integrationId": STR}, ["type"]),
+        "destination": _obj({"integrationType": STR, "integrationId": STR}),
+        "received": {**NUM, "description": "Unix time in seconds, to the millisecond."},
+    },
+    ["_id", "role", "type", "received"],
+)
+
+CONVERSATION = _obj({"_id": STR, "unreadCount": INT}, ["_id", "unreadCount"])
+
+CLIENT = _obj(
+    {
+        "id": STR,
+        "_id": STR,
+        "platform": STR,
+        "integrationId": STR,
+        "displayName": STR,
+        "active": BOOL,
+        "lastSeen": DATETIME,
+        "linkedAt": DATETIME,
+        "appVersion": STR,
+        "pushNotificationToken": STR,
+        "info": FLAT,
+    },
+    ["id", "platform", "active"],
+)
+
+APP_USER = _obj(
+    {
+        "_id": STR,
+        "userId": STR,
+        "givenName": STR,
+        "surname": STR,
+        "email": STR,
+        "signedUpAt": DATETIME,
+        "properties": FLAT,
+        "conversationStarted": BOOL,
+        "credentialRequired": BOOL,
+        "clients": {"type": "array", "items": CLIENT},
+        "pendingClients": {"type": "array", "items": CLIENT},
+    },
+    ["_id", "properties", "conversationStarted", "credentialRequired"],
+)
+
+WEBHOOK = _obj(
+    {
+        "_id": STR,
+        "triggers": {"type": "array", "items": {"enum": list(WEBHOOK_TRIGGERS)}},
+        "secret": {**STR, "description": "Sent as the X-API-Key header of each call."},
+        "target": URI,
+    },
+    ["_id", "triggers", "secret", "target"],
+)
+
+INIT_APP = _obj(
+    {
+        "_id": STR,
+        "name": STR,
+        "hasIcon": BOOL,
+        "apnEnabled": BOOL,
+        "iconUrl": {**URI, "description": "Parley extra: the widget's icon."},
+        "accentColor": {**STR, "description": "Parley extra: the widget's accent colour."},
+        "greeting": {**STR, "description": "Parley extra: the widget's greeting."},
+    },
+    ["hasIcon", "apnEnabled"],
+)
+
+CHANNEL = _obj({"type": STR, "phoneNumber": STR, "userId": STR}, ["type"])
+
+DELIVERY = _obj(
+    {
+        "_id": STR,
+        "messageId": STR,
+        "clientId": STR,
+        "purpose": {"enum": ["destination", "preferred", "silent", "failover"]},
+        "state": {"enum": ["queued", "sent", "delivered", "read", "failed"]},
+        "attempts": INT,
+    },
+    ["_id", "messageId", "clientId", "purpose", "state"],
+)
+
+APP_USER_BODY = _obj({"appUser": APP_USER}, ["appUser"])
+MESSAGE_BODY = _obj({"message": MESSAGE, "conversation": CONVERSATION}, ["message", "conversation"])
+
+# -------------------------------------------------------------- requests
+
+ACTION_IN = {"type": "object", "required": ["type"], "description": "An action button (see the reference)."}
+MESSAGE_IN = {
+    "type": "object",
+    "required": ["role", "type"],
+    "properties": {
+        "role": {"enum": ["appUser", "appMaker"]},
+        "type": {"enum": ["text", "image", "carousel", "list", "location"]},
+        "text": STR,
+        "mediaUrl": URI,
+        "mediaType": STR,
+        "actions": {"type": "array", "items": ACTION_IN},
+        "items": {"type": "array", "maxItems": 10},
+        "coordinates": {"type": "object"},
+        "name": STR,
+        "email": STR,
+        "avatarUrl": URI,
+        "metadata": FLAT,
+        "payload": STR,
+        "destination": {"type": "object", "properties": {"integrationType": STR, "integrationId": STR}},
+    },
+}
+PROFILE_IN = {
+    "type": "object",
+    "properties": {"givenName": STR, "surname": STR, "email": STR, "signedUpAt": DATETIME, "properties": FLAT},
+}
+
+# ------------------------------------------------------------ operations
+
+R401 = "Missing or invalid credentials"
+R403 = "Valid credentials without access"
+
+
+def _json(schema, description="OK"):
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _op(op_id, summary, responses: dict, *, body=None, security=("jwt", "appToken"), multipart=None,
+        description=None, query=None):
+    errors = {400: "Bad request", 401: R401, 403: R403, 404: "Not found"}
+    result = {
+        "operationId": op_id,
+        "summary": summary,
+        "security": [{name: []} for name in security],
+        "responses": {
+            **{str(code): _json(schema, desc) for code, (schema, desc) in responses.items()},
+            **{str(code): _json(ERROR, desc) for code, desc in errors.items() if code not in responses},
+        },
+    }
+    if description:
+        result["description"] = description
+    if body is not None:
+        result["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+    if multipart is not None:
+        result["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": multipart}}}
+    if query:
+        result["parameters"] = query
+    return result
+
+
+APP_ONLY = ("jwt",)
+
+# Paths relative to /v1, as registered for both /v1/... and /v1/apps/{appId}/...
+APP_PATHS = {
+    "/appusers": {
+        "post": _op("createAppUser", "Pre-create an app user", {201: (APP_USER_BODY, "Created"),
+                    409: (ERROR, "userId already exists")},
+                    body={"type": "object", "required": ["userId"], "properties": {
+                        **PROFILE_IN["properties"], "userId": STR, "credentialRequired": BOOL}},
+                    security=APP_ONLY),
+    },
+    "/appusers/{appUserId}": {
+        "get": _op("getAppUser", "Get an app user", {200: (APP_USER_BODY, "OK")}),
+        "put": _op("updateAppUser", "Update an app user (additive)", {200: (APP_USER_BODY, "OK")},
+                   body=PROFILE_IN),
+        "delete": _op("deleteAppUser", "Delete an app user and all their data (messages, clients, log "
+                      "entries, uploaded images)", {200: (EMPTY, "Deleted")}, security=APP_ONLY),
+    },
+    "/appusers/{appUserId}/profile": {
+        "delete": _op("deleteAppUserProfile", "Clear givenName, surname, email, properties and each "
+                      "client's displayName and info", {200: (APP_USER_BODY, "OK")}, security=APP_ONLY),
+    },
+    "/appusers/{appUserId}/events": {
+        "post": _op("trackEvent", "Track an event", {201: (_obj({"conversationUpdated": BOOL},
+                    ["conversationUpdated"]), "Created")},
+                    body={"type": "object", "required": ["name"], "properties": {"name": STR}}),
+    },
+    "/appusers/{appUserId}/devices/{deviceId}": {
+        "put": _op("updateDevice", "Update a device (additive)", {200: (_obj({"device": CLIENT},
+                   ["device"]), "OK")}, body={"type": "object", "properties": {
+                       "appVersion": STR, "pushNotificationToken": STR, "info": FLAT}}),
+    },
+    "/appusers/{appUserId}/channels": {
+        "get": _op("getChannels", "The user's channel entities",
+                   {200: (_obj({"channels": {"type": "array", "items": CHANNEL}}, ["channels"]), "OK")}),
+        "post": _op("linkChannel", "Link a channel (twilio + phoneNumber); pending until confirmed "
+                    "unless skipConfirmation (app-scope JWT only)", {200: (APP_USER_BODY, "OK"),
+                    409: (ERROR, "Already linked")},
+                    body={"type": "object", "required": ["type", "phoneNumber"], "properties": {
+                        "type": {"enum": ["twilio"]}, "phoneNumber": STR, "skipConfirmation": BOOL}}),
+    },
+    "/appusers/{appUserId}/channels/{channel}": {
+        "delete": _op("unlinkChannel", "Unlink a channel", {200: (EMPTY, "OK")}),
+    },
+    "/appusers/{appUserId}/messages": {
+        "get": _op("getMessages", "Up to 100 messages, oldest first",
+                   {200: (_obj({"conversation": CONVERSATION, "messages": {"type": "array", "items": MESSAGE},
+                                "next": URI, "previous": URI}, ["conversation", "messages"]), "OK")},
+                   query=[{"name": n, "in": "query", "required": False, "schema": NUM,
+                           "description": f"Unix time in seconds: messages strictly {n} it."}
+                          for n in ("before", "after")]),
+        "post": _op("postMessage", "Post a message (appMaker needs an app-scope JWT)",
+                    {201: (MESSAGE_BODY, "Created")}, body=MESSAGE_IN),
+        "delete": _op("deleteMessages", "Delete all messages", {200: (EMPTY, "OK")}, security=APP_ONLY),
+    },
+    "/appusers/{appUserId}/messages/{messageId}": {
+        "delete": _op("deleteMessage", "Delete one message", {200: (EMPTY, "OK")}, security=APP_ONLY),
+    },
+    "/appusers/{appUserId}/messages/{messageId}/deliveries/{deliveryId}/resend": {
+        "post": _op("resendDelivery", "Resend a failed delivery (Parley extension)",
+                    {200: (_obj({"delivery": DELIVERY}, ["delivery"]), "Queued again"),
+                     409: (ERROR, "The delivery has not failed")}, security=APP_ONLY,
+                    description="Parley extension, not in Smooch v1: a delivery that ended `failed` is "
+                    "queued again as a new attempt."),
+    },
+    "/appusers/{appUserId}/conversation/read": {
+        "post": _op("resetUnreadCount", "The user read the conversation", {200: (EMPTY, "OK")}),
+    },
+    "/appusers/{appUserId}/conversation/activity": {
+        "post": _op("typingActivity", "typing:start / typing:stop from the business (role defaults to "
+                    "appMaker)", {200: (_obj({"conversation": CONVERSATION}, ["conversation"]), "OK")},
+                    body={"type": "object", "required": ["type"], "properties": {
+                        "role": {"enum": ["appMaker"]}, "type": {"enum": ["typing:start", "typing:stop"]},
+                        "name": STR, "avatarUrl": URI}}, security=APP_ONLY),
+    },
+    "/appusers/{appUserId}/images": {
+        "post": _op("uploadImage", "Upload an image (JPEG, PNG, GIF or WebP by content) and post it",
+                    {201: (MESSAGE_BODY, "Created"), 413: (ERROR, "Too large")},
+                    multipart={"type": "object", "required": ["source", "role"], "properties": {
+                        "source": {"type": "string", "contentMediaType": "application/octet-stream"},
+                        "role": {"enum": ["appUser", "appMaker"]}, "text": STR, "name": STR,
+                        "email": STR, "avatarUrl": URI}}),
+    },
+    "/webhooks": {
+        "get": _op("listWebhooks", "List webhooks",
+                   {200: (_obj({"webhooks": {"type": "array", "items": WEBHOOK}}, ["webhooks"]), "OK")},
+                   security=APP_ONLY),
+        "post": _op("createWebhook", "Create a webhook", {201: (_obj({"webhook": WEBHOOK}, ["webhook"]),
+                    "Created")}, body={"type": "object", "required": ["target"], "properties": {
+                        "target": URI, "triggers": {"type": "array", "items": {"enum": list(WEBHOOK_TRIGGERS)}}}},
+                    security=APP_ONLY),
+    },
+    "/webhooks/{webhookId}": {
+        "get": _op("getWebhook", "Get a webhook", {200: (_obj({"webhook": WEBHOOK}, ["webhook"]), "OK")},
+                   security=APP_ONLY),
+        "put": _op("updateWebhook", "Update a webhook", {200: (_obj({"webhook": WEBHOOK}, ["webhook"]), "OK")},
+                   body={"type": "object", "properties": {"target": URI, "triggers": {"type": "array"}}},
+                   security=APP_ONLY),
+        "delete": _op("deleteWebhook", "Delete a webhook", {200: (EMPTY, "OK")}, security=APP_ONLY),
+    },
+}
+
+TOP_PATHS = {
+    "/init": {
+        "post": _op("init", "An SDK starts on a device", {200: (_obj({"app": INIT_APP, "appUser": APP_USER},
+                    ["app", "appUser"]), "OK")},
+                    body={"type": "object", "required": ["device"], "properties": {
+                        "device": {"type": "object", "required": ["id", "platform"], "properties": {
+                            "id": STR, "platform": {"enum": ["ios", "android", "web", "other"]},
+                            "appVersion": STR, "pushNotificationToken": STR, "info": FLAT}},
+                        "userId": STR}},
+                    description="403 when app.settings.allowedOrigins is set and the Origin is not in it."),
+    },
+    "/ping": {
+        "get": _op("ping", "Liveness: a trivial JSON view", {200: (_obj({"ok": BOOL}, ["ok"]), "OK")},
+                   security=()),
+    },
+    "/openapi.json": {
+        "get": _op("openapi", "This document", {200: ({"type": "object"}, "OK")}, security=()),
+    },
+}
+
+
+def _path_params(path: str) -> list[dict]:
+    names = [part[1:-1] for part in path.split("/") if part.startswith("{")]
+    return [{"name": n, "in": "path", "required": True, "schema": STR} for n in names]
+
+
+def document() -> dict:
+    paths = {}
+    for prefix, table in (("/v1", TOP_PATHS), ("/v1", APP_PATHS), ("/v1/apps/{appId}", APP_PATHS)):
+        for path, ops in table.items():
+            full = prefix + path
+            item = copy.deepcopy(ops)
+            params = _path_params(full)
+            if params:
+                item["parameters"] = params
+            if prefix != "/v1":
+                for op in item.values():
+                    if isinstance(op, dict) and "operationId" in op:
+                        op["operationId"] += "ForApp"
+                        op["security"] = [{"jwt": []}]
+            paths[full] = item
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Parley REST API",
+            "version": "1",
+            "description": (
+                "Wire-compatible with the Smooch v1 REST API. Every path also answers under /v1.1/. "
+                "App-scope JWTs and app tokens use /v1/...; account-scope JWTs address an app of "
+                "their team at /v1/apps/{appId}/.... Errors are {\"error\": {\"code\", \"description\"}}. "
+                "Keys without a value are left out, never null. Author avatars default to Gravatar "
+                "with d=mp. Parley extensions: the resend endpoint, /v1/ping, the widget keys of "
+                "init's app."
+            ),
+        },
+        "servers": [{"url": "/"}],
+        "components": {
+            "securitySchemes": {
+                "jwt": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                        "description": "HS256, header kid = key id, claim scope app|appUser|account "
+                        "(appUser needs userId)."},
+                "appToken": {"type": "apiKey", "in": "header", "name": "app-token"},
+            },
+        },
+        "paths": paths,
+    }

@@ -1,0 +1,59 @@
+"""POST /appusers/{id}/images: upload an image and post it as a message."""
+
+from django.conf import settings
+from django.http import JsonResponse
+
+from messaging.api.auth import ApiError, api_view, bad_request, require_app_scope
+from messaging.api.serializers import conversation_json, message_json
+from messaging.api.validators import validate_message, validate_role
+from messaging.services import media, messages
+
+FORM_FIELDS = ("role", "text", "name", "email", "avatarUrl", "payload")
+PLACEHOLDER_URL = "https://media.invalid/upload.jpg"
+# Room for the multipart envelope and the form fields around the image.
+ENVELOPE_BYTES = 64 * 1024
+
+
+def _base_url(request):
+    return settings.PARLEY_PUBLIC_URL or f"{request.scheme}://{request.get_host()}"
+
+
+@api_view(user=True)
+def upload(request):
+    if not (request.content_type or "").startswith("multipart/form-data"):
+        raise bad_request("Upload the image as multipart/form-data with a source file field.")
+    limit = settings.PARLEY_MAX_IMAGE_BYTES
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > limit + ENVELOPE_BYTES:
+        raise ApiError(413, "payload_too_large", f"source is too large: the limit is {limit} bytes.")
+    data = {key: request.POST[key] for key in FORM_FIELDS if key in request.POST}
+    upload = request.FILES.get("source")
+    if upload is None:
+        raise bad_request("source is required: the image file, as a multipart file field.")
+    role = validate_role(data)
+    if role == "appMaker":
+        require_app_scope(request, "Posting a message with the appMaker role")
+    # Everything is checked before the file is stored.
+    fields = validate_message(
+        {**data, "type": "image", "mediaUrl": PLACEHOLDER_URL}, role=role, app_user=request.app_user
+    )
+    ext = media.check_image(upload)
+    name, content_type = media.store_image(
+        upload, app_id=request.app.id, app_user_id=request.app_user.id, ext=ext
+    )
+    url = _base_url(request) + settings.MEDIA_URL + name
+    fields.update(media_url=url, media_type=content_type)
+    if not fields["text"]:
+        fields["text"] = url
+    try:
+        message = messages.post_message(request.app_user, role=role, fields=fields)
+    except Exception:
+        media.delete_stored(name)
+        raise
+    return JsonResponse(
+        {"message": message_json(message), "conversation": conversation_json(request.app_user)},
+        status=201,
+    )

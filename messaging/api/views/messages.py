@@ -1,0 +1,91 @@
+"""Conversation messages: post, list (paged by time), delete, resend."""
+
+from decimal import Decimal, InvalidOperation
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.http import JsonResponse
+
+from messaging.api.auth import api_view, bad_request, not_found, require_app_scope
+from messaging.api.serializers import conversation_json, delivery_json, message_json
+from messaging.api.validators import validate_message, validate_role
+from messaging.services import messages
+
+PAGE_SIZE = 100
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@api_view(user=True)
+def post(request):
+    role = validate_role(request.data)
+    if role == "appMaker":
+        require_app_scope(request, "Posting a message with the appMaker role")
+    fields = validate_message(request.data, role=role, app_user=request.app_user)
+    message = messages.post_message(request.app_user, role=role, fields=fields)
+    return JsonResponse(
+        {"message": message_json(message), "conversation": conversation_json(request.app_user)},
+        status=201,
+    )
+
+
+def _timestamp(request, name):
+    raw = request.GET.get(name)
+    if raw is None:
+        return None
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        raise bad_request(f"{name} must be a Unix timestamp in seconds (e.g. 1471995721.586).")
+    if not value.is_finite() or value < 0 or value > 253402300799:
+        raise bad_request(f"{name} must be a Unix timestamp in seconds (e.g. 1471995721.586).")
+    # Exact to the millisecond, the precision messages are stored with.
+    millis = int((value * 1000).to_integral_value())
+    return EPOCH + timedelta(milliseconds=millis)
+
+
+def _base_url(request):
+    return settings.PARLEY_PUBLIC_URL or f"{request.scheme}://{request.get_host()}"
+
+
+@api_view(user=True)
+def list_messages(request):
+    app_user = request.app_user
+    before = _timestamp(request, "before")
+    after = _timestamp(request, "after")
+    if before is not None and after is not None:
+        raise bad_request("before and after are mutually exclusive.")
+    if not app_user.conversation_started:
+        raise not_found(f"App user {app_user.id} has no conversation yet.")
+    rows, has_older, has_newer = messages.messages_page(
+        app_user, before=before, after=after, limit=PAGE_SIZE
+    )
+    data = {"conversation": conversation_json(app_user), "messages": [message_json(m) for m in rows]}
+    link = _base_url(request) + request.path + "?"
+    if rows and has_older:
+        data["previous"] = link + urlencode({"before": _unix(rows[0].received)})
+    if rows and has_newer:
+        data["next"] = link + urlencode({"after": _unix(rows[-1].received)})
+    return JsonResponse(data)
+
+
+def _unix(value):
+    return f"{value.timestamp():.3f}"
+
+
+@api_view(scope="app", user=True)
+def delete_all(request):
+    messages.delete_all_messages(request.app_user)
+    return JsonResponse({})
+
+
+@api_view(scope="app", user=True)
+def delete_one(request, messageId):
+    messages.delete_message(request.app_user, messageId)
+    return JsonResponse({})
+
+
+@api_view(scope="app", user=True)
+def resend(request, messageId, deliveryId):
+    row = messages.resend(request.app_user, messageId, deliveryId)
+    return JsonResponse({"delivery": delivery_json(row)})

@@ -1,0 +1,298 @@
+"""The SDK websocket (docs/sdk-protocol.md): Web Messenger and any SDK
+client talk to Parley over `/sdk/ws/`, authenticated by the app token (and
+the user's JWT once the user is secured), from any origin.
+
+The socket joins `appuser.<id>`: business messages published by the fan-out
+on commit arrive here at once and are forwarded, so a connected client never
+waits for the task worker; the web delivery is then marked sent here (the
+task finds it done). On connect the client catches up from `since`.
+"""
+
+import json
+import logging
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.utils import timezone
+
+from messaging import events
+
+logger = logging.getLogger(__name__)
+
+CATCH_UP_LIMIT = 100
+MAX_FRAME_BYTES = 64 * 1024
+CLOSE_UNAUTHORIZED = 4001
+CLOSE_BAD_REQUEST = 4000
+CLOSE_NOT_FOUND = 4004
+
+
+class FrameError(Exception):
+    def __init__(self, code: str, description: str):
+        super().__init__(description)
+        self.code = code
+        self.description = description
+
+
+class SdkConsumer(AsyncJsonWebsocketConsumer):
+    app = None
+    app_user = None
+    client = None
+    group = None
+
+    async def connect(self):
+        await self.accept()
+
+    async def disconnect(self, code):
+        if self.group:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    # -- frames from the client -------------------------------------------
+
+    async def receive(self, text_data=None, bytes_data=None):
+        if text_data is None or len(text_data) > MAX_FRAME_BYTES:
+            await self.send_error("bad_request", "Frames are JSON text of at most 64 KB.")
+            return
+        try:
+            frame = json.loads(text_data)
+        except ValueError:
+            await self.send_error("bad_request", "The frame is not valid JSON.")
+            return
+        if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
+            await self.send_error("bad_request", "A frame is a JSON object with a type.")
+            return
+        await self.receive_json(frame)
+
+    async def receive_json(self, frame, **kwargs):
+        kind = frame["type"]
+        ref = frame.get("ref")
+        if kind == "ping":
+            await self.send_json({"type": "pong"})
+            return
+        if self.app_user is None:
+            if kind == "auth":
+                await self.authenticate(frame)
+            else:
+                await self.send_error("unauthorized", "Send an auth frame first.")
+                await self.close(CLOSE_UNAUTHORIZED)
+            return
+        handler = {
+            "message": self.on_message,
+            "postback": self.on_postback,
+            "typing": self.on_typing,
+            "delivered": self.on_delivered,
+            "read": self.on_read,
+        }.get(kind)
+        if handler is None:
+            await self.send_error("bad_request", f"Unknown frame type {kind!r}.", ref)
+            return
+        try:
+            await handler(frame)
+        except FrameError as error:
+            await self.send_error(error.code, error.description, ref)
+        except Exception as error:
+            description = getattr(error, "description", None)
+            if description is None:
+                logger.exception("sdk frame %s failed for app user %s", kind, self.app_user.id)
+                await self.send_error("internal_error", "The frame could not be processed.", ref)
+            else:  # a typed service or API error: say what was wrong
+                await self.send_error(getattr(error, "code", "bad_request"), description, ref)
+
+    async def send_error(self, code, description, ref=None):
+        frame = {"type": "error", "code": code, "description": description}
+        if ref is not None:
+            frame["ref"] = ref
+        await self.send_json(frame)
+
+    async def authenticate(self, frame):
+        try:
+            ready, catch_up = await database_sync_to_async(self._authenticate)(frame)
+        except FrameError as error:
+            await self.send_error(error.code, error.description)
+            close = {"unauthorized": CLOSE_UNAUTHORIZED, "not_found": CLOSE_NOT_FOUND}
+            await self.close(close.get(error.code, CLOSE_BAD_REQUEST))
+            return
+        self.group = events.appuser_group(self.app_user.id)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.send_json(ready)
+        # Read after joining: nothing published in between can be missed
+        # (clients de-duplicate by _id).
+        for message in await database_sync_to_async(self._catch_up)(catch_up):
+            await self.send_json({"type": "message", "message": message})
+        await database_sync_to_async(self._appeared)()
+
+    def _authenticate(self, frame):
+        from messaging.api.serializers import app_user_json, conversation_json
+        from messaging.models import Client
+        from messaging.services.credentials import AuthError, authenticate_sdk
+
+        app_token, app_user_ref = frame.get("appToken"), frame.get("appUserId")
+        client_id, jwt_token, since = frame.get("clientId"), frame.get("jwt"), frame.get("since")
+        for name, value in (("appToken", app_token), ("appUserId", app_user_ref), ("clientId", client_id)):
+            if not isinstance(value, str) or not value:
+                raise FrameError("unauthorized" if name == "appToken" else "bad_request",
+                                 f"The auth frame needs {name}.")
+        if jwt_token is not None and not isinstance(jwt_token, str):
+            raise FrameError("unauthorized", "jwt must be a string.")
+        if since is not None and (isinstance(since, bool) or not isinstance(since, (int, float))):
+            raise FrameError("bad_request", "since must be a number (unix seconds).")
+        try:
+            app, app_user = authenticate_sdk(app_token=app_token, app_user_ref=app_user_ref,
+                                             jwt_token=jwt_token or None)
+        except AuthError as error:
+            raise FrameError("unauthorized", error.description)
+        except LookupError:
+            raise FrameError("not_found", "No such app user.")
+        now = timezone.now()
+        client, created = Client.objects.get_or_create(
+            app_user=app_user, platform="web", external_id=client_id[:255],
+            defaults={"last_seen": now},
+        )
+        if not created:
+            Client.objects.filter(pk=client.pk).update(last_seen=now, active=True)
+            client.last_seen, client.active = now, True
+        self.app, self.app_user, self.client = app, app_user, client
+        ready = {"type": "ready", "appUser": app_user_json(app_user),
+                 "conversation": conversation_json(app_user)}
+        return ready, since
+
+    def _catch_up(self, since):
+        from datetime import datetime, timezone as dt_timezone
+
+        from messaging.api.serializers import message_json
+        from messaging.models import Message
+
+        messages = Message.objects.filter(app_user=self.app_user)
+        if since is not None:
+            messages = messages.filter(received__gt=datetime.fromtimestamp(since, dt_timezone.utc))
+        latest = list(messages.order_by("-received", "-id")[:CATCH_UP_LIMIT])
+        return [message_json(m) for m in reversed(latest)]
+
+    def _appeared(self):
+        from messaging.delivery import client_appeared
+
+        client_appeared(self.client)
+
+    async def on_message(self, frame):
+        data = frame.get("message")
+        if not isinstance(data, dict):
+            raise FrameError("bad_request", "A message frame carries a message object.")
+        body = await database_sync_to_async(self._post_message)(data)
+        ack = {"type": "ack", "message": body}
+        if frame.get("ref") is not None:
+            ack["ref"] = frame["ref"]
+        await self.send_json(ack)
+
+    def _post_message(self, data):
+        from messaging.api.serializers import message_json
+        from messaging.api.validators import validate_message
+        from messaging.models import Client
+        from messaging.services.messages import post_message
+
+        fields = validate_message(data, role="appUser", app_user=self.app_user)
+        message = post_message(self.app_user, role="appUser", fields=fields,
+                               source={"type": "web", "id": self.client.id})
+        Client.objects.filter(pk=self.client.pk).update(last_seen=timezone.now())
+        return message_json(message)
+
+    async def on_postback(self, frame):
+        action = frame.get("action")
+        if not isinstance(action, dict) or not isinstance(action.get("payload"), str):
+            raise FrameError("bad_request", "A postback frame carries an action with a payload.")
+        await database_sync_to_async(self._postback)(action)
+        ack = {"type": "ack"}
+        if frame.get("ref") is not None:
+            ack["ref"] = frame["ref"]
+        await self.send_json(ack)
+
+    def _postback(self, action):
+        from django.db import transaction
+
+        from messaging.api.serializers import message_json
+        from messaging.models import Client
+
+        clean = {"type": "postback", "payload": action["payload"][:1000]}
+        for key in ("_id", "text"):
+            if isinstance(action.get(key), str):
+                clean[key] = action[key][:1000]
+        message = self._message_with_action(clean.get("_id")) if clean.get("_id") else None
+        postback = {"action": clean}
+        if message is not None:
+            postback["message"] = message_json(message)
+        with transaction.atomic():
+            Client.objects.filter(pk=self.client.pk).update(last_seen=timezone.now())
+            events.emit(
+                "postback",
+                app=self.app,
+                app_user=self.app_user,
+                summary=f"Postback: {clean['payload'][:80]}",
+                detail={"action": clean, "clientId": self.client.id},
+                webhook={"postbacks": [postback],
+                         "client": {"_id": self.client.id, "platform": "web", "id": self.client.external_id}},
+            )
+
+    def _message_with_action(self, action_id):
+        """The recent business message carrying this button (for the webhook)."""
+        from messaging.models import Message
+
+        recent = Message.objects.filter(app_user=self.app_user, role="appMaker").order_by("-received")[:50]
+        for message in recent:
+            items = [message.actions or []] + [item.get("actions") or [] for item in message.items or []]
+            if any(a.get("_id") == action_id for actions in items for a in actions if isinstance(a, dict)):
+                return message
+        return None
+
+    async def on_typing(self, frame):
+        state = frame.get("state")
+        if state not in ("start", "stop"):
+            raise FrameError("bad_request", "typing state must be start or stop.")
+        await database_sync_to_async(self._typing)(state)
+
+    def _typing(self, state):
+        events.emit("typing:appUser", app=self.app, app_user=self.app_user,
+                    summary=f"User typing {state}",
+                    detail={"role": "appUser", "state": state, "clientId": self.client.id})
+
+    async def on_delivered(self, frame):
+        message_id = frame.get("messageId")
+        if not isinstance(message_id, str):
+            raise FrameError("bad_request", "A delivered frame carries a messageId.")
+        await database_sync_to_async(self._delivered)(message_id)
+
+    def _delivered(self, message_id):
+        from messaging.delivery import mark_delivered
+
+        mark_delivered(self.client, message_id)
+
+    async def on_read(self, frame):
+        await database_sync_to_async(self._read)()
+
+    def _read(self):
+        from messaging.delivery import conversation_read
+        from messaging.models import Client
+
+        Client.objects.filter(pk=self.client.pk).update(last_seen=timezone.now())
+        conversation_read(self.app_user, self.client)
+
+    # -- events from the user's group -------------------------------------
+
+    async def parley_event(self, event):
+        kind, detail = event.get("kind"), event.get("detail") or {}
+        if kind in ("message:appUser", "message:appMaker") and detail.get("message"):
+            await self.send_json({"type": "message", "message": detail["message"]})
+            if kind == "message:appMaker":
+                await database_sync_to_async(self._mark_sent)(detail["message"]["_id"])
+        elif kind == "typing:appMaker" and detail.get("clientId") == self.client.id:
+            frame = {"type": "typing", "role": "appMaker", "state": detail.get("state")}
+            if detail.get("name"):
+                frame["name"] = detail["name"]
+            if detail.get("avatarUrl"):
+                frame["avatarUrl"] = detail["avatarUrl"]
+            await self.send_json(frame)
+        elif kind == "conversation:read" and detail.get("role") == "appMaker":
+            await self.send_json({"type": "read", "role": "appMaker", "at": detail.get("at")})
+
+    def _mark_sent(self, message_id):
+        from messaging.delivery.reads import mark_web_sent
+
+        mark_web_sent(self.client, message_id)
+

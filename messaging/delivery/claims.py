@@ -1,0 +1,70 @@
+"""Claiming due rows (deliveries, webhook events) for one worker run.
+
+The rows are the source of truth. A run claims a small batch of due rows
+(`SELECT ... FOR UPDATE SKIP LOCKED` on PostgreSQL, so several workers take
+different rows; SQLite serialises writers anyway) by stamping a lease
+(`claimed_until`) and its token (`claimed_by`). Before acting on each row it
+renews the lease with a conditional update on its token: if the lease
+expired and another run took the row over, the update touches nothing and
+the first run leaves it alone, so a row is never worked twice by runs that
+are both alive. A killed run's rows come back when their lease ends (the
+sweep clears expired claims and re-enqueues).
+"""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.crypto import get_random_string
+
+
+def new_token() -> str:
+    return get_random_string(24)
+
+
+def lease() -> timedelta:
+    return timedelta(seconds=settings.PARLEY_CLAIM_SECONDS)
+
+
+def claim_batch(model, *, pending_filter: dict, token: str, limit: int) -> list[int]:
+    """Claim up to `limit` due, unclaimed rows of `model`; returns their ids."""
+    now = timezone.now()
+    with transaction.atomic():
+        due = (
+            model.objects.filter(**pending_filter, next_attempt_at__lte=now)
+            .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+            .order_by("next_attempt_at", "id")
+        )
+        if connection.vendor == "postgresql":
+            due = due.select_for_update(skip_locked=True, of=("self",))
+        ids = list(due.values_list("id", flat=True)[:limit])
+        if ids:
+            model.objects.filter(id__in=ids).update(claimed_until=now + lease(), claimed_by=token)
+    return ids
+
+
+def renew(model, row_id: int, *, pending_filter: dict, token: str, **changes) -> bool:
+    """Keep the claim on one row for one more lease (and apply `changes`),
+    only if this run still holds it and it is still pending."""
+    updated = model.objects.filter(id=row_id, claimed_by=token, **pending_filter).update(
+        claimed_until=timezone.now() + lease(), **changes
+    )
+    return updated == 1
+
+
+def release_expired(model, *, pending_filter: dict) -> int:
+    """Clear claims whose lease ended (their run died or stalled)."""
+    return model.objects.filter(**pending_filter, claimed_until__lt=timezone.now()).update(
+        claimed_until=None, claimed_by=""
+    )
+
+
+def backoff(attempts: int, retry_after: float | None = None) -> timedelta:
+    """Exponential backoff after the `attempts`-th failed try (1, 2, ...),
+    never sooner than the platform's Retry-After, at most an hour."""
+    seconds = settings.PARLEY_RETRY_BASE_SECONDS * (2 ** max(0, attempts - 1))
+    if retry_after:
+        seconds = max(seconds, retry_after)
+    return timedelta(seconds=min(seconds, 3600))

@@ -1,0 +1,99 @@
+"""What clients report back: shown (`delivered`) and read.
+
+A read anywhere marks the conversation read: every unread business message
+gets `read_at` (pending failover checks then cancel themselves), the unread
+count resets, and the reading client's deliveries move to `read`."""
+
+from django.db import transaction
+from django.utils import timezone
+
+from messaging import events
+from messaging.api.serializers import unix
+from messaging.models import AppUser, Delivery, DeliveryState, Message, MessageRole
+
+SHOWN = (DeliveryState.QUEUED, DeliveryState.SENT)
+
+
+def _delivery_detail(delivery, state) -> dict:
+    return {"deliveryId": delivery.id, "messageId": delivery.message_id, "clientId": delivery.client_id,
+            "platform": delivery.client.platform, "purpose": delivery.purpose, "state": state}
+
+
+def mark_web_sent(client, message_id: str) -> bool:
+    """The SDK socket forwarded a business message to this web client: its
+    delivery is sent now, before the worker gets to it (the task then finds
+    it done)."""
+    from messaging.delivery.sending import mark_sent
+
+    delivery = (
+        Delivery.objects.select_related("message__app", "message__app_user", "client")
+        .filter(message_id=message_id, client=client, state=DeliveryState.QUEUED)
+        .first()
+    )
+    if delivery is None:
+        return False
+    return mark_sent(delivery, f"web:{message_id}")
+
+
+def mark_delivered(client, message_id: str) -> int:
+    """The client showed the message to the user."""
+    now = timezone.now()
+    deliveries = list(
+        Delivery.objects.select_related("message__app", "message__app_user", "client")
+        .filter(message_id=message_id, client=client, state__in=SHOWN)
+    )
+    count = 0
+    with transaction.atomic():
+        for delivery in deliveries:
+            if Delivery.objects.filter(id=delivery.id, state__in=SHOWN).update(
+                state=DeliveryState.DELIVERED, delivered_at=now, sent_at=delivery.sent_at or now,
+                claimed_until=None, claimed_by="",
+            ):
+                count += 1
+                events.emit("delivery:delivered", app=delivery.message.app,
+                            app_user=delivery.message.app_user,
+                            summary=f"Delivered on {client.platform}",
+                            detail=_delivery_detail(delivery, "delivered"))
+    return count
+
+
+def conversation_read(app_user, client=None) -> dict:
+    """The user read the conversation (on `client` when known)."""
+    now = timezone.now()
+    with transaction.atomic():
+        unread = Message.objects.filter(app_user=app_user, role=MessageRole.APP_MAKER, read_at__isnull=True)
+        message_count = unread.update(read_at=now)
+        AppUser.objects.filter(pk=app_user.pk).update(unread_count=0, app_user_last_read=now)
+        app_user.unread_count, app_user.app_user_last_read = 0, now
+        read_states = [DeliveryState.SENT, DeliveryState.DELIVERED]
+        if client is not None and client.platform == "web":
+            # The widget shows the whole history: a queued copy is on screen too.
+            read_states.append(DeliveryState.QUEUED)
+        deliveries = []
+        if client is not None:
+            deliveries = list(
+                Delivery.objects.select_related("client")
+                .filter(client=client, message__app_user=app_user, state__in=read_states)
+            )
+            Delivery.objects.filter(id__in=[d.id for d in deliveries], state__in=read_states).update(
+                state=DeliveryState.READ, read_at=now, claimed_until=None, claimed_by=""
+            )
+        for delivery in deliveries:
+            events.emit("delivery:read", app=app_user.app, app_user=app_user,
+                        summary=f"Read on {client.platform}", detail=_delivery_detail(delivery, "read"))
+        events.emit(
+            "conversation:read",
+            app=app_user.app,
+            app_user=app_user,
+            summary="The user read the conversation",
+            detail={"role": "appUser", "at": unix(now), "clientId": client.id if client else None,
+                    "messages": message_count},
+            webhook={"timestamp": unix(now), "source": _source(client)},
+        )
+    return {"messages": message_count, "deliveries": len(deliveries)}
+
+
+def _source(client):
+    if client is None:
+        return None
+    return {"type": client.platform, "id": client.external_id if client.platform == "web" else client.id}

@@ -1,0 +1,77 @@
+"""Which clients get a business message, and why (DESIGN.md, "The delivery
+engine"; reference/channel-capabilities.md):
+
+1. a `destination` (integrationType / integrationId): that channel only;
+2. otherwise the preferred client: the most recent `lastSeen` among the
+   user's active, confirmed clients;
+3. a silent copy (no notification) to every other client that can receive
+   without one (web widget, SDKs, Messenger NO_PUSH);
+4. failover (messaging.delivery.failover) when the preferred channel cannot push.
+"""
+
+from dataclasses import dataclass
+
+from messaging.integrations.registry import capabilities
+from messaging.models import Client, Purpose
+from messaging.services.errors import ServiceError
+
+
+class NoClientForDestination(ServiceError):
+    """The business targeted a channel the user has no client on (400,
+    nothing is stored: raised inside the storing transaction)."""
+
+    status = 400
+    code = "bad_request"
+
+
+@dataclass(frozen=True)
+class Target:
+    client: Client
+    purpose: str
+    notify: bool
+
+
+def live_clients(app_user):
+    """The clients a message can go to, most recently seen first."""
+    return Client.objects.filter(app_user=app_user, active=True, pending=False).order_by(
+        "-last_seen", "-linked_at", "id"
+    )
+
+
+def resolve_destination(app_user, destination: dict) -> Client:
+    """The client a `destination` names, or NoClientForDestination."""
+    if not isinstance(destination, dict):
+        raise NoClientForDestination("destination must be an object.")
+    integration_id = destination.get("integrationId")
+    integration_type = destination.get("integrationType")
+    if not integration_id and not integration_type:
+        raise NoClientForDestination("destination needs an integrationId or an integrationType.")
+    clients = live_clients(app_user)
+    if integration_id:
+        clients = clients.filter(integration_id=integration_id)
+    if integration_type:
+        clients = clients.filter(platform=integration_type)
+    client = clients.first()
+    if client is None:
+        what = integration_id or integration_type
+        raise NoClientForDestination(f"The user has no client linked on {what}.")
+    return client
+
+
+def plan(app_user, destination: dict | None) -> list[Target]:
+    """The deliveries to create now for a new business message (failover
+    comes later). Empty when the user has no client yet."""
+    if destination:
+        client = resolve_destination(app_user, destination)
+        return [Target(client, Purpose.DESTINATION, True)]
+    clients = list(live_clients(app_user))
+    if not clients:
+        return []
+    preferred, others = clients[0], clients[1:]
+    targets = [Target(preferred, Purpose.PREFERRED, True)]
+    targets += [Target(c, Purpose.SILENT, False) for c in others if capabilities(c.platform).silent]
+    return targets
+
+
+def can_push(client) -> bool:
+    return capabilities(client.platform).push

@@ -1,0 +1,359 @@
+"""Writing app users: pre-create, profile updates and erasure, channel links,
+and the SDK's /v1/init (a device becomes a client; a login merges the
+anonymous user into the identified one).
+
+Functions take instances and validated values (messaging.api.validators),
+run in one transaction, emit through messaging.events and raise
+`ServiceError`s.
+"""
+
+import logging
+
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from messaging import delivery, events
+from messaging.models import App, AppUser, Client, Integration, IntegrationStatus, LogEntry, Message
+from messaging.services.errors import Conflict, NotFound, ServiceError
+
+logger = logging.getLogger(__name__)
+
+SDK_PLATFORMS = ("ios", "android", "web", "other")
+
+
+def _who(app_user: AppUser) -> dict:
+    data = {"_id": app_user.id}
+    if app_user.user_id:
+        data["userId"] = app_user.user_id
+    return data
+
+
+@transaction.atomic
+def create_app_user(app: App, *, user_id: str, profile: dict, credential_required: bool = False) -> AppUser:
+    """POST /v1/appusers: a user known by `userId` before any device has
+    seen them (409 when the userId is taken)."""
+    if AppUser.objects.filter(app=app, user_id=user_id).exists():
+        raise Conflict(f"An app user with userId {user_id} already exists.")
+    try:
+        with transaction.atomic():
+            app_user = AppUser.objects.create(
+                app=app, user_id=user_id, credential_required=credential_required, **profile
+            )
+    except IntegrityError:
+        raise Conflict(f"An app user with userId {user_id} already exists.")
+    events.emit(
+        "appUser:created",
+        app=app,
+        app_user=app_user,
+        summary=f"User {app_user.display_name} created",
+        detail={"appUser": _who(app_user), "via": "api"},
+    )
+    return app_user
+
+
+@transaction.atomic
+def update_app_user(app_user: AppUser, profile: dict) -> AppUser:
+    """Additive update: only the given fields, and only the given keys of
+    `properties`, change."""
+    if not profile:
+        return app_user
+    fields = []
+    for field, value in profile.items():
+        if field == "properties":
+            value = {**(app_user.properties or {}), **value}
+        setattr(app_user, field, value)
+        fields.append(field)
+    app_user.save(update_fields=fields)
+    events.emit(
+        "appUser:updated",
+        app=app_user.app,
+        app_user=app_user,
+        summary=f"User {app_user.display_name} updated",
+        detail={"appUser": _who(app_user), "fields": sorted(profile)},
+    )
+    return app_user
+
+
+@transaction.atomic
+def delete_profile(app_user: AppUser) -> AppUser:
+    """Clear givenName, surname, email and every property; and each client's
+    displayName and channel info."""
+    app_user.given_name = ""
+    app_user.surname = ""
+    app_user.email = ""
+    app_user.properties = {}
+    app_user.save(update_fields=["given_name", "surname", "email", "properties"])
+    app_user.clients.update(display_name="", info={})
+    events.emit(
+        "appUser:updated",
+        app=app_user.app,
+        app_user=app_user,
+        summary=f"Profile of user {app_user.id} deleted",
+        detail={"appUser": {"_id": app_user.id}, "profileDeleted": True},
+    )
+    return app_user
+
+
+def delete_app_user(app_user: AppUser) -> None:
+    """Erase the user: messages (and their deliveries), clients, log entries
+    and uploaded images. The log keeps only that a user id was deleted."""
+    app = app_user.app
+    app_user_id = app_user.id
+    with transaction.atomic():
+        Message.objects.filter(app_user=app_user).delete()
+        LogEntry.objects.filter(app_user=app_user).delete()
+        app_user.delete()
+        events.emit(
+            "appUser:deleted",
+            app=app,
+            summary=f"User {app_user_id} deleted",
+            detail={"appUser": {"_id": app_user_id}},
+        )
+    from messaging.services import media
+
+    media.delete_user_media(app.id, app_user_id)
+
+
+def track_event(app_user: AppUser, name: str) -> bool:
+    """POST /events. Parley has no whispers, so no conversation changes; the
+    event is written to the app's log. Returns conversationUpdated."""
+    events.emit(
+        "appUser:updated",
+        app=app_user.app,
+        app_user=app_user,
+        summary=f"Event {name[:100]} tracked for {app_user.display_name}",
+        detail={"appUser": _who(app_user), "event": name},
+    )
+    return False
+
+
+def channels(app_user: AppUser) -> list[dict]:
+    """The user's channel entities (non-SDK linked clients)."""
+    result = []
+    for client in app_user.clients.filter(pending=False).exclude(platform__in=SDK_PLATFORMS).order_by(
+        "linked_at"
+    ):
+        if client.platform == "twilio":
+            result.append({"type": "twilio", "phoneNumber": client.external_id})
+        else:
+            result.append({"type": client.platform, "userId": client.external_id})
+    return result
+
+
+@transaction.atomic
+def link_channel(app_user: AppUser, *, type_: str, phone_number: str, skip_confirmation: bool) -> Client:
+    """Link a channel (twilio: a phone number). The client stays in
+    `pendingClients` until the user confirms; with `skip_confirmation` it is
+    linked at once and the engine is told a client appeared."""
+    integration = (
+        Integration.objects.filter(app_id=app_user.app_id, type=type_, status=IntegrationStatus.ACTIVE)
+        .order_by("created_at")
+        .first()
+    )
+    if integration is None:
+        raise ServiceError(f"This app has no active {type_} integration to link.")
+    client = Client.objects.filter(app_user=app_user, platform=type_, external_id=phone_number).first()
+    if client is not None and not client.pending and client.active:
+        raise Conflict(f"{phone_number} is already linked to this user.")
+    if client is None:
+        client = Client(app_user=app_user, platform=type_, external_id=phone_number)
+    client.integration = integration
+    client.display_name = phone_number
+    client.pending = not skip_confirmation
+    client.active = True
+    client.linked_at = timezone.now()
+    client.save()
+    detail = {"appUser": _who(app_user), "client": {"_id": client.id, "platform": type_}}
+    if skip_confirmation:
+        events.emit(
+            "link:confirmed",
+            app=app_user.app,
+            app_user=app_user,
+            summary=f"{type_} linked to {app_user.display_name} (confirmation skipped)",
+            detail=detail,
+        )
+        delivery.client_appeared(client)
+    else:
+        events.emit(
+            "link:requested",
+            app=app_user.app,
+            app_user=app_user,
+            summary=f"{type_} link requested for {app_user.display_name}",
+            detail=detail,
+        )
+    return client
+
+
+@transaction.atomic
+def unlink_channel(app_user: AppUser, channel: str) -> int:
+    clients = Client.objects.filter(app_user=app_user, platform=channel)
+    count = clients.count()
+    if not count:
+        raise NotFound(f"This user has no {channel} channel.")
+    ids = list(clients.values_list("id", flat=True))
+    clients.delete()
+    events.emit(
+        "link:removed",
+        app=app_user.app,
+        app_user=app_user,
+        summary=f"{channel} unlinked from {app_user.display_name}",
+        detail={"appUser": _who(app_user), "channel": channel, "clients": ids},
+    )
+    return count
+
+
+@transaction.atomic
+def update_device(app_user: AppUser, device_id: str, fields: dict) -> Client:
+    client = Client.objects.filter(
+        app_user=app_user, platform__in=SDK_PLATFORMS, external_id=device_id
+    ).first()
+    if client is None:
+        raise NotFound(f"Device {device_id} not found for this user.")
+    for field, value in fields.items():
+        if field == "info":
+            value = {**(client.info or {}), **value}
+        setattr(client, field, value)
+    if fields:
+        client.save(update_fields=list(fields))
+    return client
+
+
+# ---------------------------------------------------------------------- init
+
+
+@transaction.atomic
+def init_device(app: App, *, device: dict, user_id: str | None, credential) -> tuple[AppUser, Client]:
+    """POST /v1/init: find or create the app user for this device and/or
+    userId, register the device as a client, and merge an anonymous user
+    into the identified one when a known device logs in.
+
+    `credential` is who called (an app token, or a JWT); an appUser JWT must
+    name the same userId and secures the user."""
+    if credential.scope == "appUser" and credential.method == "jwt":
+        if user_id is None:
+            user_id = credential.user_id
+        elif user_id != credential.user_id:
+            raise ServiceError("userId does not match the JWT's userId.", code="forbidden", status=403)
+    client = (
+        Client.objects.select_for_update()
+        .select_related("app_user")
+        .filter(app_user__app=app, platform__in=SDK_PLATFORMS, external_id=device["id"])
+        .order_by("-last_seen")
+        .first()
+    )
+    device_user = client.app_user if client else None
+    merged = None
+    if user_id is not None:
+        target = AppUser.objects.select_for_update().filter(app=app, user_id=user_id).first()
+        if target is None:
+            if device_user is not None and device_user.user_id is None:
+                # An anonymous user logs in for the first time: they keep
+                # their conversation and now carry the userId.
+                target = device_user
+                target.user_id = user_id
+                target.save(update_fields=["user_id"])
+            else:
+                target = AppUser.objects.create(app=app, user_id=user_id)
+                _emit_created(target, "init")
+        elif device_user is not None and device_user.pk != target.pk and device_user.user_id is None:
+            merged = device_user
+    elif device_user is not None and device_user.user_id is None:
+        target = device_user
+    else:
+        # A new device, or a logged-in device now running logged out: a new
+        # anonymous user.
+        target = AppUser.objects.create(app=app)
+        _emit_created(target, "init")
+
+    credential.check_app_user(target)
+    if credential.scope == "appUser" and not target.credential_required:
+        target.credential_required = True
+        target.save(update_fields=["credential_required"])
+
+    is_new = client is None or client.app_user_id != target.pk
+    if merged is not None:
+        _merge(app, surviving=target, discarded=merged)
+        client = Client.objects.get(
+            app_user=target, platform=client.platform, external_id=client.external_id
+        )
+
+    now = timezone.now()
+    if client is None:
+        client = Client(app_user=target, platform=device["platform"], external_id=device["id"])
+    elif client.app_user_id != target.pk:
+        # Only one userId is active on a client at a time: the device moves.
+        existing = Client.objects.filter(
+            app_user=target, platform=client.platform, external_id=client.external_id
+        ).first()
+        if existing is not None:
+            client.delete()
+            client = existing
+        else:
+            client.app_user = target
+    client.platform = device["platform"]
+    client.active = True
+    client.pending = False
+    client.last_seen = now
+    if device.get("app_version") is not None:
+        client.app_version = device["app_version"]
+    if device.get("push_token") is not None:
+        client.push_token = device["push_token"]
+    if device.get("info") is not None:
+        client.info = {**(client.info or {}), **device["info"]}
+    client.save()
+    # Push goes only to the most recent userId of a shared device.
+    if client.push_token:
+        Client.objects.filter(
+            app_user__app=app, platform=client.platform, push_token=client.push_token
+        ).exclude(pk=client.pk).update(push_token="")
+    AppUser.objects.filter(pk=target.pk).update(last_activity_at=now)
+    if is_new:
+        delivery.client_appeared(client)
+    return target, client
+
+
+def _emit_created(app_user: AppUser, via: str) -> None:
+    events.emit(
+        "appUser:created",
+        app=app_user.app,
+        app_user=app_user,
+        summary=f"User {app_user.display_name} created",
+        detail={"appUser": _who(app_user), "via": via},
+    )
+
+
+def _merge(app: App, *, surviving: AppUser, discarded: AppUser) -> None:
+    """Move the discarded user's conversation and clients to the surviving
+    user, then delete the discarded user (merge:appUser)."""
+    Message.objects.filter(app_user=discarded).update(app_user=surviving)
+    for client in Client.objects.filter(app_user=discarded):
+        if Client.objects.filter(
+            app_user=surviving, platform=client.platform, external_id=client.external_id
+        ).exists():
+            client.delete()
+        else:
+            client.app_user = surviving
+            client.save(update_fields=["app_user"])
+    LogEntry.objects.filter(app_user=discarded).update(app_user=surviving)
+    surviving.unread_count += discarded.unread_count
+    surviving.conversation_started = surviving.conversation_started or discarded.conversation_started
+    for field in ("given_name", "surname", "email"):
+        if not getattr(surviving, field) and getattr(discarded, field):
+            setattr(surviving, field, getattr(discarded, field))
+    surviving.properties = {**(discarded.properties or {}), **(surviving.properties or {})}
+    surviving.save(
+        update_fields=["unread_count", "conversation_started", "given_name", "surname", "email", "properties"]
+    )
+    discarded_json = {"_id": discarded.id, "conversationStarted": discarded.conversation_started}
+    discarded.delete()
+    surviving_json = {"_id": surviving.id, "conversationStarted": surviving.conversation_started}
+    if surviving.user_id:
+        surviving_json["userId"] = surviving.user_id
+    events.emit(
+        "merge:appUser",
+        app=app,
+        app_user=surviving,
+        summary=f"User {discarded_json['_id']} merged into {surviving.display_name}",
+        detail={"surviving": surviving_json, "discarded": [discarded_json]},
+    )

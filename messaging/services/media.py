@@ -1,0 +1,90 @@
+"""Images uploaded through the API (POST /appusers/{id}/images).
+
+Stored with Django's default storage under MEDIA_ROOT as
+`uploads/<appId>/<appUserId>/<random id>.<ext>` and served back by Parley at
+MEDIA_URL (messaging.api.media). The type is decided by the file's first
+bytes, never by its name or the client's content type, and only the four
+image formats every channel renders are accepted.
+"""
+
+import logging
+import shutil
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+
+from messaging.ids import new_id
+from messaging.services.errors import ServiceError
+
+logger = logging.getLogger(__name__)
+
+# extension -> content type, for the formats accepted (and served).
+TYPES = {
+    "jpg": "image/jpeg",
+    "png": "image/png",
+    "gif": "image/gif",
+    "webp": "image/webp",
+}
+
+
+def sniff(head: bytes) -> str | None:
+    """The image format from its magic bytes, or None."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if head.startswith((b"GIF87a", b"GIF89a")):
+        return "gif"
+    if len(head) >= 12 and head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    return None
+
+
+def check_image(upload) -> str:
+    """Raise unless `upload` (an UploadedFile) is an accepted image within
+    PARLEY_MAX_IMAGE_BYTES; returns its extension."""
+    limit = settings.PARLEY_MAX_IMAGE_BYTES
+    if upload.size > limit:
+        raise ServiceError(
+            f"source is too large: {upload.size} bytes, the limit is {limit} bytes.", status=413,
+            code="payload_too_large",
+        )
+    if upload.size == 0:
+        raise ServiceError("source is empty.")
+    upload.seek(0)
+    head = upload.read(16)
+    upload.seek(0)
+    ext = sniff(head)
+    if ext is None:
+        raise ServiceError("source must be a JPEG, PNG, GIF or WebP image (checked by content).")
+    return ext
+
+
+def store_image(upload, *, app_id: str, app_user_id: str, ext: str) -> tuple[str, str]:
+    """Save the image; returns (storage name, content type)."""
+    name = f"uploads/{app_id}/{app_user_id}/{new_id()}.{ext}"
+    upload.seek(0)
+    saved = default_storage.save(name, ContentFile(upload.read()))
+    return saved, TYPES[ext]
+
+
+def delete_stored(name: str) -> None:
+    try:
+        default_storage.delete(name)
+    except Exception:
+        logger.exception("could not delete %s", name)
+
+
+def delete_user_media(app_id: str, app_user_id: str) -> None:
+    """Erase a deleted user's uploads."""
+    try:
+        folder = Path(default_storage.path(f"uploads/{app_id}/{app_user_id}"))
+    except NotImplementedError:
+        return
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def content_type_for(name: str) -> str | None:
+    return TYPES.get(name.rsplit(".", 1)[-1].lower()) if "." in name else None

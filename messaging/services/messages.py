@@ -1,0 +1,170 @@
+"""Writing a conversation: messages from either side, deletions, typing and
+reads. Called by the REST API and by the SDK websocket consumer with
+instances and validated values (see messaging.api.validators).
+
+`post_message(app_user, *, role, fields, source=None)` is the one way a
+message is stored: keep its signature stable.
+"""
+
+import logging
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from messaging import delivery, events
+from messaging.api.serializers import message_json
+from messaging.models import AppUser, Delivery, DeliveryState, Message
+from messaging.services.errors import Conflict, NotFound
+
+logger = logging.getLogger(__name__)
+
+MESSAGE_FIELDS = frozenset(
+    {
+        "type", "text", "media_url", "media_type", "actions", "items", "coordinates",
+        "metadata", "payload", "name", "email", "avatar_url", "destination",
+    }
+)
+
+
+def to_millis(value: datetime) -> datetime:
+    """Message times are kept to the millisecond, the precision of the API's
+    `received` (so `before`/`after` paging is exact)."""
+    return value.replace(microsecond=value.microsecond // 1000 * 1000)
+
+
+@transaction.atomic
+def post_message(app_user: AppUser, *, role: str, fields: dict, source: dict | None = None) -> Message:
+    """Store a message of `app_user`'s conversation and fan it out.
+
+    `fields` come from `validate_message` (model field names). The first
+    message starts the conversation (`conversation:start`); a business
+    message counts as unread for the user and is handed to the delivery
+    engine in this same transaction (its work starts after commit)."""
+    unknown = set(fields) - MESSAGE_FIELDS
+    if unknown:
+        raise ValueError(f"unknown message fields: {sorted(unknown)}")
+    now = to_millis(timezone.now())
+    message = Message.objects.create(
+        app_id=app_user.app_id,
+        app_user=app_user,
+        role=role,
+        source=source or {"type": "api"},
+        received=now,
+        **{k: v for k, v in fields.items() if v is not None or k in ("metadata", "destination", "coordinates")},
+    )
+    updates = {"last_activity_at": now}
+    if role == "appMaker":
+        updates["unread_count"] = F("unread_count") + 1
+    started = False
+    if not app_user.conversation_started:
+        started = bool(
+            AppUser.objects.filter(pk=app_user.pk, conversation_started=False).update(
+                conversation_started=True, **updates
+            )
+        )
+        app_user.conversation_started = True
+    if not started:
+        AppUser.objects.filter(pk=app_user.pk).update(**updates)
+    app_user.last_activity_at = now
+    if role == "appMaker":
+        app_user.refresh_from_db(fields=["unread_count"])
+
+    who = {"_id": app_user.id}
+    if app_user.user_id:
+        who["userId"] = app_user.user_id
+    if started:
+        events.emit(
+            "conversation:start",
+            app=app_user.app,
+            app_user=app_user,
+            summary=f"Conversation started with {app_user.display_name}",
+            detail={"appUser": who, "source": message.source},
+        )
+    side = "Business message to" if role == "appMaker" else "User message from"
+    events.emit(
+        f"message:{role}",
+        app=app_user.app,
+        app_user=app_user,
+        summary=f"{side} {app_user.display_name} ({message.type})",
+        detail={"message": message_json(message), "appUser": who},
+    )
+    if role == "appMaker":
+        delivery.submit(message)
+    return message
+
+
+def messages_page(app_user: AppUser, *, before: datetime | None = None, after: datetime | None = None,
+                  limit: int = 100):
+    """Up to `limit` messages, oldest first: the latest ones, those strictly
+    before `before`, or those strictly after `after`. Returns
+    (messages, has_older, has_newer)."""
+    qs = Message.objects.filter(app_user=app_user)
+    if after is not None:
+        rows = list(qs.filter(received__gt=after).order_by("received", "id")[: limit + 1])
+        has_newer = len(rows) > limit
+        rows = rows[:limit]
+        has_older = bool(rows) and qs.filter(received__lt=rows[0].received).exists()
+        if not rows:
+            has_older = qs.filter(received__lte=after).exists()
+        return rows, has_older, has_newer
+    if before is not None:
+        qs_range = qs.filter(received__lt=before)
+    else:
+        qs_range = qs
+    rows = list(qs_range.order_by("-received", "-id")[: limit + 1])
+    has_older = len(rows) > limit
+    rows = rows[:limit][::-1]
+    has_newer = before is not None and qs.filter(received__gte=before).exists()
+    return rows, has_older, has_newer
+
+
+@transaction.atomic
+def delete_message(app_user: AppUser, message_id: str) -> None:
+    deleted, _ = Message.objects.filter(app_user=app_user, id=message_id).delete()
+    if not deleted:
+        raise NotFound(f"Message {message_id} not found.")
+
+
+@transaction.atomic
+def delete_all_messages(app_user: AppUser) -> int:
+    deleted, _ = Message.objects.filter(app_user=app_user).delete()
+    AppUser.objects.filter(pk=app_user.pk).update(unread_count=0)
+    app_user.unread_count = 0
+    return deleted
+
+
+@transaction.atomic
+def mark_read(app_user: AppUser) -> None:
+    """The user read the conversation (Smooch's "reset unread count"): the
+    engine resets the count, marks deliveries read and cancels failovers."""
+    delivery.conversation_read(app_user)
+
+
+def typing(app_user: AppUser, action: str, *, name: str = "", avatar_url: str = "") -> None:
+    """typing:start / typing:stop from the business, to the preferred client."""
+    delivery.send_typing(app_user, action, name=name, avatar_url=avatar_url)
+
+
+@transaction.atomic
+def resend(app_user: AppUser, message_id: str, delivery_id: str) -> Delivery:
+    """Send a failed delivery again (a Parley extension of the API)."""
+    try:
+        pk = int(delivery_id)
+    except (TypeError, ValueError):
+        raise NotFound(f"Delivery {delivery_id} not found.")
+    row = (
+        Delivery.objects.select_for_update()
+        .filter(pk=pk, message_id=message_id, message__app_user=app_user)
+        .first()
+    )
+    if row is None:
+        raise NotFound(f"Delivery {delivery_id} of message {message_id} not found.")
+    if row.state != DeliveryState.FAILED:
+        raise Conflict(f"Only a failed delivery can be resent; this one is {row.state}.")
+    result = delivery.resend(row)
+    if isinstance(result, Delivery):
+        return result
+    row.refresh_from_db()
+    return row

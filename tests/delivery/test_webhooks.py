@@ -1,0 +1,92 @@
+"""Webhook events: an outbox row per matching webhook, POSTed by a task
+with the webhook secret, retried with backoff, private targets refused."""
+
+import pytest
+from django.utils import timezone
+
+from messaging.models import LogEntry, Webhook, WebhookEvent
+from messaging.webhooks.dispatch import matches
+from tests.support.ws import business_message, make_client, run_tasks
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def hooks(platform):
+    return platform.received("/hook")
+
+
+def test_trigger_matching_follows_smooch():
+    assert matches(["message"], "message:appUser")
+    assert matches(["message"], "message:appMaker")
+    assert matches(["*"], "delivery:failure")
+    assert matches(["message:appUser"], "message:appUser")
+    assert not matches(["message:appUser"], "message:appMaker")
+    assert not matches([], "message:appUser")
+
+
+@pytest.mark.smoke
+def test_it_posts_message_events_with_the_secret(app, user, fake_platform):
+    webhook = Webhook.objects.create(app=app, target=fake_platform.url + "/hook", triggers=["message"])
+    Webhook.objects.create(app=app, target=fake_platform.url + "/other", triggers=["conversation:read"])
+    make_client(user, "web")
+    message = business_message(user, "Hello")
+    run_tasks()
+    [request] = hooks(fake_platform)
+    assert request["headers"]["X-API-Key"] == webhook.secret
+    assert request["headers"]["Content-Type"] == "application/json"
+    body = request["body"]
+    assert body["trigger"] == "message:appMaker"
+    assert body["app"] == {"_id": app.id}
+    assert body["appUser"]["_id"] == user.id
+    assert body["messages"][0]["_id"] == message.id
+    assert body["messages"][0]["text"] == "Hello"
+    assert WebhookEvent.objects.get(webhook=webhook).state == "delivered"
+    assert not fake_platform.received("/other")
+    assert LogEntry.objects.filter(kind="webhook:attempt").count() == 1
+
+
+def test_delivery_events_reach_star_webhooks(app, user, fake_platform):
+    Webhook.objects.create(app=app, target=fake_platform.url + "/hook", triggers=["*"])
+    make_client(user, "messenger")
+    business_message(user, "Hello")
+    run_tasks()
+    run_tasks()
+    triggers = [r["body"]["trigger"] for r in hooks(fake_platform)]
+    assert "message:appMaker" in triggers and "delivery:failure" in triggers
+    failure = next(r["body"] for r in hooks(fake_platform) if r["body"]["trigger"] == "delivery:failure")
+    assert failure["destination"] == {"type": "messenger"}
+    assert failure["error"]["underlyingError"]["message"] == "no messenger integration connected"
+
+
+def test_it_retries_a_failing_target_with_backoff(app, user, fake_platform, settings):
+    from django.tasks import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
+    settings.PARLEY_WEBHOOK_MAX_ATTEMPTS = 2
+    Webhook.objects.create(app=app, target=fake_platform.url + "/hook", triggers=["message:appMaker"])
+    fake_platform.fail_next(500, times=5)
+    business_message(user, "Hello")
+    run_tasks()
+    row = WebhookEvent.objects.get()
+    assert row.state == "pending" and row.attempts == 1 and row.last_status == 500
+    assert row.next_attempt_at > timezone.now()
+    now = timezone.now()
+    WebhookEvent.objects.update(next_attempt_at=now)
+    DBTaskResult.objects.filter(status=TaskResultStatus.READY).update(run_after=now)
+    run_tasks()
+    row.refresh_from_db()
+    assert row.state == "failed" and row.attempts == 2
+    assert len(hooks(fake_platform)) == 2
+    assert LogEntry.objects.filter(kind="webhook:failure").count() == 1
+
+
+def test_it_refuses_private_targets_unless_allowed(app, user, fake_platform, settings):
+    settings.PARLEY_WEBHOOK_ALLOW_PRIVATE = False
+    Webhook.objects.create(app=app, target=fake_platform.url + "/hook", triggers=["message"])
+    business_message(user, "Hello")
+    run_tasks()
+    row = WebhookEvent.objects.get()
+    assert row.state == "failed"
+    assert "non-public address" in row.last_error
+    assert not hooks(fake_platform)
+    assert LogEntry.objects.get(kind="webhook:failure").detail["error"].startswith("refused")

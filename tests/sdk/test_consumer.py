@@ -1,0 +1,211 @@
+"""The SDK websocket consumer (docs/sdk-protocol.md) through the project's
+ASGI application with Channels' WebsocketCommunicator, on the real database
+and channel layer."""
+
+import time
+
+import jwt
+import pytest
+from channels.db import database_sync_to_async as sync_to_async
+from channels.testing import WebsocketCommunicator
+
+from dashboard.asgi import application
+from messaging.models import Client, Delivery, LogEntry, Message
+from tests.support.ws import business_message, make_client
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+db = sync_to_async
+
+
+async def connect():
+    communicator = WebsocketCommunicator(application, "/sdk/ws/")
+    connected, _ = await communicator.connect()
+    assert connected
+    return communicator
+
+
+async def auth(app, user, client_id="device-1", **extra):
+    communicator = await connect()
+    await communicator.send_json_to(
+        {"type": "auth", "appToken": app.app_token, "appUserId": user.id, "clientId": client_id, **extra}
+    )
+    ready = await communicator.receive_json_from(timeout=5)
+    assert ready["type"] == "ready", ready
+    return communicator, ready
+
+
+async def expect_closed_with(communicator, code, error_code):
+    frame = await communicator.receive_json_from(timeout=5)
+    assert frame["type"] == "error" and frame["code"] == error_code, frame
+    closed = await communicator.receive_output(timeout=5)
+    assert closed == {"type": "websocket.close", "code": code}
+
+
+async def test_it_refuses_a_bad_app_token(app, user):
+    communicator = await connect()
+    await communicator.send_json_to({"type": "auth", "appToken": "nope", "appUserId": user.id,
+                                     "clientId": "d1"})
+    await expect_closed_with(communicator, 4001, "unauthorized")
+
+
+async def test_it_wants_auth_first(app, user):
+    communicator = await connect()
+    await communicator.send_json_to({"type": "read"})
+    await expect_closed_with(communicator, 4001, "unauthorized")
+
+
+async def test_a_secured_user_needs_its_jwt(app, user):
+    user.credential_required = True
+    await db(user.save)()
+    communicator = await connect()
+    await communicator.send_json_to({"type": "auth", "appToken": app.app_token, "appUserId": user.id,
+                                     "clientId": "d1"})
+    await expect_closed_with(communicator, 4001, "unauthorized")
+    token = jwt.encode({"scope": "appUser", "userId": "alice"}, app.test_secret, algorithm="HS256",
+                       headers={"kid": app.test_key.key_id})
+    communicator, ready = await auth(app, user, jwt=token)
+    assert ready["appUser"]["_id"] == user.id
+    await communicator.disconnect()
+
+
+async def test_a_forged_jwt_is_refused(app, user):
+    token = jwt.encode({"scope": "appUser", "userId": "alice"}, "a wrong secret that is long enough for HS256", algorithm="HS256",
+                       headers={"kid": app.test_key.key_id})
+    communicator = await connect()
+    await communicator.send_json_to({"type": "auth", "appToken": app.app_token, "appUserId": user.id,
+                                     "clientId": "d1", "jwt": token})
+    await expect_closed_with(communicator, 4001, "unauthorized")
+
+
+async def test_an_unknown_user_is_not_found(app):
+    communicator = await connect()
+    await communicator.send_json_to({"type": "auth", "appToken": app.app_token, "appUserId": "nobody",
+                                     "clientId": "d1"})
+    await expect_closed_with(communicator, 4004, "not_found")
+
+
+async def test_bad_frames_get_errors(app, user):
+    communicator, _ = await auth(app, user)
+    await communicator.send_to(text_data="{not json")
+    assert (await communicator.receive_json_from(timeout=5))["code"] == "bad_request"
+    await communicator.send_json_to({"type": "dance", "ref": "r1"})
+    frame = await communicator.receive_json_from(timeout=5)
+    assert frame == {"type": "error", "ref": "r1", "code": "bad_request", "description": "Unknown frame type 'dance'."}
+    await communicator.send_json_to({"type": "ping"})
+    assert await communicator.receive_json_from(timeout=5) == {"type": "pong"}
+    await communicator.disconnect()
+
+
+@pytest.mark.smoke
+async def test_it_creates_the_web_client_and_catches_up_from_since(app, user):
+    old = await db(business_message)(user, "old")
+    since = old.received.timestamp()
+    newer = [await db(business_message)(user, f"new {i}") for i in range(2)]
+    communicator, ready = await auth(app, user, since=since)
+    assert ready["conversation"] == {"_id": user.id, "unreadCount": 3}
+    frames = [await communicator.receive_json_from(timeout=5) for _ in range(2)]
+    assert [f["message"]["_id"] for f in frames] == [m.id for m in newer]
+    client = await db(Client.objects.get)(app_user=user, platform="web")
+    assert client.external_id == "device-1"
+    # Messages sent before the user had any client are delivered to it now.
+    assert await db(Delivery.objects.filter(client=client).count)() == 3
+    await communicator.disconnect()
+
+
+@pytest.mark.smoke
+async def test_a_business_message_arrives_at_once_and_its_web_delivery_is_sent(app, user):
+    communicator, _ = await auth(app, user)
+    started = time.monotonic()
+    message = await db(business_message)(user, "Hi from the business")
+    frame = await communicator.receive_json_from(timeout=5)
+    assert frame["type"] == "message"
+    assert frame["message"]["_id"] == message.id and frame["message"]["role"] == "appMaker"
+    assert time.monotonic() - started < 5
+
+    async def state():
+        return (await db(Delivery.objects.get)(message=message)).state
+
+    for _ in range(100):  # marked sent by the consumer, with no worker running
+        if await state() == "sent":
+            break
+        await communicator.receive_nothing(timeout=0.05)
+    assert await state() == "sent"
+    await communicator.send_json_to({"type": "delivered", "messageId": message.id})
+    await communicator.send_json_to({"type": "ping"})
+    assert (await communicator.receive_json_from(timeout=5))["type"] == "pong"
+    assert await state() == "delivered"
+    await communicator.send_json_to({"type": "read"})
+    await communicator.send_json_to({"type": "ping"})
+    assert (await communicator.receive_json_from(timeout=5))["type"] == "pong"
+    assert await state() == "read"
+    await db(user.refresh_from_db)()
+    assert user.unread_count == 0
+    await communicator.disconnect()
+
+
+async def test_user_messages_are_stored_acked_and_fanned_out(app, user):
+    communicator, _ = await auth(app, user)
+    await communicator.send_json_to({"type": "message", "ref": "m1", "message": {"type": "text", "text": "Hello"}})
+    frames = [await communicator.receive_json_from(timeout=5) for _ in range(2)]
+    ack = next(f for f in frames if f["type"] == "ack")
+    echo = next(f for f in frames if f["type"] == "message")
+    assert ack["ref"] == "m1" and ack["message"]["text"] == "Hello"
+    assert echo["message"]["_id"] == ack["message"]["_id"]
+    message = await db(Message.objects.get)(id=ack["message"]["_id"])
+    client = await db(Client.objects.get)(app_user=user, platform="web")
+    assert message.role == "appUser"
+    assert message.source == {"type": "web", "id": client.id}
+    await communicator.disconnect()
+
+
+async def test_invalid_user_messages_are_refused_and_not_stored(app, user):
+    communicator, _ = await auth(app, user)
+    await communicator.send_json_to({"type": "message", "ref": "m2", "message": {"type": "text"}})
+    frame = await communicator.receive_json_from(timeout=5)
+    assert frame["type"] == "error" and frame["ref"] == "m2" and frame["code"] == "bad_request"
+    assert await db(Message.objects.count)() == 0
+    await communicator.disconnect()
+
+
+async def test_typing_and_postbacks_become_events(app, user):
+    communicator, _ = await auth(app, user)
+    await communicator.send_json_to({"type": "typing", "state": "start"})
+    await communicator.send_json_to({"type": "postback", "ref": "p1", "action": {"payload": "BUY", "text": "Buy"}})
+    assert await communicator.receive_json_from(timeout=5) == {"type": "ack", "ref": "p1"}
+    typing = await db(LogEntry.objects.get)(kind="typing:appUser")
+    assert typing.detail["state"] == "start"
+    postback = await db(LogEntry.objects.get)(kind="postback")
+    assert postback.detail["action"]["payload"] == "BUY"
+    await communicator.disconnect()
+
+
+async def test_business_typing_goes_to_the_preferred_web_client_only(app, user):
+    from messaging.delivery import send_typing
+
+    other, _ = await auth(app, user, client_id="old-device")
+    preferred, _ = await auth(app, user, client_id="new-device")
+    await db(send_typing)(user, "typing:start", name="Ann")
+    frame = await preferred.receive_json_from(timeout=5)
+    assert frame == {"type": "typing", "role": "appMaker", "state": "start", "name": "Ann"}
+    assert await other.receive_nothing(timeout=0.3)
+    # A message from the business ends typing.
+    await db(business_message)(user, "Here you go")
+    frames = [await preferred.receive_json_from(timeout=5) for _ in range(2)]
+    assert {"type": "typing", "role": "appMaker", "state": "stop"} in frames
+    await other.disconnect()
+    await preferred.disconnect()
+
+
+async def test_a_business_read_is_forwarded(app, user):
+    from messaging import events
+
+    communicator, _ = await auth(app, user)
+
+    def business_read():
+        events.emit("conversation:read", app=app, app_user=user, summary="read",
+                    detail={"role": "appMaker", "at": 1700000000.0})
+
+    await db(business_read)()
+    assert await communicator.receive_json_from(timeout=5) == {"type": "read", "role": "appMaker", "at": 1700000000.0}
+    await communicator.disconnect()
