@@ -8,6 +8,7 @@ script refetches them on the app socket's events.
 """
 
 from datetime import datetime, timezone as dt_timezone
+from urllib.parse import urlparse
 
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
@@ -51,6 +52,24 @@ def _from_millis(raw: str | None) -> datetime | None:
         raise Http404("Bad cursor")
 
 
+def safe_url(value) -> str:
+    """Only http(s) URLs become links or images: an action's `uri` may be
+    any absolute URI (javascript: included), which must never be clickable."""
+    if isinstance(value, str) and urlparse(value).scheme in ("http", "https"):
+        return value
+    return ""
+
+
+def _action_row(action: dict) -> dict:
+    return {
+        "type": action.get("type", ""),
+        "text": action.get("text", ""),
+        "payload": action.get("payload", ""),
+        "uri": action.get("uri", ""),
+        "href": safe_url(action.get("uri")),
+    }
+
+
 def _decorate_messages(messages: list, clients: dict) -> list:
     """Attach what the template shows: author avatar, source channel,
     deliveries (with their client), decisions with labels."""
@@ -59,9 +78,21 @@ def _decorate_messages(messages: list, clients: dict) -> list:
         if not message.avatar_url and message.email:
             message.avatar = gravatar_url(message.email)
         else:
-            message.avatar = message.avatar_url
+            message.avatar = safe_url(message.avatar_url)
         source = message.source or {}
         message.channel = source.get("type") or ""
+        message.safe_media = safe_url(message.media_url)
+        message.action_rows = [_action_row(a) for a in message.actions or [] if isinstance(a, dict)]
+        message.item_rows = [
+            {
+                "title": item.get("title", ""),
+                "description": item.get("description", ""),
+                "safe_media": safe_url(item.get("mediaUrl")),
+                "action_rows": [_action_row(a) for a in item.get("actions") or [] if isinstance(a, dict)],
+            }
+            for item in message.items or []
+            if isinstance(item, dict)
+        ]
         message.delivery_rows = list(message.deliveries.all())
         for row in message.delivery_rows:
             row.is_failed = row.state == DeliveryState.FAILED

@@ -267,7 +267,7 @@ def init_device(app: App, *, device: dict, user_id: str | None, credential) -> t
         _emit_created(target, "init")
 
     credential.check_app_user(target)
-    if credential.scope == "appUser" and not target.credential_required:
+    if credential.method == "jwt" and credential.scope == "appUser" and not target.credential_required:
         target.credential_required = True
         target.save(update_fields=["credential_required"])
 

@@ -83,3 +83,13 @@ def test_it_shows_agents_the_app_but_no_manage_actions(as_user, agent, app):
     assert client.post(f"/apps/{app.id}/delete/", {"confirm_name": "App A"}).status_code == 403
     app.refresh_from_db()
     assert app.name == "App A"
+
+
+@pytest.mark.django_db
+def test_it_shows_every_app_tab_on_the_settings_page(owner_client, app):
+    from django.urls import reverse
+
+    html = owner_client.get(f"/apps/{app.id}/settings/").content.decode()
+    nav = html.split('<nav class="tabs"', 1)[1].split("</nav>", 1)[0]
+    for name in ("live_overview", "live_users", "live_log", "app_settings"):
+        assert f'href="{reverse(name, args=[app.id])}"' in nav

@@ -1,0 +1,75 @@
+"""Cast (owner, admin, agent, stranger), a live Parley server and the
+business side of the REST API for the Web Messenger tests."""
+
+import base64
+
+import pytest
+import requests
+
+from messaging.models import Membership, Role, User
+from tests.support.browser import browser, page  # noqa: F401  (fixtures)
+
+PASSWORD = "correct horse battery"
+# A 1x1 PNG: what the business uploads as an image message.
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+)
+
+
+def add_member(team, email, role):
+    user = User.objects.create_user(email=email, password=PASSWORD)
+    Membership.objects.create(team=team, user=user, role=role)
+    return user
+
+
+@pytest.fixture
+def admin(team):
+    return add_member(team, "admin@a.example", Role.ADMIN)
+
+
+@pytest.fixture
+def agent(team):
+    return add_member(team, "agent@a.example", Role.AGENT)
+
+
+@pytest.fixture
+def stranger_app(stranger, make_app):
+    return make_app(stranger.teams.get(), "App B")
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+class Business:
+    """The business's own software: Parley's REST API with an app-scope JWT."""
+
+    def __init__(self, base_url, app):
+        from tests.support.ws import app_jwt
+
+        self.base = base_url
+        self.headers = {"authorization": f"Bearer {app_jwt(app)}"}
+
+    def post(self, path, expect=201, **kwargs):
+        response = requests.post(self.base + path, headers=self.headers, timeout=10, **kwargs)
+        assert response.status_code == expect, response.text
+        return response.json()
+
+    def send(self, app_user_id, **message):
+        body = {"role": "appMaker", "type": "text", **message}
+        return self.post(f"/v1/appusers/{app_user_id}/messages", json=body)["message"]
+
+    def image(self, app_user_id, text=""):
+        return self.post(
+            f"/v1/appusers/{app_user_id}/images",
+            data={"role": "appMaker", "text": text, "name": "Ana"},
+            files={"source": ("pic.png", PNG, "image/png")},
+        )["message"]
+
+    def typing(self, app_user_id, state="start", **fields):
+        return self.post(
+            f"/v1/appusers/{app_user_id}/conversation/activity",
+            expect=200,
+            json={"type": f"typing:{state}", **fields},
+        )
