@@ -269,7 +269,7 @@ def one_run(layer: str | None, quick: bool) -> dict:
     stack = Stack(layer)
     try:
         stack.start()
-        users, rate, seconds = (20, 20, 10) if quick else (50, 40, 30)
+        users, rate, seconds = (20, 10, 15) if quick else (50, 10, 60)
         floor_n = 200 if quick else 1000
         json_rtt = json_floor(stack.url, floor_n)
         group_rtt = asyncio.run(group_send_floor(layer, floor_n))
@@ -285,7 +285,7 @@ def one_run(layer: str | None, quick: bool) -> dict:
         "messages": load["sent"],
         "received": load["received"],
         "api_errors": load["error_count"],
-        "rate_per_s": users and (load["sent"] / (seconds if not quick else 10)),
+        "rate_per_s": rate,
         "p50_ms": round(pct(lat, 50) * 1000, 2),
         "p99_ms": round(pct(lat, 99) * 1000, 2),
         "api_p50_ms": round(pct(load["api"], 50) * 1000, 2),

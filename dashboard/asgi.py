@@ -15,6 +15,12 @@ from django.urls import path  # noqa: E402
 from dashboard.routing import websocket_urlpatterns as dashboard_ws  # noqa: E402
 from messaging.routing import websocket_urlpatterns as sdk_ws  # noqa: E402
 
+# The session-authenticated dashboard sockets. The middleware hides the
+# inner URLRouter from the outer one, so mark the stack as routing by path:
+# "ws/dashboard/" is then a prefix (like include()), not a whole path.
+dashboard_sockets = AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(dashboard_ws)))
+dashboard_sockets._path_routing = True
+
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
@@ -22,10 +28,7 @@ application = ProtocolTypeRouter(
             [
                 # The dashboard socket authenticates with the session cookie,
                 # so only pages of Parley's own hosts may open it.
-                path(
-                    "ws/dashboard/",
-                    AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(dashboard_ws))),
-                ),
+                path("ws/dashboard/", dashboard_sockets),
                 # The SDK socket is opened from other origins (the widget is
                 # embedded anywhere) and authenticates with the app token.
                 *sdk_ws,

@@ -33,14 +33,22 @@ ACTION_TYPES = [
     ("reply", "Quick reply"),
     ("locationRequest", "Location request"),
 ]
-ITEM_ACTION_TYPES = [("link", "Link"), ("postback", "Postback")]
+ITEM_ACTION_TYPES = [("postback", "Postback"), ("link", "Link")]
+
+
+class NoColon:
+    """Labels without Django's trailing colon (as dashboard/forms.py)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
 
 
 def _text(label, **kwargs):
     return forms.CharField(label=label, required=False, strip=False, **kwargs)
 
 
-class ComposerForm(forms.Form):
+class ComposerForm(NoColon, forms.Form):
     type = forms.ChoiceField(label="Message type", choices=MESSAGE_TYPES, initial="text")
     text = _text("Message", widget=forms.Textarea(attrs={"rows": 3, "data-typing": "true"}))
     media_url = _text("Image URL", widget=forms.URLInput(attrs={"placeholder": "https://…"}))
@@ -170,7 +178,7 @@ class ComposerForm(forms.Form):
         return cleaned
 
 
-class NewAppUserForm(forms.Form):
+class NewAppUserForm(NoColon, forms.Form):
     """POST /appusers's fields, checked by the API's own validators."""
 
     user_id = forms.CharField(label="userId", max_length=255, strip=False,
@@ -195,11 +203,11 @@ class NewAppUserForm(forms.Form):
         return cleaned
 
 
-class RetentionForm(forms.Form):
+class RetentionForm(NoColon, forms.Form):
     days = forms.IntegerField(label="Keep log entries for (days)", min_value=1, max_value=3650)
 
 
-class LogFilterForm(forms.Form):
+class LogFilterForm(NoColon, forms.Form):
     kind = forms.ChoiceField(label="Kind", required=False)
     user = forms.CharField(label="User (_id or userId)", required=False, max_length=255)
     q = forms.CharField(label="Search by ID", required=False, max_length=255,

@@ -4,8 +4,9 @@ the user's JWT once the user is secured), from any origin.
 
 The socket joins `appuser.<id>`: business messages published by the fan-out
 on commit arrive here at once and are forwarded, so a connected client never
-waits for the task worker; the web delivery is then marked sent here (the
-task finds it done). On connect the client catches up from `since`.
+waits for the task worker (which marks the web delivery sent; the client's
+`delivered` and `read` frames move it on). On connect the client catches up
+from `since`.
 """
 
 import json
@@ -278,9 +279,10 @@ class SdkConsumer(AsyncJsonWebsocketConsumer):
     async def parley_event(self, event):
         kind, detail = event.get("kind"), event.get("detail") or {}
         if kind in ("message:appUser", "message:appMaker") and detail.get("message"):
+            # Forwarded at once; no database work on this path (every sync
+            # call queues behind the server's views): the task marks the web
+            # delivery sent, the client's `delivered` frame moves it on.
             await self.send_json({"type": "message", "message": detail["message"]})
-            if kind == "message:appMaker":
-                await database_sync_to_async(self._mark_sent)(detail["message"]["_id"])
         elif kind == "typing:appMaker" and detail.get("clientId") == self.client.id:
             frame = {"type": "typing", "role": "appMaker", "state": detail.get("state")}
             if detail.get("name"):
@@ -291,8 +293,4 @@ class SdkConsumer(AsyncJsonWebsocketConsumer):
         elif kind == "conversation:read" and detail.get("role") == "appMaker":
             await self.send_json({"type": "read", "role": "appMaker", "at": detail.get("at")})
 
-    def _mark_sent(self, message_id):
-        from messaging.delivery.reads import mark_web_sent
-
-        mark_web_sent(self.client, message_id)
 

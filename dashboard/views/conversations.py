@@ -124,8 +124,8 @@ def _page(app_user, *, before=None, after=None):
     return _decorate_messages(messages, {}), has_older, has_newer
 
 
-def _conversation_context(request, app, app_user, *, form=None, sent=False, **extra):
-    messages, has_older, _ = _page(app_user)
+def _conversation_context(request, app, app_user, *, form=None, sent=False, before=None, **extra):
+    messages, has_older, _ = _page(app_user, before=before)
     decorate(app_user)
     app_user.clients_list = [c for c in app_user.clients.all().order_by("-last_seen") if not c.pending]
     member = request.user
@@ -133,7 +133,7 @@ def _conversation_context(request, app, app_user, *, form=None, sent=False, **ex
         app,
         "users",
         app_user=app_user,
-        messages=messages,
+        history=messages,
         has_older=has_older,
         oldest_ms=messages[0].received_ms if messages else None,
         form=form or ComposerForm(app_user=app_user, member=member),
@@ -148,7 +148,8 @@ def conversation(request, app_id, user_id):
     app = access.app_for(request.user, app_id)
     app_user = app_user_for(app, user_id)
     mark_read_by_business(app_user)
-    return render(request, CONVERSATION, _conversation_context(request, app, app_user))
+    before = _from_millis(request.GET.get("before"))
+    return render(request, CONVERSATION, _conversation_context(request, app, app_user, before=before))
 
 
 @login_required
@@ -173,7 +174,7 @@ def message_list(request, app_id, user_id):
         app,
         "users",
         app_user=app_user,
-        messages=messages,
+        history=messages,
         has_older=has_older,
         oldest_ms=messages[0].received_ms if messages else None,
     )

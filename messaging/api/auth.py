@@ -17,11 +17,17 @@ services' `ServiceError` anywhere in a view, auth failures (401/403), 404 and
 405. Auth failures are written to the app's log when the app is known.
 """
 
+import asyncio
+import contextvars
 import json
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from functools import wraps
 
 import jwt
+from asgiref.sync import sync_to_async
+from django.core.handlers.asgi import ASGIRequest
+from django.db import connections
 from django.http import Http404, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -91,17 +97,43 @@ def api_view(scope: str = "appUser", *, user: bool = False):
     return decorate
 
 
+# Under ASGI (daphne) the API's database work runs on a fixed pool of
+# long-lived threads, each keeping its database connection open between
+# calls: Django would otherwise run every sync view on a new thread with a new
+# connection (setup per request, no reuse). Test clients (WSGI) keep Django's
+# own path, so a test's transaction stays on its thread.
+API_THREADS = 16
+_executor = ThreadPoolExecutor(max_workers=API_THREADS, thread_name_prefix="parley-api")
+
+
+def _run_pooled(handler, request, kwargs):
+    try:
+        return handler(request, **kwargs)
+    finally:
+        for conn in connections.all(initialized_only=True):
+            # Keep a healthy idle connection for this thread's next call;
+            # drop one that failed or was left inside a transaction.
+            if conn.errors_occurred or conn.in_atomic_block or conn.needs_rollback:
+                conn.close()
+
+
 def route(**handlers):
     """One URL, one view per HTTP method; any other method is a JSON 405.
     The methods are kept on the view (`api_methods`) for the OpenAPI test."""
 
-    def view(request, **kwargs):
+    async def view(request, **kwargs):
         handler = handlers.get(request.method)
         if handler is None:
             return error_response(
                 405, "method_not_allowed", f"{request.method} is not allowed on {request.path}."
             )
-        return handler(request, **kwargs)
+        if isinstance(request, ASGIRequest):
+            loop = asyncio.get_running_loop()
+            context = contextvars.copy_context()
+            return await loop.run_in_executor(
+                _executor, context.run, _run_pooled, handler, request, kwargs
+            )
+        return await sync_to_async(handler)(request, **kwargs)
 
     view.api_methods = sorted(handlers)
     return csrf_exempt(view)
@@ -131,6 +163,7 @@ def _authorize(request, scope: str, app_id: str | None, app_user_ref: str | None
             app_user = AppUser.objects.by_ref(app, app_user_ref).first()
             if app_user is None:
                 raise ApiError(404, "not_found", f"App user {app_user_ref} not found.")
+            app_user.app = app  # already loaded: spares a query per call
             credential.check_app_user(app_user)
             credentials.secure_if_needed(credential, app_user)
             request.app_user = app_user

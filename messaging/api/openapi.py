@@ -262,7 +262,8 @@ APP_PATHS = {
     "/appusers/{appUserId}/events": {
         "post": _op("trackEvent", "Track an event", {201: (_obj({"conversationUpdated": BOOL},
                     ["conversationUpdated"]), "Created")},
-                    body={"type": "object", "required": ["name"], "properties": {"name": STR}}),
+                    body={"type": "object", "required": ["name"], "properties": {"name": STR,
+                          "appUser": PROFILE_IN}}),
     },
     "/appusers/{appUserId}/devices/{deviceId}": {
         "put": _op("updateDevice", "Update a device (additive)", {200: (_obj({"device": CLIENT},

@@ -1,11 +1,13 @@
 """Handing business messages to the engine, and catching up new clients."""
 
+from contextlib import nullcontext
+
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 
 from messaging.delivery import failover, typing
 from messaging.delivery.decisions import decision, record
-from messaging.delivery.targeting import plan
+from messaging.delivery.targeting import live_clients, plan
 from messaging.models import Delivery, Message, MessageRole, Purpose
 
 CATCH_UP_LIMIT = 100
@@ -20,8 +22,11 @@ def submit(message) -> list[Delivery]:
 
     if message.role != MessageRole.APP_MAKER:
         raise ValueError("only business messages are delivered")
-    with transaction.atomic():
-        targets = plan(message.app_user, message.destination)
+    # Usually inside post_message's transaction: no savepoint round trips then.
+    in_transaction = transaction.get_connection().in_atomic_block
+    with nullcontext() if in_transaction else transaction.atomic():
+        clients = list(live_clients(message.app_user))
+        targets = plan(message.app_user, message.destination, clients)
         entries = []
         if not targets:
             entries.append(decision("no-client", reason="stored; delivered when a client appears"))
@@ -33,7 +38,7 @@ def submit(message) -> list[Delivery]:
             entries.append(decision(target.purpose, target.client, notify=target.notify))
         preferred = next((t.client for t in targets if t.purpose == Purpose.PREFERRED), None)
         if preferred is not None:
-            entries.append(failover.schedule_at_submit(message, preferred))
+            entries.append(failover.schedule_at_submit(message, preferred, clients))
         record(message, *entries)
         typing.end_on_message(message.app_user)
         if deliveries:

@@ -24,9 +24,10 @@ from messaging.services import failover_policy
 NOTIFIED = (Purpose.DESTINATION, Purpose.PREFERRED, Purpose.FAILOVER)
 
 
-def schedule_at_submit(message, preferred) -> dict:
+def schedule_at_submit(message, preferred, clients: list) -> dict:
     """Decide at submit time whether a failover check is needed; enqueue it
-    on commit. Returns the decision to record."""
+    on commit. `clients`: the user's live clients. Returns the decision to
+    record."""
     from messaging import tasks
 
     app = message.app
@@ -34,7 +35,7 @@ def schedule_at_submit(message, preferred) -> dict:
     if policy is None:
         if can_push(preferred):
             return decision("no-failover", preferred, reason="the preferred channel is push-capable")
-        if not any(can_push(c) for c in live_clients(message.app_user).exclude(id=preferred.id)):
+        if not any(can_push(c) for c in clients if c.id != preferred.id):
             return decision("no-failover", reason="no push-capable client")
     delay = failover_policy.delay_seconds(app)
     due = timezone.now() + timedelta(seconds=delay)

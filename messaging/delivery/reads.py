@@ -19,22 +19,6 @@ def _delivery_detail(delivery, state) -> dict:
             "platform": delivery.client.platform, "purpose": delivery.purpose, "state": state}
 
 
-def mark_web_sent(client, message_id: str) -> bool:
-    """The SDK socket forwarded a business message to this web client: its
-    delivery is sent now, before the worker gets to it (the task then finds
-    it done)."""
-    from messaging.delivery.sending import mark_sent
-
-    delivery = (
-        Delivery.objects.select_related("message__app", "message__app_user", "client")
-        .filter(message_id=message_id, client=client, state=DeliveryState.QUEUED)
-        .first()
-    )
-    if delivery is None:
-        return False
-    return mark_sent(delivery, f"web:{message_id}")
-
-
 def mark_delivered(client, message_id: str) -> int:
     """The client showed the message to the user."""
     now = timezone.now()

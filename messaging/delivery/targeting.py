@@ -58,13 +58,15 @@ def resolve_destination(app_user, destination: dict) -> Client:
     return client
 
 
-def plan(app_user, destination: dict | None) -> list[Target]:
+def plan(app_user, destination: dict | None, clients: list | None = None) -> list[Target]:
     """The deliveries to create now for a new business message (failover
-    comes later). Empty when the user has no client yet."""
+    comes later). Empty when the user has no client yet. `clients`: the
+    user's live clients when the caller has them already."""
     if destination:
         client = resolve_destination(app_user, destination)
         return [Target(client, Purpose.DESTINATION, True)]
-    clients = list(live_clients(app_user))
+    if clients is None:
+        clients = list(live_clients(app_user))
     if not clients:
         return []
     preferred, others = clients[0], clients[1:]

@@ -9,8 +9,7 @@ message is stored: keep its signature stable.
 import logging
 from datetime import datetime
 
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
 from django.utils import timezone
 
 from messaging import delivery, events
@@ -54,22 +53,7 @@ def post_message(app_user: AppUser, *, role: str, fields: dict, source: dict | N
         received=now,
         **{k: v for k, v in fields.items() if v is not None or k in ("metadata", "destination", "coordinates")},
     )
-    updates = {"last_activity_at": now}
-    if role == "appMaker":
-        updates["unread_count"] = F("unread_count") + 1
-    started = False
-    if not app_user.conversation_started:
-        started = bool(
-            AppUser.objects.filter(pk=app_user.pk, conversation_started=False).update(
-                conversation_started=True, **updates
-            )
-        )
-        app_user.conversation_started = True
-    if not started:
-        AppUser.objects.filter(pk=app_user.pk).update(**updates)
-    app_user.last_activity_at = now
-    if role == "appMaker":
-        app_user.refresh_from_db(fields=["unread_count"])
+    started = _touch_conversation(app_user, now, unread=1 if role == "appMaker" else 0)
 
     who = {"_id": app_user.id}
     if app_user.user_id:
@@ -93,6 +77,34 @@ def post_message(app_user: AppUser, *, role: str, fields: dict, source: dict | N
     if role == "appMaker":
         delivery.submit(message)
     return message
+
+
+def _touch_conversation(app_user: AppUser, now: datetime, *, unread: int) -> bool:
+    """One UPDATE ... RETURNING: last activity, unread count (+1 for a
+    business message) and conversation start. Returns True when this call
+    started the conversation. The returned count is exact under concurrent
+    posts (the row update is atomic)."""
+    started = False
+    if not app_user.conversation_started:
+        started = bool(
+            AppUser.objects.filter(pk=app_user.pk, conversation_started=False).update(
+                conversation_started=True
+            )
+        )
+    table = connection.ops.quote_name(AppUser._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET last_activity_at = %s, unread_count = unread_count + %s "
+            f"WHERE id = %s RETURNING unread_count",
+            [connection.ops.adapt_datetimefield_value(now), unread, app_user.pk],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        raise NotFound(f"App user {app_user.pk} not found.")
+    app_user.unread_count = row[0]
+    app_user.last_activity_at = now
+    app_user.conversation_started = True
+    return started
 
 
 def messages_page(app_user: AppUser, *, before: datetime | None = None, after: datetime | None = None,

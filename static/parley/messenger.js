@@ -1113,7 +1113,7 @@ button, input, textarea { font: inherit; color: inherit; }
       this.panel.hidden = false;
       this.rootEl.classList.add("pm-open");
       this.launcher.setAttribute("aria-expanded", "true");
-      this.launcher.setAttribute("aria-label", "Close chat");
+      this.launcher.setAttribute("aria-label", "Minimize chat");
       this.scrollToEnd();
       this.input.focus();
       this.maybeRead();

@@ -139,3 +139,11 @@ def test_it_updates_a_device(api, app_token, alice):
     assert client.info == {"os": "iPhone OS", "osVersion": "9.2"}
     response = api.put(f"/v1/appusers/{alice.id}/devices/unknown", {"appVersion": "1"}, headers=app_token)
     assert error_of(response)[:2] == (404, "not_found")
+
+
+def test_it_updates_the_profile_sent_with_an_event(api, app_token, alice):
+    response = api.post(f"/v1/appusers/{alice.id}/events", {"name": "signed_up", "appUser": {"surname": "Doe"}},
+                        headers=app_token)
+    assert response.status_code == 201
+    alice.refresh_from_db()
+    assert alice.surname == "Doe"

@@ -70,3 +70,35 @@ async def test_api_post_reaches_the_socket_and_a_read_cancels_the_failover(setti
         if socket:
             await socket.close()
         await sync_to_async(server.stop)()
+
+
+@pytest.mark.smoke
+async def test_business_typing_reaches_the_widget_and_the_worker_stops_it(settings, app, user):
+    """typing:start through the API goes to the socket of the preferred web
+    client; the worker inside daphne ends it after the timeout (its event
+    reaches the socket through the same channel layer)."""
+    from channels.db import database_sync_to_async as sync_to_async
+
+    server = await sync_to_async(LiveServer)(worker=True, PARLEY_WORKER_INTERVAL="0.1",
+                                             PARLEY_TYPING_TIMEOUT_SECONDS="1")
+    socket = None
+    try:
+        socket = await SdkSocket.open(server.url)
+        await socket.send({"type": "auth", "appToken": app.app_token, "appUserId": user.id,
+                           "clientId": "browser-2"})
+        assert (await socket.receive())["type"] == "ready"
+        token = await sync_to_async(app_jwt)(app)
+        response = await sync_to_async(requests.post)(
+            f"{server.url}/v1/appusers/{user.id}/conversation/activity",
+            json={"role": "appMaker", "type": "typing:start", "name": "Ann"},
+            headers={"Authorization": f"Bearer {token}"}, timeout=10,
+        )
+        assert response.status_code == 200, response.text
+        start = await socket.receive_until(lambda f: f["type"] == "typing", timeout=5)
+        assert start == {"type": "typing", "role": "appMaker", "state": "start", "name": "Ann"}
+        stop = await socket.receive_until(lambda f: f["type"] == "typing", timeout=15)
+        assert stop == {"type": "typing", "role": "appMaker", "state": "stop"}
+    finally:
+        if socket:
+            await socket.close()
+        await sync_to_async(server.stop)()

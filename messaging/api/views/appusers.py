@@ -63,6 +63,13 @@ def track_event(request):
         raise bad_request("name must be a non-empty string.")
     if len(name) > 255:
         raise bad_request("name must be at most 255 characters.")
+    # smooch-core sends `appUser`: profile changes applied before the event.
+    props = request.data.get("appUser")
+    if props is not None and not isinstance(props, dict):
+        raise bad_request("appUser must be an object of profile fields.")
+    profile = validate_profile(props or {})
+    if profile:
+        appusers.update_app_user(request.app_user, profile)
     updated = appusers.track_event(request.app_user, name)
     return JsonResponse({"conversationUpdated": updated}, status=201)
 

@@ -1,0 +1,317 @@
+"""REST API send throughput: POST /v1/appusers/{id}/messages (appMaker,
+app-scope JWT) against a trivial JSON view (GET /v1/ping) on the same
+server, in the same run.
+
+    .venv/bin/python bench/api_send.py [--quick]
+
+Starts its own `manage.py serve` (daphne) on a fresh database: SQLite in a
+temp PARLEY_VAR_DIR on the embedded defaults (worker inside daphne), or a
+fresh PostgreSQL database on the server of DATABASE_URL (plus a
+`manage.py worker` when REDIS_URL is set). Creates an app and key with
+`createapp`, and users with two web clients each through POST /v1/init.
+The load comes from another process: an asyncio HTTP/1.1 keep-alive client
+with CONCURRENCY connections, for a fixed time per phase; only 201s count
+for the send phase (200s for the floor). Phases alternate floor/send to
+spread drift. Target: send rps >= 0.6 x floor rps. The last line is one
+JSON object.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGET = 0.6
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def pct(values, q):
+    values = sorted(values)
+    if not values:
+        return float("nan")
+    return values[min(len(values) - 1, max(0, round(q / 100 * (len(values) - 1))))]
+
+
+# ------------------------------------------------------------------ load
+
+
+async def _worker(host, port, make_request, ok_status, deadline, latencies, errors):
+    reader, writer = await asyncio.open_connection(host, port)
+    try:
+        while time.monotonic() < deadline:
+            request = make_request()
+            start = time.perf_counter()
+            writer.write(request)
+            head = await reader.readuntil(b"\r\n\r\n")
+            status = int(head.split(b" ", 2)[1])
+            length = 0
+            close = False
+            for line in head.split(b"\r\n")[1:]:
+                name, _, value = line.partition(b":")
+                name = name.strip().lower()
+                if name == b"content-length":
+                    length = int(value)
+                elif name == b"connection" and value.strip().lower() == b"close":
+                    close = True
+            if length:
+                await reader.readexactly(length)
+            elapsed = time.perf_counter() - start
+            if status == ok_status:
+                latencies.append(elapsed)
+            else:
+                errors[status] = errors.get(status, 0) + 1
+            if close:
+                writer.close()
+                reader, writer = await asyncio.open_connection(host, port)
+    finally:
+        writer.close()
+
+
+async def _run_phase(host, port, make_request, ok_status, seconds, concurrency):
+    latencies, errors = [], {}
+    start = time.monotonic()
+    deadline = start + seconds
+    await asyncio.gather(*[
+        _worker(host, port, make_request, ok_status, deadline, latencies, errors) for _ in range(concurrency)
+    ])
+    wall = time.monotonic() - start
+    return latencies, errors, wall
+
+
+def load_main(spec_path):
+    """The load generator (run as a separate process): reads its spec, runs
+    the phases, prints one JSON object."""
+    spec = json.loads(Path(spec_path).read_text())
+    host, port = spec["host"], spec["port"]
+    auth = f"Bearer {spec['jwt']}"
+    users = spec["users"]
+    counter = [0]
+
+    def ping():
+        return (f"GET /v1/ping HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n").encode()
+
+    def send():
+        counter[0] += 1
+        body = json.dumps({"role": "appMaker", "type": "text", "text": f"bench message {counter[0]}",
+                           "name": "Bench", "email": "bench@example.com"}).encode()
+        user = random.choice(users)
+        return (f"POST /v1/appusers/{user}/messages HTTP/1.1\r\nHost: {host}:{port}\r\n"
+                f"Authorization: {auth}\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+
+    results = {"floor": {"lat": [], "errors": {}, "wall": 0.0, "count": 0},
+               "send": {"lat": [], "errors": {}, "wall": 0.0, "count": 0}}
+    phases = [("floor", ping, 200), ("send", send, 201)]
+    # Warm up both paths (imports, connections, caches): not measured.
+    for _name, make, ok in phases:
+        asyncio.run(_run_phase(host, port, make, ok, spec["warmup"], spec["concurrency"]))
+    for _round in range(spec["rounds"]):
+        for name, make, ok in phases:
+            lat, errors, wall = asyncio.run(_run_phase(host, port, make, ok, spec["seconds"], spec["concurrency"]))
+            r = results[name]
+            r["lat"].extend(lat)
+            r["wall"] += wall
+            r["count"] += len(lat)
+            for status, n in errors.items():
+                r["errors"][str(status)] = r["errors"].get(str(status), 0) + n
+    summary = {}
+    for name, r in results.items():
+        summary[name] = {
+            "rps": round(r["count"] / r["wall"], 1) if r["wall"] else 0.0,
+            "count": r["count"],
+            "p50_ms": round(pct(r["lat"], 50) * 1000, 2),
+            "p99_ms": round(pct(r["lat"], 99) * 1000, 2),
+            "errors": r["errors"],
+        }
+    print(json.dumps(summary))
+
+
+# ----------------------------------------------------------------- setup
+
+
+class Stack:
+    """The processes and the database this run created (all removed at the end)."""
+
+    def __init__(self):
+        self.var_dir = Path(tempfile.mkdtemp(prefix="parley-bench-send-"))
+        self.procs = []
+        self.db_name = None
+        self.admin_url = None
+        self.env = dict(os.environ)
+        self.env.update({
+            "PARLEY_VAR_DIR": str(self.var_dir),
+            "PYTHONUNBUFFERED": "1",
+            "SESSION_COOKIE_SECURE": "false",
+            "CSRF_COOKIE_SECURE": "false",
+            "LOG_LEVEL": "WARNING",
+        })
+        self.env.pop("DEBUG", None)
+        self.env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+    def setup_database(self):
+        url = os.environ.get("DATABASE_URL")
+        if not url:
+            return "sqlite"
+        import psycopg
+
+        parsed = urlparse(url)
+        self.db_name = f"parley_bench_send_{os.getpid()}"
+        self.admin_url = urlunparse(parsed._replace(path="/postgres"))
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{self.db_name}"')
+            conn.execute(f'CREATE DATABASE "{self.db_name}"')
+        self.env["DATABASE_URL"] = urlunparse(parsed._replace(path=f"/{self.db_name}"))
+        return "postgresql"
+
+    def manage(self, *args, capture=True):
+        result = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=self.env,
+                                capture_output=capture, text=True, timeout=300)
+        if result.returncode != 0:
+            raise SystemExit(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+        return result.stdout
+
+    def start(self, args, log_name):
+        log = open(self.var_dir / f"{log_name}.log", "w")
+        proc = subprocess.Popen(args, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        self.procs.append((proc, log))
+        return proc
+
+    def stop(self):
+        for proc, log in reversed(self.procs):
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+                try:
+                    proc.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait(timeout=10)
+            log.close()
+        if self.db_name:
+            import psycopg
+
+            try:
+                with psycopg.connect(self.admin_url, autocommit=True) as conn:
+                    conn.execute(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)')
+            except Exception as error:  # noqa: BLE001 - report, keep cleaning
+                print(f"could not drop {self.db_name}: {error}", file=sys.stderr)
+        shutil.rmtree(self.var_dir, ignore_errors=True)
+
+
+def wait_up(url, proc, timeout=60):
+    import requests
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit("the server exited during start-up")
+        try:
+            if requests.get(url + "/v1/ping", timeout=1).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.1)
+    raise SystemExit("the server did not start")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a short run (< 2 minutes)")
+    parser.add_argument("--load", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.load:
+        return load_main(args.load)
+
+    import jwt
+    import requests
+
+    quick = args.quick
+    seconds = 8 if quick else 30
+    rounds = 2
+    concurrency = 16
+    user_count = 20 if quick else 100
+    stack = Stack()
+    try:
+        database = stack.setup_database()
+        redis = bool(os.environ.get("REDIS_URL"))
+        stack.manage("migrate", "--noinput")
+        creds = json.loads(stack.manage("createapp", "Bench", "--owner", "bench@example.com", "--json").strip()
+                           .splitlines()[-1])
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        server = stack.start([sys.executable, "manage.py", "serve", "--port", str(port)], "daphne")
+        if redis:
+            stack.start([sys.executable, "manage.py", "worker"], "worker")
+        wait_up(url, server)
+
+        # Users with two clients each (two devices logging in with one userId).
+        session = requests.Session()
+        users = []
+        for i in range(user_count):
+            for device in ("a", "b"):
+                response = session.post(url + "/v1/init", json={
+                    "device": {"id": f"bench-{i}-{device}", "platform": "web"}, "userId": f"bench-user-{i}"},
+                    headers={"app-token": creds["appToken"]}, timeout=10)
+                response.raise_for_status()
+            body = response.json()["appUser"]
+            assert len(body["clients"]) >= 2, body
+            users.append(body["_id"])
+        token = jwt.encode({"scope": "app"}, creds["secret"], algorithm="HS256", headers={"kid": creds["keyId"]})
+        spec = {"host": "127.0.0.1", "port": port, "jwt": token, "users": users, "seconds": seconds,
+                "rounds": rounds, "warmup": 2 if quick else 5, "concurrency": concurrency}
+        spec_path = stack.var_dir / "load.json"
+        spec_path.write_text(json.dumps(spec))
+        load = subprocess.run([sys.executable, __file__, "--load", str(spec_path)], cwd=ROOT,
+                              capture_output=True, text=True, timeout=seconds * rounds * 2 + 120)
+        if load.returncode != 0:
+            raise SystemExit(f"the load generator failed:\n{load.stderr}")
+        summary = json.loads(load.stdout.strip().splitlines()[-1])
+    finally:
+        stack.stop()
+
+    floor, send = summary["floor"], summary["send"]
+    ratio = round(send["rps"] / floor["rps"], 3) if floor["rps"] else 0.0
+    print(f"database: {database}, channel layer: {'redis' if redis else 'in-memory'}, "
+          f"concurrency {concurrency}, {rounds} x {seconds}s per phase, {len(users)} users x 2 clients")
+    for name, r in (("floor GET /v1/ping", floor), ("send POST /messages", send)):
+        print(f"{name:22} {r['rps']:8.1f} req/s  p50 {r['p50_ms']:7.2f} ms  p99 {r['p99_ms']:7.2f} ms  "
+              f"(n={r['count']}, errors={r['errors']})")
+    print(f"ratio send/floor: {ratio} (target >= {TARGET})")
+    print(json.dumps({
+        "bench": "api_send",
+        "ratio": ratio,
+        "target": f">= {TARGET}",
+        "ok": ratio >= TARGET and not send["errors"],
+        "quick": quick,
+        "database": database,
+        "channel_layer": "redis" if redis else "in-memory",
+        "concurrency": concurrency,
+        "send_rps": send["rps"],
+        "send_p50_ms": send["p50_ms"],
+        "send_p99_ms": send["p99_ms"],
+        "send_errors": send["errors"],
+        "floor_rps": floor["rps"],
+        "floor_p50_ms": floor["p50_ms"],
+        "floor_p99_ms": floor["p99_ms"],
+    }))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,56 @@
+"""The periodic sweep: expired claims come back, tasks a killed worker left
+RUNNING go back to READY, due work with no task gets one."""
+
+from datetime import timedelta
+
+import pytest
+from django.tasks import TaskResultStatus
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+
+from messaging import periodic, tasks
+from messaging.delivery.sweep import sweep
+from messaging.models import Delivery
+from tests.support.ws import business_message, make_client
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_it_is_registered_with_the_worker_scheduler():
+    assert "sweep" in [job.name for job in periodic.default_jobs()]
+
+
+def test_it_releases_expired_claims_and_requeues_lost_work(user, settings):
+    settings.PARLEY_TASK_STUCK_SECONDS = 60
+    make_client(user, "web")
+    message = business_message(user, "Hi")
+    DBTaskResult.objects.all().delete()  # the task was lost
+    long_ago = timezone.now() - timedelta(minutes=5)
+    Delivery.objects.filter(message=message).update(claimed_until=long_ago, claimed_by="dead-run",
+                                                   next_attempt_at=long_ago)
+    stuck = tasks.send_deliveries.enqueue()
+    DBTaskResult.objects.filter(id=stuck.id).update(status=TaskResultStatus.RUNNING, started_at=long_ago)
+
+    report = sweep()
+    assert report["deliveries_released"] == 1
+    assert report["tasks_requeued"] == 1
+    delivery = Delivery.objects.get(message=message)
+    assert delivery.claimed_until is None and delivery.claimed_by == ""
+    assert DBTaskResult.objects.get(id=stuck.id).status == TaskResultStatus.READY
+    # A READY task exists now: no extra one.
+    assert "delivery_enqueued" not in report
+
+    DBTaskResult.objects.all().delete()
+    assert sweep()["delivery_enqueued"] is True
+    assert DBTaskResult.objects.filter(status=TaskResultStatus.READY).count() == 1
+    # Running it twice changes nothing more.
+    assert sweep().get("delivery_enqueued") is None
+
+
+def test_a_live_claim_is_left_alone(user):
+    make_client(user, "web")
+    message = business_message(user, "Hi")
+    Delivery.objects.filter(message=message).update(
+        claimed_until=timezone.now() + timedelta(minutes=1), claimed_by="live-run")
+    assert sweep()["deliveries_released"] == 0
+    assert Delivery.objects.get(message=message).claimed_by == "live-run"

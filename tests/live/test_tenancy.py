@@ -1,0 +1,340 @@
+"""Tenancy over every route: a member of team A reaches nothing of team B.
+
+The routes come from Django's URL resolver. Each must have a row in
+ROUTES saying how it is scoped; a route without one fails
+`test_every_route_has_a_tenancy_check`, so a new page cannot ship unchecked.
+
+Checks:
+- "tenant": a team B object in the URL answers 404 to team A (GET and POST,
+  plain and htmx) and nothing of team B changes or shows.
+- "public" / "own": not scoped to an app (login, sign-up, the user's own
+  home...): nothing of team B shows.
+- "capability": the URL itself is the secret (invitation/reset tokens,
+  random media names); a made-up one is 404/200-without-B-data.
+- "api": the REST API; a team A session or team A's app key never reaches
+  team B (401/403/404), nothing of team B shows.
+- "staff": Django admin; a non-staff member is sent to the admin login.
+And the websocket: team A's session cannot subscribe to team B's app group.
+"""
+
+import re
+
+import jwt
+import pytest
+from asgiref.sync import async_to_sync
+from channels.testing import WebsocketCommunicator
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from messaging.models import (
+    ApiKey,
+    App,
+    AppUser,
+    Delivery,
+    Invitation,
+    KeyScope,
+    LogEntry,
+    Membership,
+    Message,
+    Team,
+    Webhook,
+)
+from messaging.services.apps import create_key
+from messaging.services.messages import post_message
+
+HX = {"HTTP_HX_REQUEST": "true"}
+
+# Route (as the resolver spells it) -> check. Dashboard routes first.
+ROUTES = {
+    # Live dashboard (this work).
+    "apps/<str:app_id>/overview/": "tenant",
+    "apps/<str:app_id>/users/": "tenant",
+    "apps/<str:app_id>/users/new/": "tenant",
+    "apps/<str:app_id>/users/<str:user_id>/": "tenant",
+    "apps/<str:app_id>/users/<str:user_id>/messages/": "tenant",
+    "apps/<str:app_id>/users/<str:user_id>/messages/<str:message_id>/": "tenant",
+    "apps/<str:app_id>/users/<str:user_id>/send/": "tenant",
+    "apps/<str:app_id>/users/<str:user_id>/typing/": "tenant",
+    "apps/<str:app_id>/users/<str:user_id>/avatar/": "tenant",
+    "apps/<str:app_id>/users/<str:user_id>/deliveries/<int:delivery_id>/resend/": "tenant",
+    "apps/<str:app_id>/log/": "tenant",
+    "apps/<str:app_id>/log/retention/": "tenant",
+    # Accounts, teams, apps, keys (accounts work).
+    "login/": "public",
+    "logout/": "public",
+    "signup/": "public",
+    "password-reset/": "public",
+    "password-reset/sent/": "public",
+    "reset/<uidb64>/<token>/": "capability",
+    "reset/done/": "public",
+    "invite/<str:token>/": "capability",
+    "": "own",
+    "teams/new/": "own",
+    "teams/<int:team_id>/": "tenant",
+    "teams/<int:team_id>/invite/": "tenant",
+    "teams/<int:team_id>/invitations/<int:invitation_id>/cancel/": "tenant",
+    "teams/<int:team_id>/members/<int:member_id>/role/": "tenant",
+    "teams/<int:team_id>/members/<int:member_id>/remove/": "tenant",
+    "teams/<int:team_id>/settings/": "tenant",
+    "teams/<int:team_id>/settings/name/": "tenant",
+    "teams/<int:team_id>/keys/": "tenant",
+    "teams/<int:team_id>/keys/<str:key_id>/revoke/": "tenant",
+    "teams/<int:team_id>/apps/new/": "tenant",
+    "apps/<str:app_id>/": "tenant",
+    "apps/<str:app_id>/settings/": "tenant",
+    "apps/<str:app_id>/settings/name/": "tenant",
+    "apps/<str:app_id>/delete/": "tenant",
+    "apps/<str:app_id>/keys/": "tenant",
+    "apps/<str:app_id>/keys/<str:key_id>/revoke/": "tenant",
+    # Web Messenger pages (widget work). The demo page is public by design:
+    # it shows only the app token every embedded widget carries.
+    "apps/<str:app_id>/widget/": "tenant",
+    "demo/<str:app_id>/": "public",
+    # Uploaded images: random, never reused names.
+    "media/^(?P<name>.+)$": "capability",
+}
+# Whole families, by prefix.
+PREFIXES = {"admin/": "staff", "v1/": "api", "v1.1/": "api"}
+
+
+def all_routes():
+    def walk(patterns, prefix=""):
+        for p in patterns:
+            if isinstance(p, URLResolver):
+                yield from walk(p.url_patterns, prefix + str(p.pattern))
+            elif isinstance(p, URLPattern):
+                yield prefix + str(p.pattern)
+
+    return list(dict.fromkeys(walk(get_resolver().url_patterns)))
+
+
+def check_for(route: str) -> str | None:
+    if route in ROUTES:
+        return ROUTES[route]
+    for prefix, check in PREFIXES.items():
+        if route.startswith(prefix):
+            return check
+    return None
+
+
+def test_every_route_has_a_tenancy_check():
+    missing = [r for r in all_routes() if check_for(r) is None]
+    assert not missing, f"routes with no tenancy check in tests/live/test_tenancy.py ROUTES: {missing}"
+
+
+@pytest.fixture
+def team_b(stranger, stranger_team, stranger_app, bob):
+    """Team B's objects, named like the URL kwargs they fill."""
+    account_key, _ = create_key(team=stranger_team, scope=KeyScope.ACCOUNT, name="b-account")
+    invitation = Invitation.objects.create(team=stranger_team, email="someone@b.example")
+    answer = post_message(bob, role="appMaker", fields={"type": "text", "text": "team B answer"})
+    delivery = Delivery.objects.filter(message=answer).first() or Delivery.objects.create(
+        message=answer, client=bob.clients.get(), purpose="preferred", state="failed", error={"message": "x"}
+    )
+    Delivery.objects.filter(pk=delivery.pk).update(state="failed")
+    webhook = Webhook.objects.create(app=stranger_app, target="https://b.example/hook", triggers=["message"])
+    return {
+        "app_id": stranger_app.id,
+        "team_id": stranger_team.id,
+        "user_id": bob.id,
+        "message_id": answer.id,
+        "delivery_id": delivery.id,
+        "invitation_id": invitation.id,
+        "member_id": Membership.objects.get(user=stranger).id,
+        "account_key": account_key.key_id,
+        "app_key": stranger_app.test_key.key_id,
+        "token": invitation.token,
+        "uidb64": "MQ",
+        # REST API names.
+        "appId": stranger_app.id,
+        "appUserId": bob.id,
+        "messageId": answer.id,
+        "deliveryId": str(delivery.id),
+        "webhookId": webhook.id,
+        "deviceId": bob.clients.get().external_id,
+        "channel": "web",
+        "rest": "apps",
+        "name": "uploads/nothing-here.png",
+    }
+
+
+# What must never appear in a response to team A.
+def secrets_of_b(team_b):
+    return [team_b["user_id"], "bob-secret", "team B secret", "team B answer", "bob@b.example"]
+
+
+def fill(route: str, values: dict) -> str:
+    """A concrete path from a route, with team B's objects."""
+    path = route
+    for name in re.findall(r"<(?:\w+:)?(\w+)>", route):
+        if name == "key_id":
+            value = values["app_key"] if route.startswith("apps/") else values["account_key"]
+        else:
+            value = values.get(name, "1")
+        path = re.sub(r"<(?:\w+:)?" + name + ">", str(value), path)
+    # Regex routes (API, media): named groups, then anchors and escapes.
+    path = re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda m: str(values.get(m.group(1), "1")), path)
+    path = path.replace("^", "").replace("$", "").replace("\\", "").replace("[uU]", "U")
+    return "/" + path
+
+
+def state_of_b(team_b):
+    return {
+        "apps": list(App.objects.values_list("id", "name", "settings").order_by("id")),
+        "users": list(AppUser.objects.values_list("id", "user_id", "given_name").order_by("id")),
+        "messages": list(Message.objects.values_list("id", "text").order_by("id")),
+        "deliveries": list(Delivery.objects.values_list("id", "state").order_by("id")),
+        "keys": list(ApiKey.objects.values_list("key_id", "revoked_at").order_by("key_id")),
+        "members": list(Membership.objects.values_list("id", "role").order_by("id")),
+        "invitations": list(Invitation.objects.values_list("id", "accepted_at").order_by("id")),
+        "teams": list(Team.objects.values_list("id", "name").order_by("id")),
+        "typing": LogEntry.objects.filter(kind="typing:appMaker").count(),
+    }
+
+
+POST_DATA = {
+    "name": "Pwned", "email": "x@a.example", "role": "admin", "confirm_name": "App B", "days": "1",
+    "type": "text", "text": "intruder", "user_id": "intruder", "action": "typing:start", "q": "bob",
+}
+
+
+def dashboard_routes(kind):
+    return [r for r in all_routes() if check_for(r) == kind]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("route", dashboard_routes("tenant"))
+def test_team_a_gets_404_for_team_bs_objects_on_every_scoped_route(client, owner, agent, team_b, route):
+    path = fill(route, team_b)
+    for user in (owner, agent):
+        client.force_login(user)
+        before = state_of_b(team_b)
+        for method, headers in (("get", {}), ("get", HX), ("post", {}), ("post", HX)):
+            call = getattr(client, method)
+            response = call(path, POST_DATA, **headers) if method == "post" else call(path, **headers)
+            assert response.status_code in (404, 405), (method, path, response.status_code)
+            if response.status_code == 405:
+                continue
+            body = response.content.decode(errors="replace")
+            for secret in secrets_of_b(team_b):
+                assert secret not in body, (path, secret)
+        assert state_of_b(team_b) == before, path
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("route", dashboard_routes("public") + dashboard_routes("own") + dashboard_routes("capability"))
+def test_unscoped_routes_show_nothing_of_team_b(owner_client, team_b, route):
+    path = fill(route, team_b)
+    if route.startswith("invite/"):
+        # The token is the capability; a guessed one is refused.
+        path = "/invite/not-a-real-token/"
+    response = owner_client.get(path)
+    assert response.status_code in (200, 302, 404, 405), (path, response.status_code)
+    body = response.content.decode(errors="replace")
+    for secret in secrets_of_b(team_b):
+        assert secret not in body, (path, secret)
+
+
+@pytest.mark.django_db
+def test_home_lists_only_team_as_apps(owner_client, app, team_b):
+    body = owner_client.get("/").content.decode()
+    assert app.name in body and "App B" not in body
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("route", dashboard_routes("api"))
+def test_the_api_never_gives_team_a_team_bs_data(owner_client, app, team_b, route):
+    path = fill(route, team_b)
+    token = jwt.encode({"scope": "app"}, app.test_secret, algorithm="HS256", headers={"kid": app.test_key.key_id})
+    before = state_of_b(team_b)
+    for headers in ({}, {"HTTP_AUTHORIZATION": f"Bearer {token}"}):
+        for method in ("get", "post"):
+            response = getattr(owner_client, method)(path, **headers)
+            if not re.search(r"\(\?P<", route):
+                # No team B object in the URL: A's own app at most.
+                assert response.status_code < 500
+            else:
+                assert response.status_code in (400, 401, 403, 404, 405), (method, path, response.status_code)
+            body = response.content.decode(errors="replace")
+            for secret in secrets_of_b(team_b):
+                assert secret not in body, (path, secret)
+    assert state_of_b(team_b) == before
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("route", dashboard_routes("staff"))
+def test_admin_needs_staff(owner_client, team_b, route):
+    path = fill(route, {**team_b, "app_label": "messaging", "url": "x"})
+    response = owner_client.get(path)
+    for secret in secrets_of_b(team_b):
+        assert secret not in response.content.decode(errors="replace")
+    if route in ("admin/login/", "admin/logout/"):
+        assert response.status_code < 500
+        return
+    assert response.status_code in (302, 404), (path, response.status_code)
+    if response.status_code == 302:
+        assert "/admin/login/" in response["Location"]
+
+
+# ------------------------------------------------------------- websockets
+
+
+def session_headers(client, user):
+    client.force_login(user)
+    return [
+        (b"origin", b"http://127.0.0.1"),
+        (b"host", b"127.0.0.1"),
+        (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode()),
+    ]
+
+
+async def _connect(headers, app_id):
+    from dashboard.asgi import application
+
+    communicator = WebsocketCommunicator(application, f"/ws/dashboard/events/{app_id}/", headers=headers)
+    connected, code = await communicator.connect(timeout=5)
+    return communicator, connected, code
+
+
+@pytest.mark.django_db(transaction=True)
+def test_team_a_cannot_subscribe_to_team_bs_app(client, owner, app, team_b):
+    from messaging import events
+
+    headers = session_headers(client, owner)
+
+    async def scenario():
+        communicator, connected, _ = await _connect(headers, team_b["app_id"])
+        assert not connected
+        await communicator.disconnect()
+        # A's own app works, and carries A's events only.
+        mine, connected, _ = await _connect(headers, app.id)
+        assert connected
+        assert (await mine.receive_json_from(timeout=5))["type"] == "ready"
+        from channels.layers import get_channel_layer
+
+        layer = get_channel_layer()
+        await layer.group_send(events.app_group(team_b["app_id"]), {
+            "type": "parley.event", "kind": "message:appUser", "appId": team_b["app_id"],
+            "appUserId": team_b["user_id"], "logId": 1, "summary": "team B secret", "detail": {}})
+        await layer.group_send(events.app_group(app.id), {
+            "type": "parley.event", "kind": "appUser:created", "appId": app.id,
+            "appUserId": "a" * 24, "logId": 2, "summary": "A's event", "detail": {}})
+        frame = await mine.receive_json_from(timeout=5)
+        assert frame["summary"] == "A's event"
+        assert await mine.receive_nothing(timeout=0.3)
+        await mine.disconnect()
+
+    async_to_sync(scenario)()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_anonymous_and_foreign_origin_sockets_are_refused(client, owner, app):
+    async def scenario(headers):
+        communicator, connected, _ = await _connect(headers, app.id)
+        await communicator.disconnect()
+        return connected
+
+    assert not async_to_sync(scenario)([(b"origin", b"http://127.0.0.1")])
+    headers = session_headers(client, owner)
+    foreign = [(b"origin", b"https://evil.example")] + headers[1:]
+    assert not async_to_sync(scenario)(foreign)
+    assert async_to_sync(scenario)(headers)
