@@ -10,6 +10,7 @@ the few strings the script shows itself go through textContent).
 """
 
 import logging
+import time
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -19,6 +20,8 @@ from messaging.events import app_group
 logger = logging.getLogger(__name__)
 
 CLOSE_FORBIDDEN = 4003
+# A member removed from the team stops receiving events within this delay.
+RECHECK_SECONDS = 30
 # What the browser needs of an event's detail to decide what to refetch.
 DETAIL_KEYS = ("messageId", "deliveryId", "state", "role", "clientId", "platform", "purpose")
 
@@ -53,12 +56,16 @@ def frame_for(event: dict) -> dict:
 
 class DashboardEventsConsumer(AsyncJsonWebsocketConsumer):
     group = None
+    app_id = None
+    checked_at = 0.0
 
     async def connect(self):
         app_id = self.scope["url_route"]["kwargs"]["app_id"]
         if not await database_sync_to_async(is_member)(self.scope.get("user"), app_id):
             await self.close(CLOSE_FORBIDDEN)
             return
+        self.app_id = app_id
+        self.checked_at = time.monotonic()
         self.group = app_group(app_id)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
@@ -73,4 +80,11 @@ class DashboardEventsConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "pong"})
 
     async def parley_event(self, event):
+        if time.monotonic() - self.checked_at > RECHECK_SECONDS:
+            if not await database_sync_to_async(is_member)(self.scope.get("user"), self.app_id):
+                await self.channel_layer.group_discard(self.group, self.channel_name)
+                self.group = None
+                await self.close(CLOSE_FORBIDDEN)
+                return
+            self.checked_at = time.monotonic()
         await self.send_json(frame_for(event))

@@ -70,3 +70,6 @@ def _enqueue(task_, args) -> None:
 
 # The periodic sweep registers itself with the worker's scheduler.
 from messaging.delivery import sweep as _sweep  # noqa: E402,F401
+
+# The daily log pruning (manage.py prunelogs) registers itself too.
+from messaging.services import logs as _logs  # noqa: E402,F401

@@ -4,6 +4,7 @@ channels) and manual creation (same rules as POST /appusers)."""
 from datetime import datetime, timezone as dt_timezone
 
 from django.contrib.auth.decorators import login_required
+from django.views.decorators.cache import never_cache
 from django.db.models import Prefetch, Q
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -84,6 +85,7 @@ def users_page(app, *, query: str = "", after: str = ""):
     return rows, next_cursor
 
 
+@never_cache
 @login_required
 @require_GET
 def user_list(request, app_id):

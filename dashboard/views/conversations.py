@@ -11,6 +11,7 @@ from datetime import datetime, timezone as dt_timezone
 from urllib.parse import urlparse
 
 from django.contrib.auth.decorators import login_required
+from django.views.decorators.cache import never_cache
 from django.db import transaction
 from django.db.models import Prefetch
 from django.http import Http404, HttpResponse, JsonResponse
@@ -142,6 +143,7 @@ def _conversation_context(request, app, app_user, *, form=None, sent=False, befo
     )
 
 
+@never_cache
 @login_required
 @require_GET
 def conversation(request, app_id, user_id):
@@ -152,6 +154,7 @@ def conversation(request, app_id, user_id):
     return render(request, CONVERSATION, _conversation_context(request, app, app_user, before=before))
 
 
+@never_cache
 @login_required
 @require_GET
 def message_list(request, app_id, user_id):
@@ -181,6 +184,7 @@ def message_list(request, app_id, user_id):
     return render(request, CONVERSATION + "#message-rows", context)
 
 
+@never_cache
 @login_required
 @require_GET
 def message_item(request, app_id, user_id, message_id):

@@ -5,6 +5,7 @@ import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.views.decorators.cache import never_cache
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -69,6 +70,7 @@ def _context(request, app, *, retention_form=None):
     )
 
 
+@never_cache
 @login_required
 @require_GET
 def log_tab(request, app_id):

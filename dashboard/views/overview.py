@@ -2,6 +2,7 @@
 channel, failover rate, as inline SVG charts rendered on the server."""
 
 from django.contrib.auth.decorators import login_required
+from django.views.decorators.cache import never_cache
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
@@ -11,6 +12,7 @@ from dashboard.views.appusers import app_context
 from messaging.services.overview import overview as overview_figures
 
 
+@never_cache
 @login_required
 @require_GET
 def overview(request, app_id):

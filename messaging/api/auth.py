@@ -26,6 +26,7 @@ from functools import wraps
 
 import jwt
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
 from django.db import connections
 from django.http import Http404, JsonResponse
@@ -90,6 +91,10 @@ def api_view(scope: str = "appUser", *, user: bool = False):
                 return error_response(error.status, error.code, error.description)
             except Http404 as error:
                 return error_response(404, "not_found", str(error) or "Not found.")
+            except Exception:
+                # Smooch clients expect JSON even here; the traceback goes to the log.
+                logger.exception("API error on %s %s", request.method, request.path)
+                return error_response(500, "internal_error", "Something went wrong on our end.")
 
         wrapper.api_scope = scope
         return csrf_exempt(wrapper)
@@ -102,7 +107,9 @@ def api_view(scope: str = "appUser", *, user: bool = False):
 # calls: Django would otherwise run every sync view on a new thread with a new
 # connection (setup per request, no reuse). Test clients (WSGI) keep Django's
 # own path, so a test's transaction stays on its thread.
-API_THREADS = 16
+# SQLite has one writer at a time and its busy handler waits by sleeping
+# (up to 100 ms a try): API writes queue here instead, on one thread.
+API_THREADS = 4 if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3") else 16
 _executor = ThreadPoolExecutor(max_workers=API_THREADS, thread_name_prefix="parley-api")
 
 

@@ -8,11 +8,13 @@ consumer calls for widget messages: keep its signature stable.
 """
 
 import hashlib
+import ipaddress
 import mimetypes
 import re
 from datetime import datetime
 from urllib.parse import urlparse
 
+from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import EmailValidator, URLValidator
 from django.utils.dateparse import parse_datetime
@@ -513,6 +515,20 @@ def validate_device_update(data: dict) -> dict:
 # ------------------------------------------------------------------ webhooks
 
 
+def _is_private_host(host: str) -> bool:
+    """Literal loopback/private/link-local addresses and localhost. Names
+    that resolve to such addresses are refused by the sender at send time
+    (DNS can change after configuration)."""
+    host = host.strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_private or address.is_loopback or address.is_link_local or address.is_unspecified
+
+
 def validate_webhook(data: dict, *, partial: bool) -> dict:
     fields = {}
     if "target" in data or not partial:
@@ -527,6 +543,9 @@ def validate_webhook(data: dict, *, partial: bool) -> dict:
             _fail("target must be an http or https URL.")
         if len(target) > 2000:
             _fail("target must be at most 2000 characters.")
+        if not settings.PARLEY_WEBHOOK_ALLOW_PRIVATE and _is_private_host(urlparse(target).hostname or ""):
+            _fail("target must not be a loopback or private address "
+                  "(set PARLEY_WEBHOOK_ALLOW_PRIVATE to allow it).")
         fields["target"] = target
     if "triggers" in data:
         triggers = data["triggers"]

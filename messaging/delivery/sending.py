@@ -10,6 +10,7 @@ import time
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from messaging import events
@@ -47,8 +48,6 @@ def run_due(budget: float = RUN_BUDGET_SECONDS) -> int:
 
 def send_one(delivery_id: int, token: str) -> bool:
     """Send one claimed delivery; False when the claim was lost."""
-    from django.db.models import F
-
     if not claims.renew(Delivery, delivery_id, pending_filter=QUEUED, token=token,
                         attempts=F("attempts") + 1):
         return False

@@ -3,6 +3,7 @@ channel shows typing. `typing:start` ends on its own after
 PARLEY_TYPING_TIMEOUT_SECONDS (a delayed task, not a sleep) and when the
 business sends a message."""
 
+import logging
 from datetime import timedelta
 
 from django.conf import settings
@@ -10,8 +11,11 @@ from django.utils import timezone
 
 from messaging import events
 from messaging.integrations import registry
-from messaging.models import Client, LogEntry
+from messaging.integrations.base import PlatformError
+from messaging.models import AppUser, Client, LogEntry
 from messaging.services.errors import ServiceError
+
+logger = logging.getLogger(__name__)
 
 ACTIONS = {"typing:start": "start", "typing:stop": "stop"}
 
@@ -54,8 +58,6 @@ def _latest_typing(app_user):
 
 def stop_if_still_typing(app_user_id: str, log_id: int) -> bool:
     """The timeout of one typing:start: stop unless typing changed since."""
-    from messaging.models import AppUser
-
     app_user = AppUser.objects.select_related("app").filter(id=app_user_id).first()
     if app_user is None:
         return False
@@ -79,9 +81,6 @@ def end_on_message(app_user) -> None:
 
 
 def send_to_platform(client_id: str, state: str, name: str = "", avatar_url: str = "") -> None:
-    from messaging.integrations.base import PlatformError
-    import logging
-
     client = Client.objects.select_related("integration").filter(id=client_id).first()
     if client is None:
         return
@@ -89,4 +88,4 @@ def send_to_platform(client_id: str, state: str, name: str = "", avatar_url: str
         registry.for_client(client).send_typing(client, state, name, avatar_url)
     except PlatformError as error:
         # Typing is ephemeral: not worth a retry.
-        logging.getLogger(__name__).info("typing to client %s failed: %s", client_id, error.message)
+        logger.info("typing to client %s failed: %s", client_id, error.message)

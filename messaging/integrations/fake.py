@@ -4,7 +4,9 @@ like Messenger (push, silent delivery, typing, read receipts)."""
 
 from django.conf import settings
 
-from messaging.integrations.base import Capabilities, Integration, PlatformError, http_post
+import json
+
+from messaging.integrations.base import Capabilities, InboundEvent, Integration, PlatformError, http_post
 from messaging.integrations.fallback import render_text
 
 
@@ -45,3 +47,12 @@ class FakeChannel(Integration):
             f"{settings.PARLEY_FAKE_API_BASE}/typing",
             json={"recipient": client.external_id, "state": state, "name": name},
         )
+
+    def parse_webhook(self, request) -> list[InboundEvent]:
+        """`{"events": [{"kind", "externalId", "data"?}]}` as the fake platform posts it."""
+        try:
+            body = json.loads(request.body or b"{}")
+            return [InboundEvent(e["kind"], str(e["externalId"]), e.get("data") or {})
+                    for e in body.get("events", [])]
+        except (ValueError, KeyError, TypeError, AttributeError):
+            raise PlatformError("malformed fake platform webhook", permanent=True)

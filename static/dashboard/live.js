@@ -381,7 +381,7 @@
         if (!document.getElementById("m-" + detail.messageId)) fetchNewMessages();
       } else if (kind === "typing:appUser") {
         showUserTyping(detail.state === "start");
-      } else if (kind === "conversation:read" || kind === "merge:appUser") {
+      } else if (kind === "merge:appUser") {
         refreshConversation();
       }
     }
@@ -424,6 +424,11 @@
       delay = Math.min(delay * 2, MAX_DELAY);
     };
   }
+
+  // A page restored from the back/forward cache missed events: catch up.
+  window.addEventListener("pageshow", function (event) {
+    if (event.persisted) catchUp();
+  });
 
   // For tests and debugging: drop the socket as a network failure would.
   window.parleyLive = { drop: function () { if (socket) socket.close(); } };

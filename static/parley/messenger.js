@@ -166,6 +166,16 @@
     }
   }
 
+  /** Black or white, whichever reads better on this #rrggbb background. */
+  function readableOn(hex) {
+    const [r, g, b] = [1, 3, 5].map((i) => {
+      const c = parseInt(hex.slice(i, i + 2), 16) / 255;
+      return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+    });
+    const luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b;
+    return (luminance + 0.05) / 0.05 > 1.05 / (luminance + 0.05) ? "#111" : "#fff";
+  }
+
   function initials(name) {
     const parts = String(name || "?").trim().split(/\s+/).slice(0, 2);
     return parts.map((p) => p.charAt(0).toUpperCase()).join("") || "?";
@@ -264,6 +274,7 @@ button, input, textarea { font: inherit; color: inherit; }
 .pm-list img { width: 56px; height: 56px; border-radius: 8px; object-fit: cover; flex: none; }
 .pm-list .pm-card-body { padding: 0; }
 .pm-list .pm-actions { flex-direction: row; flex-wrap: wrap; }
+.pm-pending .pm-bubble { opacity: .72; }
 .pm-state { font-size: 12px; color: var(--pm-muted); margin-top: 2px; display: flex; gap: 6px; align-items: center; }
 .pm-state.pm-failed { color: #b3261e; }
 .pm-retry { border: 0; background: none; color: #b3261e; text-decoration: underline; cursor: pointer; padding: 0; font-size: 12px; }
@@ -304,6 +315,7 @@ button, input, textarea { font: inherit; color: inherit; }
   const BACKOFF_MS = [500, 1000, 2000, 4000, 8000, 15000, 30000];
   const HEARTBEAT_MS = 25000;
   const DEAD_AFTER_MS = 60000;
+  const ORPHAN_AFTER_MS = 90000; // a tab that stopped refreshing its queue entries
 
   const handlers = new Map(); // event -> Set(handler); survives destroy/init
 
@@ -358,6 +370,8 @@ button, input, textarea { font: inherit; color: inherit; }
       this.onOffline = () => {
         if (this.ws) this.ws.close();
       };
+      this.onPageHide = () => this.saveQueue({ release: true });
+      this.tabId = randomId();
     }
 
     // -- REST ---------------------------------------------------------
@@ -428,15 +442,21 @@ button, input, textarea { font: inherit; color: inherit; }
       store.set(this.identityKey, { clientId: this.clientId, appUserId: this.user._id });
       this.render();
       await this.loadHistory();
+      if (this.stopped) throw new Error("destroyed");
       this.restoreQueue();
       document.addEventListener("visibilitychange", this.onVisibility);
       window.addEventListener("online", this.onOnline);
       window.addEventListener("offline", this.onOffline);
+      window.addEventListener("pagehide", this.onPageHide);
+      // Keep this tab's queue entries marked as ours while they wait.
+      this.queueTimer = setInterval(() => this.pending.size && this.saveQueue(), ORPHAN_AFTER_MS / 3);
       this.connect();
     }
 
     stop() {
+      if (this.user && !this.stopped) this.saveQueue({ release: true });
       this.stopped = true;
+      clearInterval(this.queueTimer);
       this.connected = false;
       for (const timer of this.timers) clearTimeout(timer);
       this.timers.clear();
@@ -450,6 +470,7 @@ button, input, textarea { font: inherit; color: inherit; }
       document.removeEventListener("visibilitychange", this.onVisibility);
       window.removeEventListener("online", this.onOnline);
       window.removeEventListener("offline", this.onOffline);
+      window.removeEventListener("pagehide", this.onPageHide);
       if (this.host) this.host.remove();
       this.host = null;
     }
@@ -715,28 +736,40 @@ button, input, textarea { font: inherit; color: inherit; }
 
     // -- the outgoing queue (persisted; idempotent through `ref`) ---------
 
-    saveQueue() {
-      const entries = [];
+    /** The queue in localStorage holds every tab's unsent messages, each
+     *  marked with its owner tab. A tab rewrites only its own entries; it
+     *  adopts those of a tab that unloaded (owner cleared on pagehide) or
+     *  went quiet (crashed), so a message is sent by one tab only. */
+    saveQueue({ release = false } = {}) {
+      if (!this.user) return;
+      const now = Date.now();
+      const others = (store.get(this.queueKey) || []).filter((e) => e && e.owner !== this.tabId);
       for (const entry of this.pending.values()) {
         if (entry.frame && entry.persist && entry.state !== "failed") {
-          entries.push({ ref: entry.ref, frame: entry.frame, at: entry.at });
+          others.push({
+            ref: entry.ref, frame: entry.frame, at: entry.at, appUserId: this.user._id,
+            owner: release ? null : this.tabId, seen: now,
+          });
         }
       }
-      const all = (store.get(this.queueKey) || []).filter((e) => e.appUserId !== this.user._id);
-      for (const e of entries) all.push({ ...e, appUserId: this.user._id });
-      if (all.length) store.set(this.queueKey, all);
+      if (others.length) store.set(this.queueKey, others);
       else store.remove(this.queueKey);
     }
 
     restoreQueue() {
       const saved = store.get(this.queueKey) || [];
+      const staleBefore = Date.now() - ORPHAN_AFTER_MS;
       for (const e of saved) {
         if (!e || e.appUserId !== this.user._id || !e.frame || this.pending.has(e.ref)) continue;
+        if (e.owner && e.owner !== this.tabId && e.seen > staleBefore) continue; // another live tab's
         if (this.knownRef(e.ref)) continue;
         const entry = { ref: e.ref, frame: e.frame, at: e.at, state: "sending", persist: true };
         this.pending.set(e.ref, entry);
         this.renderPending(entry);
       }
+      // Adopted entries are rewritten as this tab's; the rest stay as they were.
+      const mine = new Set(this.pending.keys());
+      store.set(this.queueKey, saved.filter((e) => e && !mine.has(e.ref)));
       this.saveQueue();
     }
 
@@ -974,7 +1007,10 @@ button, input, textarea { font: inherit; color: inherit; }
       const root = this.host.attachShadow({ mode: "open" });
       this.shadow = root;
       root.append(h("style", { text: STYLES }));
-      if (isColor(widget.accentColor)) this.host.style.setProperty("--pm-accent", widget.accentColor);
+      if (isColor(widget.accentColor)) {
+        this.host.style.setProperty("--pm-accent", widget.accentColor);
+        this.host.style.setProperty("--pm-accent-fg", readableOn(widget.accentColor));
+      }
       const iconUrl = safeUrl(widget.iconUrl);
 
       this.titleEl = h("h2", { class: "pm-title", id: "pm-title", text: name });

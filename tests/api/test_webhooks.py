@@ -68,3 +68,13 @@ def test_it_works_for_an_account_key(api, account_jwt, app):
 
 def test_it_refuses_the_app_token(api, app_token):
     assert error_of(api.get("/v1/webhooks", headers=app_token))[:2] == (403, "forbidden")
+
+
+@pytest.mark.parametrize("target", ["http://127.0.0.1:8000/hook", "http://localhost/hook", "http://10.0.0.5/h",
+                                    "http://[::1]/h", "http://169.254.169.254/latest"])
+def test_it_refuses_private_targets_unless_allowed(api, app_jwt, settings, target):
+    settings.PARLEY_WEBHOOK_ALLOW_PRIVATE = False
+    status, code, text = error_of(api.post("/v1/webhooks", {"target": target}, headers=app_jwt))
+    assert (status, code) == (400, "bad_request") and "loopback or private" in text
+    settings.PARLEY_WEBHOOK_ALLOW_PRIVATE = True
+    assert api.post("/v1/webhooks", {"target": target}, headers=app_jwt).status_code == 201

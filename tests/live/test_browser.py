@@ -106,7 +106,7 @@ def member_page(browser, server):
 
     expect_.set_options(timeout=15_000)
     context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
+    context.grant_permissions(["clipboard-read", "clipboard-write", "notifications"], origin=server.url)
     context.set_default_timeout(15_000)
     page = context.new_page()
     try:
@@ -169,11 +169,17 @@ def test_a_member_follows_and_answers_a_web_user_live(server, member_page, owner
         page.get_by_label("Message", exact=True).press_sequentially("Hi Wendy, how can I help?")
         typing = sdk.receive_until(lambda f: f["type"] == "typing")
         assert typing["role"] == "appMaker" and typing["state"] == "start"
+        # A pause of a few seconds ends it.
+        typing = sdk.receive_until(lambda f: f["type"] == "typing", timeout=10)
+        assert typing["state"] == "stop"
+        # Typing again starts it again; sending ends it with the message.
+        page.get_by_label("Message", exact=True).press_sequentially(" Thanks.")
+        assert sdk.receive_until(lambda f: f["type"] == "typing")["state"] == "start"
         page.get_by_role("button", name="Send").click()
         frame = sdk.receive_until(lambda f: f["type"] == "message" and f["message"]["role"] == "appMaker")
-        assert frame["message"]["text"] == "Hi Wendy, how can I help?"
+        assert frame["message"]["text"] == "Hi Wendy, how can I help? Thanks."
         text_id = frame["message"]["_id"]
-        expect(page.locator(f"#m-{text_id}")).to_contain_text("Hi Wendy, how can I help?")
+        expect(page.locator(f"#m-{text_id}")).to_contain_text("Hi Wendy, how can I help? Thanks.")
         expect(page.locator(f"#m-{text_id} [data-delivery-state]").first).to_have_text("Sent")
         expect(page.locator("#composer")).to_contain_text("Sent.")
 
@@ -209,7 +215,51 @@ def test_a_member_follows_and_answers_a_web_user_live(server, member_page, owner
         sdk.send({"type": "message", "ref": "r2", "message": {"type": "text", "text": "Thanks!"}})
         expect(page.locator("#live-status")).to_have_text("Live")
         expect(page.locator("#message-list")).to_contain_text("Thanks!")
+
+        # Opt-in browser notifications.
+        notify = page.get_by_role("button", name="Enable notifications")
+        notify.click()
+        expect(page.get_by_role("button", name="Disable notifications")).to_have_attribute("aria-pressed", "true")
+
+        # Tablet width: one column, still usable.
+        page.set_viewport_size({"width": 820, "height": 1180})
+        expect(page.get_by_role("button", name="Send")).to_be_visible()
+        screenshot(page, "live-conversation-tablet")
         assert Message.objects.filter(app_user_id=sdk.app_user_id).count() == 4
         assert AppUser.objects.get(pk=sdk.app_user_id).user_id == "wendy"
+    finally:
+        sdk.close()
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_new_users_and_unread_counts_appear_on_the_users_page_live(server, member_page, owner, app):
+    page = member_page
+    page.goto(server.url + "/login/")
+    page.get_by_label("Email").fill(owner.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.goto(f"{server.url}/apps/{app.id}/users/")
+    expect(page.locator("#live-status")).to_have_text("Live")
+    expect(page.locator("#user-list")).to_contain_text("No users yet")
+    sdk = SdkUser(server.url, app.app_token, device_id="users-page-device")
+    try:
+        row = page.locator(f"#u-{sdk.app_user_id}")
+        expect(row).to_be_visible()
+        expect(row).to_contain_text("wendy")
+        for n in (1, 2):
+            sdk.send({"type": "message", "ref": f"r{n}", "message": {"type": "text", "text": f"ping {n}"}})
+            expect(row.locator(".badge.unread")).to_have_text(f"{n} unread")
+        expect(row).to_contain_text("web")
+        screenshot(page, "live-users-unread")
+        # Keyboard: the user's link opens the conversation, which reads it.
+        row.get_by_role("link", name="wendy").focus()
+        page.keyboard.press("Enter")
+        expect(page.locator("#message-list")).to_contain_text("ping 2")
+        page.go_back()
+        expect(page.locator(f"#u-{sdk.app_user_id} .badge.unread")).to_have_count(0)
+        page.get_by_role("link", name="Overview").click()
+        expect(page.get_by_role("img", name="Messages per day, bar chart")).to_be_visible()
+        screenshot(page, "live-overview")
     finally:
         sdk.close()

@@ -35,3 +35,35 @@ def test_it_forwards_new_user_messages_with_their_log_id(client, owner, app, ali
     assert frame["appUserId"] == alice.id
     assert frame["detail"]["messageId"] == message.id and frame["detail"]["text"] == "<b>hi</b>"
     assert frame["logId"] == LogEntry.objects.get(kind="message:appUser").id
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_member_removed_from_the_team_stops_receiving_events(client, app, agent, monkeypatch):
+    from channels.layers import get_channel_layer
+
+    from dashboard import consumers
+    from dashboard.asgi import application
+    from messaging.events import app_group
+    from messaging.models import Membership
+
+    monkeypatch.setattr(consumers, "RECHECK_SECONDS", 0)
+    client.force_login(agent)
+    headers = [(b"origin", b"http://localhost"),
+               (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())]
+    event = {"type": "parley.event", "kind": "appUser:created", "appId": app.id, "appUserId": None,
+             "logId": None, "summary": "x", "detail": {}}
+
+    async def scenario():
+        socket = WebsocketCommunicator(application, f"/ws/dashboard/events/{app.id}/", headers=headers)
+        connected, _ = await socket.connect(timeout=5)
+        assert connected
+        await socket.receive_json_from(timeout=5)
+        await get_channel_layer().group_send(app_group(app.id), event)
+        assert (await socket.receive_json_from(timeout=5))["kind"] == "appUser:created"
+        await sync_to_async(Membership.objects.filter(user=agent).delete)()
+        await get_channel_layer().group_send(app_group(app.id), event)
+        closed = await socket.receive_output(timeout=5)
+        assert closed == {"type": "websocket.close", "code": consumers.CLOSE_FORBIDDEN}
+        await socket.disconnect()
+
+    async_to_sync(scenario)()

@@ -1,7 +1,8 @@
 """Cast (owner, admin, agent, stranger), a live Parley server and the
 business side of the REST API for the Web Messenger tests."""
 
-import base64
+import struct
+import zlib
 
 import pytest
 import requests
@@ -10,10 +11,23 @@ from messaging.models import Membership, Role, User
 from tests.support.browser import browser, page  # noqa: F401  (fixtures)
 
 PASSWORD = "correct horse battery"
-# A 1x1 PNG: what the business uploads as an image message.
-PNG = base64.b64decode(
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
-)
+
+
+def png(width=240, height=140, rgb=(46, 125, 196)) -> bytes:
+    """A solid-colour PNG: what the business uploads as an image message."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    row = b"\x00" + bytes(rgb) * width
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(row * height))
+        + chunk(b"IEND", b"")
+    )
+
+
+PNG = png()
 
 
 def add_member(team, email, role):

@@ -11,14 +11,16 @@ from playwright.sync_api import expect
 from messaging.models import AppUser, Delivery, LogEntry, Message
 from tests.support.browser import screenshot
 from tests.support.live import LiveServer, wait_until
-from tests.widget.conftest import Business
+from tests.widget.conftest import PNG, Business
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture(scope="module")
-def live(django_db_setup):
-    """One server for the module (each test's data is flushed after it)."""
+@pytest.fixture
+def live():
+    """A Parley server (daphne with its task worker) on the test database.
+    One per test: it stops before the test's data is flushed, so no worker
+    query holds a lock the flush's TRUNCATE waits for."""
     server = LiveServer(worker=True)
     try:
         yield server
@@ -185,11 +187,11 @@ class FlakyNetwork:
     """Routes the SDK websocket through Playwright so the test can drop it
     for real (both sides closed) and refuse reconnections while down."""
 
-    def __init__(self, page):
+    def __init__(self, page_or_context):
         self.down = False
         self.lose_acks = False
         self.routes = []
-        page.route_web_socket(re.compile(r"/sdk/ws/$"), self.handle)
+        page_or_context.route_web_socket(re.compile(r"/sdk/ws/$"), self.handle)
 
     def handle(self, ws):
         if self.down:
@@ -279,6 +281,35 @@ def test_nothing_is_lost_offline_and_the_queue_survives_a_reload(live, page, app
     assert page.evaluate("Object.keys(localStorage).filter(k => k.endsWith(':queue')).length") == 0
     for text in ("Before the drop", "Typed while offline", "Ack lost", "Queued across a reload"):
         assert user_messages(app_user_id, text).count() == 1, text
+
+
+def test_two_tabs_share_the_conversation_and_send_a_queued_message_once(live, page, app):
+    network = FlakyNetwork(page.context)
+    first = page
+    second = page.context.new_page()
+    app_user_id = open_demo(first, live, app)
+    assert open_demo(second, live, app) == app_user_id  # same browser, same visitor
+    for tab in (first, second):
+        tab.get_by_role("button", name="Open chat with App A").click()
+    composer(first).fill("From the first tab")
+    composer(first).press("Enter")
+    expect(widget_log(second)).to_contain_text("From the first tab")
+
+    network.drop()
+    composer(first).fill("Queued in the first tab")
+    composer(first).press("Enter")
+    expect(first.locator(".pm-pending", has_text="Queued in the first tab")).to_be_visible()
+    second.reload()  # another tab starting meanwhile leaves the first tab's queue alone
+    open_demo(second, live, app)
+    second.get_by_role("button", name="Open chat with App A").click()
+    expect(widget_log(second).locator(".pm-pending")).to_have_count(0)
+    network.restore()
+    for tab in (first, second):
+        expect(widget_log(tab).locator(".pm-appUser", has_text="Queued in the first tab")).to_contain_text("Sent")
+    wait_until(lambda: user_messages(app_user_id, "Queued in the first tab").exists(), message="queued message")
+    assert user_messages(app_user_id, "Queued in the first tab").count() == 1
+    assert user_messages(app_user_id, "From the first tab").count() == 1
+    second.close()
 
 
 PAYLOAD = '<img src=x onerror="window.__pwned=1">'
@@ -508,6 +539,45 @@ def test_it_works_embedded_on_another_origin_with_the_smooch_api(live, page, app
     # The page's own styles do not leak into the widget (shadow DOM).
     assert page.locator(".pm-title").evaluate("el => getComputedStyle(el).fontFamily") != "serif"
     conversation = page.evaluate("Smooch.getConversation()")
-    assert [m["text"] for m in conversation["messages"]] == ["Hello from the shop", "Welcome to the shop"]
+    assert [m["text"] for m in conversation["messages"]][:2] == ["Hello from the shop", "Welcome to the shop"]
+    # The visitor sends an image (multipart upload, cross-origin).
+    expect(page.get_by_role("button", name="Send an image")).to_be_visible()
+    page.locator("input.pm-file").set_input_files(files=[{"name": "photo.png", "mimeType": "image/png", "buffer": PNG}])
+    photo = wait_until(
+        lambda: Message.objects.filter(app_user_id=user["_id"], role="appUser", type="image").first(),
+        message="the visitor's image",
+    )
+    assert photo.media_url.startswith(live.url + "/media/")
+    expect(page.locator(f'[data-id="{photo.id}"] img.pm-image')).to_have_attribute("src", photo.media_url)
+    expect(page.locator(".pm-pending")).to_have_count(0)
+
+    # A locationRequest: the browser's position, sent as a location message.
+    page.context.grant_permissions(["geolocation"], origin=shop_site.url)
+    page.context.set_geolocation({"latitude": 45.5017, "longitude": -73.5673})
+    business.send(user["_id"], text="Where are you?",
+                  actions=[{"type": "locationRequest", "text": "Share my location"}])
+    page.get_by_role("group", name="Quick replies").get_by_role("button", name="Share my location").click()
+    location = wait_until(
+        lambda: Message.objects.filter(app_user_id=user["_id"], role="appUser", type="location").first(),
+        message="the location message",
+    )
+    assert location.coordinates == {"lat": 45.5017, "long": -73.5673}
+    expect(page.locator(f'[data-id="{location.id}"]').get_by_role("link")).to_have_attribute(
+        "href", re.compile(r"^https://maps\.google\.com/maps\?q=45\.5017,-73\.5673")
+    )
+
+    # A message the server refuses: failed, with its reason, and a retry button.
+    error = page.evaluate("Smooch.sendMessage({text: 'Refused', mediaUrl: 'https://a.example/x.png'})"
+                          ".catch(error => error.message)")
+    assert "mediaUrl is only allowed in image messages" in error
+    refused = page.locator(".pm-pending", has_text="Refused")
+    expect(refused).to_contain_text("Not delivered.")
+    refused.get_by_role("button", name="Retry").click()
+    expect(refused.get_by_role("button", name="Retry")).to_be_visible()
+    assert not Message.objects.filter(text="Refused").exists()
+
+    updated = page.evaluate("Smooch.updateUser({givenName: 'Ada', properties: {plan: 'gold'}})")
+    assert updated["givenName"] == "Ada" and updated["properties"] == {"plan": "gold"}
+    assert AppUser.objects.get(pk=user["_id"]).given_name == "Ada"
     page.evaluate("Smooch.destroy()")
     expect(page.locator("#parley-messenger")).to_have_count(0)
