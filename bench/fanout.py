@@ -23,7 +23,6 @@ import secrets
 import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -261,8 +260,11 @@ async def run_load(stack: Stack, users: int, rate: float, seconds: float) -> dic
         task.cancel()
     latencies = [received[k] - sent[k] for k in sent if k in received]
     api = [answered[k] - sent[k] for k in answered]
+    # How long after the API answered the socket had it (0 when it came first:
+    # the fan-out publishes on commit, before the response is written).
+    after = [max(0.0, received[k] - answered[k]) for k in answered if k in received]
     return {"sent": total, "received": len(latencies), "errors": errors[:5], "error_count": len(errors),
-            "latencies": latencies, "api": api}
+            "latencies": latencies, "api": api, "after_response": after}
 
 
 def one_run(layer: str | None, quick: bool) -> dict:
@@ -289,6 +291,10 @@ def one_run(layer: str | None, quick: bool) -> dict:
         "p50_ms": round(pct(lat, 50) * 1000, 2),
         "p99_ms": round(pct(lat, 99) * 1000, 2),
         "api_p50_ms": round(pct(load["api"], 50) * 1000, 2),
+        "after_response_p50_ms": round(pct(load["after_response"], 50) * 1000, 2),
+        "after_response_p99_ms": round(pct(load["after_response"], 99) * 1000, 2),
+        "socket_first_pct": round(100 * sum(1 for v in load["after_response"] if v == 0)
+                                  / max(1, len(load["after_response"])), 1),
         "floor_json_p50_ms": round(pct(json_rtt, 50) * 1000, 2),
         "floor_json_p99_ms": round(pct(json_rtt, 99) * 1000, 2),
         "floor_group_send_p50_ms": round(pct(group_rtt, 50) * 1000, 3),

@@ -54,3 +54,16 @@ def sweep() -> dict:
     if any(v for v in report.values()):
         logger.info("sweep: %s", report)
     return report
+
+
+@periodic.register("prune_webhook_events", 3600)
+def prune_webhook_events() -> int:
+    """Finished webhook events older than the log retention go (the log
+    keeps their webhook:attempt entries for as long)."""
+    from messaging.models import WebhookEvent, WebhookEventState
+
+    cutoff = timezone.now() - timedelta(days=settings.PARLEY_LOG_RETENTION_DAYS)
+    deleted, _ = WebhookEvent.objects.filter(
+        state__in=[WebhookEventState.DELIVERED, WebhookEventState.FAILED], created_at__lt=cutoff
+    ).delete()
+    return deleted

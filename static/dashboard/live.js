@@ -95,6 +95,17 @@
     });
   });
 
+  // An avatar that cannot load (offline, blocked Gravatar) becomes an initial.
+  document.addEventListener("error", function (event) {
+    var img = event.target;
+    if (!img || img.tagName !== "IMG" || !img.classList.contains("avatar")) return;
+    var initial = document.createElement("span");
+    initial.className = "avatar avatar-initial";
+    initial.setAttribute("aria-hidden", "true");
+    initial.textContent = (img.getAttribute("data-initial") || "?").slice(0, 1).toUpperCase();
+    img.replaceWith(initial);
+  }, true);
+
   // ------------------------------------------------ browser notifications
 
   var notifyButton = document.getElementById("notify-toggle");
@@ -371,7 +382,10 @@
     var detail = frame.detail || {};
     if (kind === "message:appUser") notifyUserMessage(frame);
     if (page === "log" && frame.logId) fetchNewLogRows();
-    if (page === "users" && frame.appUserId) refreshUsers();
+    // The list shows activity, unread counts, channels and profiles.
+    if (page === "users" && frame.appUserId && /^(message:|appUser:|conversation:|link:|merge:)/.test(kind)) {
+      refreshUsers();
+    }
     if (page === "conversation" && frame.appUserId === root.dataset.userId) {
       if (kind.indexOf("message:") === 0) {
         if (kind === "message:appUser") showUserTyping(false);

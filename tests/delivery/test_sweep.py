@@ -54,3 +54,17 @@ def test_a_live_claim_is_left_alone(user):
         claimed_until=timezone.now() + timedelta(minutes=1), claimed_by="live-run")
     assert sweep()["deliveries_released"] == 0
     assert Delivery.objects.get(message=message).claimed_by == "live-run"
+
+
+def test_old_finished_webhook_events_are_pruned(app, settings):
+    from messaging.delivery.sweep import prune_webhook_events
+    from messaging.models import Webhook, WebhookEvent
+
+    settings.PARLEY_LOG_RETENTION_DAYS = 30
+    webhook = Webhook.objects.create(app=app, target="https://example.org/hook", triggers=["*"])
+    old = timezone.now() - timedelta(days=31)
+    WebhookEvent.objects.create(app=app, webhook=webhook, trigger="x", payload={}, state="delivered", created_at=old)
+    WebhookEvent.objects.create(app=app, webhook=webhook, trigger="x", payload={}, state="pending", created_at=old)
+    WebhookEvent.objects.create(app=app, webhook=webhook, trigger="x", payload={}, state="failed")
+    assert prune_webhook_events() == 1
+    assert WebhookEvent.objects.count() == 2

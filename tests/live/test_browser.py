@@ -216,6 +216,14 @@ def test_a_member_follows_and_answers_a_web_user_live(server, member_page, owner
         expect(page.locator("#live-status")).to_have_text("Live")
         expect(page.locator("#message-list")).to_contain_text("Thanks!")
 
+        # Leaving the page while typing stops typing (a beacon on pagehide).
+        page.get_by_label("Message", exact=True).press_sequentially("One more")
+        assert sdk.receive_until(lambda f: f["type"] == "typing")["state"] == "start"
+        page.get_by_role("link", name="Log", exact=True).click()
+        assert sdk.receive_until(lambda f: f["type"] == "typing", timeout=2.5)["state"] == "stop"
+        page.go_back()
+        expect(page.locator("#live-status")).to_have_text("Live")
+
         # Opt-in browser notifications.
         notify = page.get_by_role("button", name="Enable notifications")
         notify.click()

@@ -338,3 +338,16 @@ def test_anonymous_and_foreign_origin_sockets_are_refused(client, owner, app):
     foreign = [(b"origin", b"https://evil.example")] + headers[1:]
     assert not async_to_sync(scenario)(foreign)
     assert async_to_sync(scenario)(headers)
+
+
+@pytest.mark.django_db
+def test_searching_team_as_app_never_finds_team_bs_users_or_events(agent_client, app, alice, team_b):
+    for query in (team_b["user_id"], "bob-secret", "Bob", "bob@b.example", team_b["message_id"]):
+        for path, params in ((f"/apps/{app.id}/users/", {"q": query}),
+                             (f"/apps/{app.id}/log/", {"q": query}),
+                             (f"/apps/{app.id}/log/", {"user": query})):
+            body = agent_client.get(path, params, **HX).content.decode()
+            assert 'data-copy="' + team_b["user_id"] not in body
+            for secret in secrets_of_b(team_b):
+                if secret != query:
+                    assert secret not in body, (path, query, secret)

@@ -5,7 +5,6 @@ import asyncio
 import json
 from datetime import timedelta
 
-from django.db import transaction
 from django.utils import timezone
 
 from messaging.models import AppUser, Client
