@@ -40,10 +40,10 @@ def send_platform_typing(client_id: str, state: str, name: str = "", avatar_url:
 
 
 @task
-def typing_timeout(app_user_id: str, log_id: int) -> bool:
+def typing_timeout(app_user_id: str, until: str) -> bool:
     from messaging.delivery.typing import stop_if_still_typing
 
-    return stop_if_still_typing(app_user_id, log_id)
+    return stop_if_still_typing(app_user_id, until)
 
 
 @task

@@ -26,7 +26,7 @@ def new_app(request, team_id):
             team=membership.team, name=form.cleaned_data["name"], membership=membership
         )
         messages.success(request, f"App “{app.name}” created.")
-        return redirect("app", app_id=app.id)
+        return redirect("app_settings", app_id=app.id)
     status = INVALID if request.method == "POST" else 200
     return render(
         request, "dashboard/app_new.html", {"team": membership.team, "form": form}, status=status
@@ -57,8 +57,9 @@ def _settings_context(app, **extra):
 @login_required
 @require_GET
 def app_home(request, app_id):
-    """/apps/<id>/: the app's first tab (Settings until an Overview exists)."""
-    return app_settings(request, app_id)
+    """/apps/<id>/: the app's first tab, the Overview."""
+    app = access.app_for(request.user, app_id)
+    return redirect("live_overview", app.id)
 
 
 @login_required

@@ -1,10 +1,12 @@
 """Typing from the business, routed to the preferred client when its
 channel shows typing. `typing:start` ends on its own after
 PARLEY_TYPING_TIMEOUT_SECONDS (a delayed task, not a sleep) and when the
-business sends a message."""
+business sends a message. `AppUser.app_maker_typing_until` holds the state:
+the auto-stop task carries the value it was scheduled for and stops only if
+it is unchanged (a conditional update: one stop, whoever runs it)."""
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.utils import timezone
@@ -12,7 +14,7 @@ from django.utils import timezone
 from messaging import events
 from messaging.integrations import registry
 from messaging.integrations.base import PlatformError
-from messaging.models import AppUser, Client, LogEntry
+from messaging.models import AppUser, Client
 from messaging.services.errors import ServiceError
 
 logger = logging.getLogger(__name__)
@@ -34,7 +36,12 @@ def send_typing(app_user, action: str, name: str = "", avatar_url: str = "", *, 
               "platform": preferred.platform if shown else None, "shown": shown}
     if reason:
         detail["reason"] = reason
-    entry = events.emit(
+    until = None
+    if state == "start":
+        until = timezone.now() + timedelta(seconds=settings.PARLEY_TYPING_TIMEOUT_SECONDS)
+    AppUser.objects.filter(pk=app_user.pk).update(app_maker_typing_until=until)
+    app_user.app_maker_typing_until = until
+    events.emit(
         "typing:appMaker",
         app=app_user.app,
         app_user=app_user,
@@ -44,40 +51,30 @@ def send_typing(app_user, action: str, name: str = "", avatar_url: str = "", *, 
     if shown and preferred.platform != "web":
         # The widget gets the event through the user's group; platforms need a call.
         tasks.enqueue_on_commit(tasks.send_platform_typing, preferred.id, state, name, avatar_url)
-    if state == "start" and entry is not None:
-        due = timezone.now() + timedelta(seconds=settings.PARLEY_TYPING_TIMEOUT_SECONDS)
-        tasks.enqueue_on_commit(tasks.typing_timeout, app_user.id, entry.id, run_after=due)
+    if until is not None:
+        tasks.enqueue_on_commit(tasks.typing_timeout, app_user.id, until.isoformat(), run_after=until)
     return detail
 
 
-def _latest_typing(app_user):
-    return (
-        LogEntry.objects.filter(app_user=app_user, kind="typing:appMaker").order_by("-id").first()
-    )
-
-
-def stop_if_still_typing(app_user_id: str, log_id: int) -> bool:
-    """The timeout of one typing:start: stop unless typing changed since."""
-    app_user = AppUser.objects.select_related("app").filter(id=app_user_id).first()
-    if app_user is None:
+def stop_if_still_typing(app_user_id: str, until_iso: str) -> bool:
+    """The auto-stop of one typing:start: stop unless typing changed since
+    (a later start, a stop or a message cleared or moved `until`)."""
+    until = datetime.fromisoformat(until_iso)
+    if not AppUser.objects.filter(pk=app_user_id, app_maker_typing_until=until).update(
+        app_maker_typing_until=None
+    ):
         return False
-    later = LogEntry.objects.filter(
-        app_user=app_user, kind__in=("typing:appMaker", "message:appMaker"), id__gt=log_id
-    ).exists()
-    if later:
-        return False
+    app_user = AppUser.objects.select_related("app").get(pk=app_user_id)
     send_typing(app_user, "typing:stop", reason="timeout")
     return True
 
 
 def end_on_message(app_user) -> None:
     """A new business message ends typing (when it is still on)."""
-    latest = _latest_typing(app_user)
-    if latest is None or latest.detail.get("state") != "start":
-        return
-    if timezone.now() - latest.created_at > timedelta(seconds=settings.PARLEY_TYPING_TIMEOUT_SECONDS):
-        return
-    send_typing(app_user, "typing:stop", reason="message")
+    if AppUser.objects.filter(pk=app_user.pk, app_maker_typing_until__gt=timezone.now()).update(
+        app_maker_typing_until=None
+    ):
+        send_typing(app_user, "typing:stop", reason="message")
 
 
 def send_to_platform(client_id: str, state: str, name: str = "", avatar_url: str = "") -> None:

@@ -37,6 +37,9 @@ class AppUser(models.Model):
     app_maker_last_read = models.DateTimeField(null=True, blank=True)
     app_user_last_read = models.DateTimeField(null=True, blank=True)
     last_activity_at = models.DateTimeField(default=timezone.now)
+    # Business typing shown to the user until then (typing:start); cleared by
+    # typing:stop, a business message or the auto-stop task.
+    app_maker_typing_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     objects = AppUserQuerySet.as_manager()

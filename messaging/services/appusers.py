@@ -9,7 +9,6 @@ run in one transaction, emit through messaging.events and raise
 
 import logging
 
-from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 

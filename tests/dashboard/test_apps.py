@@ -11,10 +11,18 @@ def test_it_creates_an_app_and_opens_its_page(owner_client, team):
     response = owner_client.post(f"/teams/{team.id}/apps/new/", {"name": "  Support  "})
     app = App.objects.get()
     assert (app.name, app.team_id) == ("Support", team.id)
-    assert response.status_code == 302 and response["Location"] == f"/apps/{app.id}/"
-    page = owner_client.get(f"/apps/{app.id}/").content.decode()
+    # A new app opens on its settings: the token and the keys come first.
+    assert response.status_code == 302 and response["Location"] == f"/apps/{app.id}/settings/"
+    page = owner_client.get(f"/apps/{app.id}/settings/").content.decode()
     assert "Support" in page and app.id in page and app.app_token in page
     assert f'href="/apps/{app.id}/settings/" aria-current="page"' in page  # the tab bar
+    assert f'href="/apps/{app.id}/log/"' in page and f'href="/apps/{app.id}/users/"' in page
+
+
+@pytest.mark.django_db
+def test_it_opens_an_app_on_its_overview(owner_client, app):
+    response = owner_client.get(f"/apps/{app.id}/")
+    assert response.status_code == 302 and response["Location"] == f"/apps/{app.id}/overview/"
 
 
 @pytest.mark.django_db
@@ -75,7 +83,7 @@ def test_it_deletes_an_app_after_confirmation(owner_client, app):
 @pytest.mark.django_db
 def test_it_shows_agents_the_app_but_no_manage_actions(as_user, agent, app):
     client = as_user(agent)
-    html = client.get(f"/apps/{app.id}/").content.decode()
+    html = client.get(f"/apps/{app.id}/settings/").content.decode()
     assert app.id in html
     assert "Delete app" not in html and "Create key" not in html and "Revoke" not in html
     assert client.post(f"/apps/{app.id}/settings/name/", {"name": "X"}).status_code == 403

@@ -42,7 +42,7 @@ def test_it_signs_up_creates_an_app_and_a_key_and_shows_the_secret(live_server_u
     expect(page.get_by_role("heading", level=1, name="Storefront")).to_be_visible()
     app = App.objects.get(name="Storefront")
     expect(page.locator("code.app-id")).to_have_text(app.id)
-    assert re.search(rf"/apps/{app.id}/$", page.url)
+    assert re.search(rf"/apps/{app.id}/settings/$", page.url)
 
     # htmx: a bad name re-renders the form with its error (422 is swapped).
     page.get_by_role("button", name="Create key").click()
@@ -55,7 +55,7 @@ def test_it_signs_up_creates_an_app_and_a_key_and_shows_the_secret(live_server_u
     key = ApiKey.objects.get(app=app, name="backend")
     expect(secret_box).to_have_text(key.secret)
     expect(page.get_by_role("cell", name=key.key_id, exact=True)).to_be_visible()
-    assert page.url.endswith(f"/apps/{app.id}/")  # updated in place, no navigation
+    assert page.url.endswith(f"/apps/{app.id}/settings/")  # updated in place, no navigation
     screenshot(page, "dashboard-key-secret")
 
     # Once only: after a reload, just the last 4 characters.

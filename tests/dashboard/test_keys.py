@@ -35,13 +35,13 @@ def test_it_shows_an_app_keys_secret_once_then_its_last_4(owner_client, owner, a
 @pytest.mark.django_db
 def test_it_revokes_an_app_key(owner_client, app):
     key = app.test_key
-    assert key.key_id in owner_client.get(f"/apps/{app.id}/").content.decode()
+    assert key.key_id in owner_client.get(f"/apps/{app.id}/settings/").content.decode()
     response = owner_client.post(f"/apps/{app.id}/keys/{key.key_id}/revoke/", HTTP_HX_REQUEST="true")
     assert response.status_code == 200
     assert f'id="key-{key.key_id}"' not in response.content.decode()
     key.refresh_from_db()
     assert key.revoked_at is not None
-    assert f'id="key-{key.key_id}"' not in owner_client.get(f"/apps/{app.id}/").content.decode()
+    assert f'id="key-{key.key_id}"' not in owner_client.get(f"/apps/{app.id}/settings/").content.decode()
 
 
 @pytest.mark.django_db
