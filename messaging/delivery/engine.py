@@ -8,7 +8,7 @@ from django.db.models import Exists, OuterRef
 from messaging.delivery import failover, typing
 from messaging.delivery.decisions import decision, record
 from messaging.delivery.targeting import live_clients, plan
-from messaging.models import Delivery, Message, MessageRole, Purpose
+from messaging.models import AppUser, Delivery, Message, MessageRole, Purpose
 
 CATCH_UP_LIMIT = 100
 
@@ -22,6 +22,8 @@ def submit(message) -> list[Delivery]:
 
     if message.role != MessageRole.APP_MAKER:
         raise ValueError("only business messages are delivered")
+    if not Message.app.is_cached(message) and AppUser.app.is_cached(message.app_user):
+        message.app = message.app_user.app  # the same app, already loaded: save a query
     # Usually inside post_message's transaction: no savepoint round trips then.
     in_transaction = transaction.get_connection().in_atomic_block
     with nullcontext() if in_transaction else transaction.atomic():

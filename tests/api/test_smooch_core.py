@@ -3,6 +3,7 @@ Parley: the seed's sendMessage and typingActivity calls, then create, get,
 getMessages, linkChannel and webhooks.create; Parley's stored state is
 checked afterwards."""
 
+import fcntl
 import json
 import shutil
 import subprocess
@@ -23,13 +24,16 @@ def install_smooch_core() -> None:
     if npm is None:
         pytest.fail("npm is required for this test: install Node.js and npm (apt-get install nodejs npm)")
     manifest = JS / "node_modules" / "smooch-core" / "package.json"
-    if manifest.exists() and json.loads(manifest.read_text())["version"] == VERSION:
-        return
-    result = subprocess.run([npm, "install", "--no-audit", "--no-fund"], cwd=JS, capture_output=True,
-                            text=True, timeout=300)
-    if result.returncode != 0:
-        pytest.fail(f"npm install failed in {JS}:\n{result.stdout}\n{result.stderr}")
-    assert json.loads(manifest.read_text())["version"] == VERSION
+    # Several test runs may share this checkout: one installs at a time.
+    with open(JS / ".install.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if manifest.exists() and json.loads(manifest.read_text())["version"] == VERSION:
+            return
+        result = subprocess.run([npm, "install", "--no-audit", "--no-fund"], cwd=JS, capture_output=True,
+                                text=True, timeout=300)
+        if result.returncode != 0:
+            pytest.fail(f"npm install failed in {JS}:\n{result.stdout}\n{result.stderr}")
+        assert json.loads(manifest.read_text())["version"] == VERSION
 
 
 @pytest.mark.django_db(transaction=True)
