@@ -78,6 +78,6 @@ class EncryptedJSONField(EncryptedTextField):
         return json.loads(value) if value else {}
 
     def get_prep_value(self, value):
-        if value is None:
-            value = {}
-        return super().get_prep_value(json.dumps(value, sort_keys=True))
+        # Serialise here: TextField.get_prep_value would call to_python and
+        # turn the JSON text back into a dict.
+        return encrypt(json.dumps(value or {}, sort_keys=True))

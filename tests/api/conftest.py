@@ -187,25 +187,3 @@ def error_of(response) -> tuple[int, str, str]:
     assert set(body) == {"error"}, body
     assert set(body["error"]) == {"code", "description"}, body
     return response.status_code, body["error"]["code"], body["error"]["description"]
-
-
-@pytest.fixture(autouse=True)
-def _encrypted_json_prep(monkeypatch):
-    """WORKAROUND (reported to the lead): messaging.crypto.EncryptedJSONField
-    runs TextField.get_prep_value, whose to_python turns the JSON text back
-    into a dict before encrypt(), so no Integration can be saved. Patched
-    here only while the bug is in place; remove once crypto.py is fixed."""
-    import json as jsonlib
-
-    from messaging import crypto
-
-    try:
-        crypto.EncryptedJSONField().get_prep_value({})
-        return
-    except AttributeError:
-        pass
-
-    def get_prep_value(self, value):
-        return crypto.encrypt(jsonlib.dumps(value or {}, sort_keys=True))
-
-    monkeypatch.setattr(crypto.EncryptedJSONField, "get_prep_value", get_prep_value)

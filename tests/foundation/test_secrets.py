@@ -34,3 +34,17 @@ def test_it_refuses_to_read_secrets_without_their_key(settings):
     settings.PARLEY_SECRETS_KEY = Fernet.generate_key().decode()
     with pytest.raises(ValueError, match="PARLEY_SECRETS_KEY"):
         ApiKey.objects.get(key_id=result["keyId"])
+
+
+@pytest.mark.django_db
+def test_it_keeps_platform_credentials_encrypted(app):
+    from django.db import connection
+
+    from messaging.models import Integration
+
+    integration = Integration.objects.create(app=app, type="telegram", credentials={"token": "123:abc"})
+    assert Integration.objects.get(pk=integration.pk).credentials == {"token": "123:abc"}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT credentials FROM messaging_integration WHERE id = %s", [integration.pk])
+        (stored,) = cursor.fetchone()
+    assert "123:abc" not in stored
