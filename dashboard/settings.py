@@ -180,6 +180,24 @@ WHITENOISE_AUTOREFRESH = DEBUG
 
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("PARLEY_MEDIA_ROOT", VAR_DIR / "media"))
+# Uploaded images: local files under MEDIA_ROOT (served by Parley at /media/)
+# by default; at scale an S3-compatible bucket (pip install django-storages[s3]).
+if os.environ.get("PARLEY_S3_BUCKET"):
+    STORAGES = {
+        "default": {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {
+                "bucket_name": os.environ["PARLEY_S3_BUCKET"],
+                "endpoint_url": os.environ.get("PARLEY_S3_ENDPOINT_URL") or None,
+                "access_key": os.environ.get("PARLEY_S3_ACCESS_KEY") or None,
+                "secret_key": os.environ.get("PARLEY_S3_SECRET_KEY") or None,
+                "custom_domain": os.environ.get("PARLEY_S3_PUBLIC_DOMAIN") or None,
+                "querystring_auth": False,
+                "file_overwrite": False,
+            },
+        },
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
 PARLEY_MAX_IMAGE_BYTES = envint("PARLEY_MAX_IMAGE_BYTES", 10 * 1024 * 1024)
 
 # Email (invites, password resets, the email channel): Django 6.1's MAILERS,

@@ -1,9 +1,11 @@
 """The Web Messenger settings form: branding and the origins allowed to embed.
 
-Stored in `App.settings["widget"]` = {"name", "iconUrl", "accentColor",
+Written by `messaging.services.apps.update_widget_settings` into
+`App.settings["widget"]` = {"name", "iconUrl", "accentColor",
 "greeting"} (empty values left out) and `App.settings["allowedOrigins"]` =
-["https://shop.example", ...]; /v1/init returns the branding in "app" and
-refuses (403) pages of other origins when the list is not empty.
+["https://shop.example", ...]; /v1/init returns the branding in "app";
+/v1/init and the SDK socket refuse pages of other origins when the list is
+not empty (messaging.services.apps.origin_allowed).
 """
 
 import re
@@ -11,7 +13,6 @@ from urllib.parse import urlsplit
 
 from django import forms
 from django.core.validators import URLValidator
-from django.db import transaction
 
 from dashboard.forms import Labels
 from messaging.models import App
@@ -141,17 +142,7 @@ class WidgetSettingsForm(Labels, forms.Form):
             raise forms.ValidationError(f"At most {MAX_ORIGINS} origins.")
         return origins
 
-    def save(self, app: App) -> App:
-        """Write the widget settings, keeping every other key of App.settings
-        (failover policy, log retention...) as it is in the database."""
-        data = self.cleaned_data
-        widget = {key: data[field] for key, field in WIDGET_KEYS.items() if data[field]}
-        with transaction.atomic():
-            row = App.objects.select_for_update().get(pk=app.pk)
-            settings = dict(row.settings or {})
-            settings["widget"] = widget
-            settings["allowedOrigins"] = data["allowed_origins"]
-            row.settings = settings
-            row.save(update_fields=["settings"])
-        app.settings = settings
-        return app
+    def widget_settings(self) -> dict:
+        """The cleaned branding as `App.settings["widget"]` keys (for
+        messaging.services.apps.update_widget_settings)."""
+        return {key: self.cleaned_data[field] for key, field in WIDGET_KEYS.items()}

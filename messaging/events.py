@@ -38,6 +38,7 @@ KINDS = {
     "typing:appUser": ("User typing", None),
     "typing:appMaker": ("Business typing", None),
     "conversation:read": ("Conversation read", "conversation:read"),
+    "conversation:read:appMaker": ("Read by the business", None),
     "conversation:start": ("Conversation started", "conversation:start"),
     "appUser:created": ("User created", None),
     "appUser:updated": ("User updated", None),

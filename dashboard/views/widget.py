@@ -13,6 +13,7 @@ from dashboard.views import access
 from dashboard.views.htmx import INVALID, render_part
 from dashboard.widget_forms import WidgetSettingsForm
 from messaging.models import App
+from messaging.services.apps import update_widget_settings
 
 SETTINGS = "dashboard/widget_settings.html"
 
@@ -49,7 +50,12 @@ def widget_settings(request, app_id):
     form = WidgetSettingsForm.for_app(app, request.POST)
     if not form.is_valid():
         return render_part(request, SETTINGS, "widget-form", _context(request, app, form), status=INVALID)
-    form.save(app)
+    update_widget_settings(
+        membership=app.membership,
+        app=app,
+        widget=form.widget_settings(),
+        allowed_origins=form.cleaned_data["allowed_origins"],
+    )
     if not request.htmx:
         messages.success(request, "Web Messenger settings saved.")
         return redirect("app_widget", app_id=app.id)

@@ -52,10 +52,23 @@ class Message(models.Model):
     decisions = models.JSONField(default=list, blank=True)
     received = models.DateTimeField(default=timezone.now)
     read_at = models.DateTimeField(null=True, blank=True)
+    # The SDK frame's `ref` a user message was sent with: a re-sent frame
+    # (ack lost, reconnect) finds the stored message instead of storing a
+    # second one. Never part of the message JSON.
+    client_ref = models.CharField(max_length=64, blank=True, default="")
 
     objects = MessageQuerySet.as_manager()
 
     class Meta:
+        constraints = [
+            # One message per client ref of a user; also the lookup of a
+            # re-sent frame (app_user, client_ref).
+            models.UniqueConstraint(
+                fields=["app_user", "client_ref"],
+                condition=~models.Q(client_ref=""),
+                name="message_client_ref_once",
+            ),
+        ]
         indexes = [
             # Conversation history, paged by time (GET .../messages?before=).
             models.Index(fields=["app_user", "received"], name="message_history"),

@@ -1,4 +1,5 @@
-"""Apps and API keys."""
+"""Apps and API keys, and the Web Messenger's settings (branding, allowed
+origins)."""
 
 import secrets
 
@@ -109,3 +110,47 @@ def revoke_key(key: ApiKey, *, membership: Membership | None = None) -> ApiKey:
         key.revoked_at = timezone.now()
         key.save(update_fields=["revoked_at"])
     return key
+
+
+def allowed_origins(app: App) -> list[str]:
+    """The origins allowed to embed the app's widget; empty: any."""
+    allowed = (app.settings or {}).get("allowedOrigins") or []
+    return allowed if isinstance(allowed, list) else []
+
+
+def origin_allowed(app: App, origin: str | None) -> bool:
+    """May a page of `origin` (its Origin header, None when absent) talk to
+    the app as an SDK client? Any may when the app lists no origins;
+    otherwise only the listed ones, compared exactly as browsers send them
+    (`scheme://host[:port]`, lower-case, default port dropped, which is how
+    the settings form stores them). Shared by /v1/init and the SDK socket."""
+    allowed = allowed_origins(app)
+    if not allowed:
+        return True
+    return origin is not None and origin in allowed
+
+
+WIDGET_KEYS = ("name", "iconUrl", "accentColor", "greeting")
+
+
+@transaction.atomic
+def update_widget_settings(
+    *, app: App, widget: dict, allowed_origins: list[str], membership: Membership | None = None
+) -> App:
+    """Replace the widget branding (`settings["widget"]`, empty values left
+    out) and the allowed origins (already normalized, see
+    dashboard.widget_forms), keeping every other key of App.settings
+    (failover policy, log retention...) as it is in the database: the row is
+    locked so a concurrent write of another key is not lost."""
+    _check_acting(membership, app.team_id)
+    unknown = set(widget) - set(WIDGET_KEYS)
+    if unknown:
+        raise ServiceError(f"Unknown widget settings: {sorted(unknown)}.", code="bad_request")
+    row = App.objects.select_for_update().get(pk=app.pk)
+    settings = dict(row.settings or {})
+    settings["widget"] = {key: value for key, value in widget.items() if value}
+    settings["allowedOrigins"] = list(allowed_origins)
+    row.settings = settings
+    row.save(update_fields=["settings"])
+    app.settings = settings
+    return app

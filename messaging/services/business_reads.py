@@ -1,18 +1,54 @@
 """The business side of "read": a member opened (or is watching) a
 conversation. Drives the dashboard's unread markers: a user's messages
-received after `AppUser.app_maker_last_read` are unread for the business."""
+received after `AppUser.app_maker_last_read` are unread for the business.
 
-from django.db.models import Count, OuterRef, Q, Subquery
+When that read covers user messages the business had not read yet, the
+user's SDK clients are told (`conversation:read:appMaker`, a `read` frame
+with role appMaker: the widget marks the user's messages "Read"). It is not
+Smooch's `conversation:read` webhook, which is about the app user reading.
+Re-reading an already-read conversation (every dashboard refetch does)
+tells nobody."""
+
+from django.db import transaction
+from django.db.models import Count, Max, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from messaging import events
+from messaging.api.serializers import unix
 from messaging.models import AppUser, Message
 
 
-def mark_read_by_business(app_user: AppUser) -> None:
+def mark_read_by_business(app_user: AppUser) -> bool:
+    """Returns True when the read was news (unread user messages), which
+    fans out to the user's clients."""
     now = timezone.now()
-    AppUser.objects.filter(pk=app_user.pk).update(app_maker_last_read=now)
-    app_user.app_maker_last_read = now
+    newest = (
+        Message.objects.filter(app_user=OuterRef("pk"), role="appUser")
+        .order_by()
+        .values("app_user")
+        .annotate(latest=Max("received"))
+        .values("latest")
+    )
+    with transaction.atomic():
+        # One conditional update: the request that moves the marker past
+        # unread messages wins; concurrent or repeated reads find none.
+        news = AppUser.objects.filter(pk=app_user.pk).filter(
+            Q(app_maker_last_read__isnull=True) | Q(app_maker_last_read__lt=Subquery(newest)),
+            Q(Subquery(newest.values("app_user")[:1]).isnull(False)) if False else Q(),
+        ).update(app_maker_last_read=now)
+        if not news:
+            AppUser.objects.filter(pk=app_user.pk).update(app_maker_last_read=now)
+        app_user.app_maker_last_read = now
+        if news:
+            events.emit(
+                "conversation:read:appMaker",
+                app=app_user.app,
+                app_user=app_user,
+                summary="The business read the conversation",
+                detail={"role": "appMaker", "at": unix(now)},
+            )
+    return bool(news)
 
 
 def with_business_unread(app_users):

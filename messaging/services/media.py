@@ -8,8 +8,6 @@ image formats every channel renders are accepted.
 """
 
 import logging
-import shutil
-from pathlib import Path
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -77,13 +75,24 @@ def delete_stored(name: str) -> None:
         logger.exception("could not delete %s", name)
 
 
+def public_url(name: str, *, base_url: str) -> str:
+    """Where browsers and platforms fetch a stored image: the storage's own
+    URL (S3-compatible storage) or, for local files, Parley's /media/ route
+    on its public base URL."""
+    url = default_storage.url(name)
+    return url if url.startswith(("http://", "https://")) else base_url + url
+
+
 def delete_user_media(app_id: str, app_user_id: str) -> None:
-    """Erase a deleted user's uploads."""
+    """Erase a deleted user's uploads (through the storage API, so it works
+    on the file system and on S3-compatible storage alike)."""
+    folder = f"uploads/{app_id}/{app_user_id}"
     try:
-        folder = Path(default_storage.path(f"uploads/{app_id}/{app_user_id}"))
-    except NotImplementedError:
+        _, files = default_storage.listdir(folder)
+    except (FileNotFoundError, NotImplementedError):
         return
-    shutil.rmtree(folder, ignore_errors=True)
+    for file_name in files:
+        delete_stored(f"{folder}/{file_name}")
 
 
 def content_type_for(name: str) -> str | None:

@@ -44,7 +44,7 @@ def upload(request):
     name, content_type = media.store_image(
         upload, app_id=request.app.id, app_user_id=request.app_user.id, ext=ext
     )
-    url = _base_url(request) + settings.MEDIA_URL + name
+    url = media.public_url(name, base_url=_base_url(request))
     fields.update(media_url=url, media_type=content_type)
     if not fields["text"]:
         fields["text"] = url

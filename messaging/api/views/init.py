@@ -6,6 +6,7 @@ from messaging.api.auth import ApiError, api_view
 from messaging.api.serializers import app_user_json, init_app_json
 from messaging.api.validators import validate_device, validate_user_id
 from messaging.services import appusers
+from messaging.services.apps import origin_allowed
 
 
 @api_view()
@@ -15,13 +16,13 @@ def init(request):
     token = request.headers.get("app-token", "")
     if token and credential.method == "jwt" and token != app.app_token:
         raise ApiError(401, "unauthorized", "The JWT and the app token belong to different apps.")
-    allowed = (app.settings or {}).get("allowedOrigins") or []
     origin = request.headers.get("Origin")
-    if isinstance(allowed, list) and allowed and origin is not None and origin not in allowed:
+    # Native SDKs send no Origin; a web page always does.
+    if origin is not None and not origin_allowed(app, origin):
         raise ApiError(403, "forbidden", f"Origin {origin} is not allowed to embed this app")
     device = validate_device(request.data)
     user_id = validate_user_id(request.data, required=False)
-    if isinstance(allowed, list) and allowed and origin is None and device["platform"] == "web":
+    if origin is None and device["platform"] == "web" and not origin_allowed(app, None):
         raise ApiError(403, "forbidden", "Origin null is not allowed to embed this app")
     app_user, _client = appusers.init_device(app, device=device, user_id=user_id, credential=credential)
     return JsonResponse({"app": init_app_json(app), "appUser": app_user_json(app_user)})
