@@ -10,7 +10,7 @@ Re-reading an already-read conversation (every dashboard refetch does)
 tells nobody."""
 
 from django.db import transaction
-from django.db.models import Count, Max, OuterRef, Q, Subquery
+from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -20,27 +20,21 @@ from messaging.models import AppUser, Message
 
 
 def mark_read_by_business(app_user: AppUser) -> bool:
-    """Returns True when the read was news (unread user messages), which
-    fans out to the user's clients."""
+    """Move the business's read marker to now when the user has messages
+    after it. Returns True when it did (the read was news), which fans out
+    to the user's clients."""
     now = timezone.now()
-    newest = (
-        Message.objects.filter(app_user=OuterRef("pk"), role="appUser")
-        .order_by()
-        .values("app_user")
-        .annotate(latest=Max("received"))
-        .values("latest")
+    user_messages = Message.objects.filter(app_user=OuterRef("pk"), role="appUser")
+    unread = Q(Exists(user_messages.filter(received__gt=OuterRef("app_maker_last_read")))) | Q(
+        Q(app_maker_last_read__isnull=True) & Q(Exists(user_messages))
     )
     with transaction.atomic():
         # One conditional update: the request that moves the marker past
-        # unread messages wins; concurrent or repeated reads find none.
-        news = AppUser.objects.filter(pk=app_user.pk).filter(
-            Q(app_maker_last_read__isnull=True) | Q(app_maker_last_read__lt=Subquery(newest)),
-            Q(Subquery(newest.values("app_user")[:1]).isnull(False)) if False else Q(),
-        ).update(app_maker_last_read=now)
-        if not news:
-            AppUser.objects.filter(pk=app_user.pk).update(app_maker_last_read=now)
-        app_user.app_maker_last_read = now
+        # unread messages wins; concurrent or repeated reads match nothing
+        # (and write nothing).
+        news = AppUser.objects.filter(unread, pk=app_user.pk).update(app_maker_last_read=now)
         if news:
+            app_user.app_maker_last_read = now
             events.emit(
                 "conversation:read:appMaker",
                 app=app_user.app,
