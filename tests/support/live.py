@@ -70,7 +70,8 @@ class Process:
         )
 
     def output(self) -> str:
-        self.log.flush()
+        if not self.log.closed:
+            self.log.flush()
         return self.log_path.read_text()
 
     def kill(self, sig=signal.SIGKILL):
