@@ -7,6 +7,11 @@ on commit arrive here at once and are forwarded, so a connected client never
 waits for the task worker (which marks the web delivery sent; the client's
 `delivered` and `read` frames move it on). On connect the client catches up
 from `since`.
+
+A page may open the socket from any origin unless the app lists allowed
+origins (`settings["allowedOrigins"]`, as for /v1/init). A message frame's
+`ref` makes it idempotent: it is stored on the message (never in its JSON),
+so a frame re-sent after a lost ack is acked with the message already stored.
 """
 
 import json
@@ -24,7 +29,9 @@ CATCH_UP_LIMIT = 100
 MAX_FRAME_BYTES = 64 * 1024
 CLOSE_UNAUTHORIZED = 4001
 CLOSE_BAD_REQUEST = 4000
+CLOSE_FORBIDDEN = 4003
 CLOSE_NOT_FOUND = 4004
+MAX_REF_LENGTH = 64  # Message.client_ref
 
 
 class FrameError(Exception):
@@ -109,7 +116,8 @@ class SdkConsumer(AsyncJsonWebsocketConsumer):
             ready, catch_up = await database_sync_to_async(self._authenticate)(frame)
         except FrameError as error:
             await self.send_error(error.code, error.description)
-            close = {"unauthorized": CLOSE_UNAUTHORIZED, "not_found": CLOSE_NOT_FOUND}
+            close = {"unauthorized": CLOSE_UNAUTHORIZED, "forbidden": CLOSE_FORBIDDEN,
+                     "not_found": CLOSE_NOT_FOUND}
             await self.close(close.get(error.code, CLOSE_BAD_REQUEST))
             return
         self.group = events.appuser_group(self.app_user.id)
@@ -122,8 +130,9 @@ class SdkConsumer(AsyncJsonWebsocketConsumer):
         await database_sync_to_async(self._appeared)()
 
     def _authenticate(self, frame):
-        from messaging.api.serializers import app_user_json, conversation_json
+        from messaging.api.serializers import app_user_json, conversation_json, unix
         from messaging.models import Client
+        from messaging.services.apps import origin_allowed
         from messaging.services.credentials import AuthError, authenticate_sdk
 
         app_token, app_user_ref = frame.get("appToken"), frame.get("appUserId")
@@ -143,6 +152,12 @@ class SdkConsumer(AsyncJsonWebsocketConsumer):
             raise FrameError("unauthorized", error.description)
         except LookupError:
             raise FrameError("not_found", "No such app user.")
+        origin = self.origin()
+        if not origin_allowed(app, origin):
+            # Browsers always send Origin on a websocket: a page of another
+            # site (or none) may not act as this app's widget.
+            raise FrameError("forbidden", f"Origin {origin or 'null'} is not allowed to embed this app; "
+                                          "add it to the app's allowed origins (Web Messenger settings).")
         now = timezone.now()
         client, created = Client.objects.get_or_create(
             app_user=app_user, platform="web", external_id=client_id[:255],
@@ -152,9 +167,18 @@ class SdkConsumer(AsyncJsonWebsocketConsumer):
             Client.objects.filter(pk=client.pk).update(last_seen=now, active=True)
             client.last_seen, client.active = now, True
         self.app, self.app_user, self.client = app, app_user, client
-        ready = {"type": "ready", "appUser": app_user_json(app_user),
-                 "conversation": conversation_json(app_user)}
+        conversation = conversation_json(app_user)
+        if app_user.app_maker_last_read is not None:
+            # Until when the business has read (the widget's "Read" marks).
+            conversation["appMakerLastRead"] = unix(app_user.app_maker_last_read)
+        ready = {"type": "ready", "appUser": app_user_json(app_user), "conversation": conversation}
         return ready, since
+
+    def origin(self) -> str | None:
+        for name, value in self.scope.get("headers") or []:
+            if name == b"origin":
+                return value.decode("latin-1")
+        return None
 
     def _catch_up(self, since):
         from datetime import datetime, timezone as dt_timezone
@@ -174,25 +198,46 @@ class SdkConsumer(AsyncJsonWebsocketConsumer):
         client_appeared(self.client)
 
     async def on_message(self, frame):
-        data = frame.get("message")
+        data, ref = frame.get("message"), frame.get("ref")
         if not isinstance(data, dict):
             raise FrameError("bad_request", "A message frame carries a message object.")
-        body = await database_sync_to_async(self._post_message)(data)
+        if ref is not None and (isinstance(ref, bool) or not isinstance(ref, (str, int))
+                                or not 0 < len(str(ref)) <= MAX_REF_LENGTH):
+            raise FrameError("bad_request", f"ref must be a string of 1 to {MAX_REF_LENGTH} characters.")
+        body = await database_sync_to_async(self._post_message)(data, None if ref is None else str(ref))
         ack = {"type": "ack", "message": body}
-        if frame.get("ref") is not None:
-            ack["ref"] = frame["ref"]
+        if ref is not None:
+            ack["ref"] = ref
         await self.send_json(ack)
 
-    def _post_message(self, data):
+    def _post_message(self, data, ref):
+        """Store the user's message once per `ref`: a frame re-sent after a
+        lost ack finds the message stored the first time (and fans nothing
+        out again). Two copies racing (two tabs adopting one queued frame)
+        meet at the unique (app_user, client_ref) constraint: the loser's
+        whole write, events included, is rolled back."""
+        from django.db import IntegrityError, transaction
+
         from messaging.api.serializers import message_json
         from messaging.api.validators import validate_message
-        from messaging.models import Client
+        from messaging.models import Client, Message
         from messaging.services.messages import post_message
 
-        fields = validate_message(data, role="appUser", app_user=self.app_user)
-        message = post_message(self.app_user, role="appUser", fields=fields,
-                               source={"type": "web", "id": self.client.id})
         Client.objects.filter(pk=self.client.pk).update(last_seen=timezone.now())
+        stored = Message.objects.filter(app_user=self.app_user, client_ref=ref).first() if ref else None
+        if stored is not None:
+            return message_json(stored)
+        fields = validate_message(data, role="appUser", app_user=self.app_user)
+        try:
+            with transaction.atomic():
+                message = post_message(self.app_user, role="appUser", fields=fields,
+                                       source={"type": "web", "id": self.client.id})
+                if ref:
+                    Message.objects.filter(pk=message.pk).update(client_ref=ref)
+        except IntegrityError:
+            message = Message.objects.filter(app_user=self.app_user, client_ref=ref).first() if ref else None
+            if message is None:
+                raise
         return message_json(message)
 
     async def on_postback(self, frame):
@@ -290,7 +335,7 @@ class SdkConsumer(AsyncJsonWebsocketConsumer):
             if detail.get("avatarUrl"):
                 frame["avatarUrl"] = detail["avatarUrl"]
             await self.send_json(frame)
-        elif kind == "conversation:read" and detail.get("role") == "appMaker":
+        elif kind == "conversation:read:appMaker":
             await self.send_json({"type": "read", "role": "appMaker", "at": detail.get("at")})
 
 

@@ -8,8 +8,13 @@ An app's own policy (messaging.services.failover_policy) replaces it with a
 chain of channel types tried in turn, `delaySeconds` apart, while unread.
 A read anywhere (messaging.delivery.reads) cancels what is still pending:
 the check finds the message read and records that instead.
+
+django-tasks-db never retries a task that raised: the sweep hands such
+checks to `retry_failed` (below), which runs them again later, a bounded
+number of times, while the message is unread.
 """
 
+import logging
 from datetime import timedelta
 
 from django.db import transaction
@@ -21,7 +26,16 @@ from messaging.delivery.targeting import can_push, live_clients
 from messaging.models import Delivery, Message, Purpose
 from messaging.services import failover_policy
 
+logger = logging.getLogger(__name__)
+
 NOTIFIED = (Purpose.DESTINATION, Purpose.PREFERRED, Purpose.FAILOVER)
+# Decisions that end a step: its check has nothing left to do.
+FINAL = ("failover", "failover-cancelled", "failover-none", "failover-failed")
+# A check that raised runs again at most this many times, RETRY_BACKOFF
+# later, doubled each time (30 s, 1 min, 2 min): a passing database or
+# platform hiccup heals, a bug does not loop forever.
+RETRIES = 3
+RETRY_BACKOFF = timedelta(seconds=30)
 
 
 def schedule_at_submit(message, preferred, clients: list) -> dict:
@@ -57,8 +71,7 @@ def check(message_id: str, step: int = 0) -> str:
         )
         if message is None:
             return "gone"
-        done = [d for d in message.decisions or [] if d.get("step") == step
-                and d.get("rule") in ("failover", "failover-cancelled", "failover-none")]
+        done = [d for d in message.decisions or [] if d.get("step") == step and d.get("rule") in FINAL]
         if done:
             return "done"
         if message.read_at is not None:
@@ -101,3 +114,73 @@ def check(message_id: str, step: int = 0) -> str:
                                      policy="chain"))
             tasks.enqueue_on_commit(tasks.check_failover, message.id, next_step, run_after=due)
         return "sent"
+
+
+def retry_failed(failures: dict) -> dict:
+    """`failures`: {(message_id, step): how many times its check raised}
+    (the sweep counts FAILED check_failover tasks). Each still-unread
+    message whose step is not done gets its check again: recorded as a
+    `failover-retry` decision with `attempt` = that count, so a repeated
+    sweep does nothing more until the retry fails too. After RETRIES
+    retries the step is given up (`failover-failed`, logged). Returns
+    {(message_id, step): outcome}."""
+    rows = Message.objects.filter(id__in={m for m, _ in failures}).only("id", "read_at", "decisions")
+    todo = {m.id: m for m in rows}
+    outcomes = {}
+    for (message_id, step), count in failures.items():
+        message = todo.get(message_id)
+        # Most failures were handled by an earlier sweep: skip them unlocked.
+        outcome = _retry_outcome(message, step, count)
+        if outcome is None:
+            outcome = _retry(message_id, step, count)
+        outcomes[(message_id, step)] = outcome
+    return outcomes
+
+
+def _retry_outcome(message, step: int, count: int) -> str | None:
+    """What a failed check needs, None: a retry or giving up (to do under
+    the row lock)."""
+    if message is None:
+        return "gone"
+    if message.read_at is not None:
+        return "read"
+    mine = [d for d in message.decisions or [] if d.get("step") == step]
+    if any(d.get("rule") in FINAL for d in mine):
+        return "done"
+    if any(d.get("rule") == "failover-retry" and d.get("attempt") == count for d in mine):
+        return "waiting"  # already re-run after this failure
+    return None
+
+
+def _retry(message_id: str, step: int, count: int) -> str:
+    from messaging import tasks
+
+    with transaction.atomic():
+        message = (
+            Message.objects.select_for_update(of=("self",))
+            .select_related("app", "app_user")
+            .filter(id=message_id)
+            .first()
+        )
+        outcome = _retry_outcome(message, step, count)
+        if outcome is not None:
+            return outcome
+        if count > RETRIES:
+            record(message, decision("failover-failed", step=step,
+                                     reason=f"the failover check failed {count} times"))
+            logger.error("failover check gave up: app=%s message=%s step=%s failures=%s",
+                         message.app_id, message.id, step, count)
+            events.emit(
+                "failover",
+                app=message.app,
+                app_user=message.app_user,
+                summary=f"Failover check failed {count} times: gave up",
+                detail={"messageId": message.id, "step": step, "failed": True},
+            )
+            return "gave-up"
+        due = timezone.now() + RETRY_BACKOFF * 2 ** (count - 1)
+        record(message, decision("failover-retry", step=step, attempt=count, dueAt=due.isoformat()))
+        tasks.enqueue_on_commit(tasks.check_failover, message.id, step, run_after=due)
+        logger.warning("failover check failed, retrying: app=%s message=%s step=%s attempt=%s",
+                       message.app_id, message.id, step, count)
+        return "retry"

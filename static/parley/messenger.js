@@ -679,6 +679,10 @@ button, input, textarea { font: inherit; color: inherit; }
     onReady(frame) {
       this.attempt = 0;
       if (frame.appUser) this.user = frame.appUser;
+      if (frame.conversation && typeof frame.conversation.appMakerLastRead === "number") {
+        this.appMakerLastRead = Math.max(this.appMakerLastRead, frame.conversation.appMakerLastRead);
+        this.updateStates();
+      }
       if (frame.conversation && typeof frame.conversation.unreadCount === "number") {
         this.unreadCount = frame.conversation.unreadCount;
         this.updateBadge();
@@ -762,7 +766,6 @@ button, input, textarea { font: inherit; color: inherit; }
       for (const e of saved) {
         if (!e || e.appUserId !== this.user._id || !e.frame || this.pending.has(e.ref)) continue;
         if (e.owner && e.owner !== this.tabId && e.seen > staleBefore) continue; // another live tab's
-        if (this.knownRef(e.ref)) continue;
         const entry = { ref: e.ref, frame: e.frame, at: e.at, state: "sending", persist: true };
         this.pending.set(e.ref, entry);
         this.renderPending(entry);
@@ -771,10 +774,6 @@ button, input, textarea { font: inherit; color: inherit; }
       const mine = new Set(this.pending.keys());
       store.set(this.queueKey, saved.filter((e) => e && !mine.has(e.ref)));
       this.saveQueue();
-    }
-
-    knownRef(ref) {
-      return this.messages.some((m) => m.metadata && m.metadata.parleyRef === ref);
     }
 
     enqueue(frame, { persist = true, label } = {}) {
@@ -796,12 +795,8 @@ button, input, textarea { font: inherit; color: inherit; }
       if (!this.connected) return;
       for (const entry of this.pending.values()) {
         if (!entry.frame || entry.inFlight || entry.state === "failed") continue;
-        if (this.knownRef(entry.ref)) {
-          // Stored before the connection dropped, but the ack was lost.
-          this.pending.delete(entry.ref);
-          if (entry.el) entry.el.remove();
-          continue;
-        }
+        // Sent again even when it was stored before the connection dropped
+        // (ack lost): the server knows its `ref` and acks the stored message.
         if (this.sendFrame(entry.frame)) entry.inFlight = true;
       }
       this.saveQueue();
@@ -831,8 +826,7 @@ button, input, textarea { font: inherit; color: inherit; }
 
     addMessage(message, { live = false, history = false, ref = null } = {}) {
       if (!message || typeof message._id !== "string") return;
-      const refOf = ref || (message.metadata && message.metadata.parleyRef);
-      if (refOf && this.pending.has(refOf)) this.settlePending(refOf, message);
+      if (ref && this.pending.has(ref)) this.settlePending(ref, message);
       if (this.byId.has(message._id)) return;
       // Sorted by `received` (history pages arrive older first).
       let index = this.messages.length;
@@ -919,9 +913,9 @@ button, input, textarea { font: inherit; color: inherit; }
       if (body.type === "text" && !(typeof body.text === "string" && body.text.trim())) {
         return Promise.reject(new Error("A text message needs text."));
       }
-      const ref = randomId();
-      body.metadata = { ...(body.metadata || {}), parleyRef: ref };
-      return this.enqueue({ type: "message", ref, message: body });
+      // The frame's `ref` makes it idempotent on the server (re-sent after a
+      // lost ack, it is not stored twice); it never shows in the message.
+      return this.enqueue({ type: "message", ref: randomId(), message: body });
     }
 
     sendPostback(action) {

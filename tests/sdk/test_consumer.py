@@ -192,15 +192,132 @@ async def test_business_typing_goes_to_the_preferred_web_client_only(app, user):
     await preferred.disconnect()
 
 
-async def test_a_business_read_is_forwarded(app, user):
-    from messaging import events
+@pytest.mark.smoke
+async def test_a_business_read_in_the_dashboard_reaches_the_widget(app, user, client, owner):
+    from messaging.models import Webhook, WebhookEvent
 
+    await db(Webhook.objects.create)(app=app, target="https://hooks.example/read", triggers=["conversation:read"])
+    await db(client.force_login)(owner)
     communicator, _ = await auth(app, user)
+    await communicator.send_json_to({"type": "message", "ref": "m1", "message": {"type": "text", "text": "Hi"}})
+    frames = [await communicator.receive_json_from(timeout=5) for _ in range(2)]
+    received = next(f for f in frames if f["type"] == "ack")["message"]["received"]
 
-    def business_read():
-        events.emit("conversation:read", app=app, app_user=user, summary="read",
-                    detail={"role": "appMaker", "at": 1700000000.0})
+    response = await db(client.get)(f"/apps/{app.id}/users/{user.id}/")  # a member opens it
+    assert response.status_code == 200
+    frame = await communicator.receive_json_from(timeout=5)
+    assert frame["type"] == "read" and frame["role"] == "appMaker"
+    assert frame["at"] >= received
+    # Looking again (every live refetch does) reads nothing new: no frame.
+    await db(client.get)(f"/apps/{app.id}/users/{user.id}/")
+    assert await communicator.receive_nothing(timeout=0.3)
+    assert await db(LogEntry.objects.filter(kind="conversation:read:appMaker").count)() == 1
+    # Smooch's conversation:read webhook is the user reading, not the business.
+    assert not await db(WebhookEvent.objects.filter(trigger="conversation:read").exists)()
+    await communicator.disconnect()
 
-    await db(business_read)()
-    assert await communicator.receive_json_from(timeout=5) == {"type": "read", "role": "appMaker", "at": 1700000000.0}
+    # A reconnecting widget learns it from `ready`.
+    communicator, ready = await auth(app, user)
+    assert ready["conversation"]["appMakerLastRead"] == frame["at"]
+    await communicator.disconnect()
+
+
+async def test_an_empty_or_already_read_conversation_tells_nobody(app, user, client, owner):
+    await db(client.force_login)(owner)
+    communicator, ready = await auth(app, user)
+    assert "appMakerLastRead" not in ready["conversation"]
+    await db(client.get)(f"/apps/{app.id}/users/{user.id}/")
+    assert await communicator.receive_nothing(timeout=0.3)
+    assert not await db(LogEntry.objects.filter(kind="conversation:read:appMaker").exists)()
+    await communicator.disconnect()
+
+
+# -- idempotent message frames (`ref`) ---------------------------------------
+
+
+@pytest.mark.smoke
+async def test_a_message_frame_sent_again_with_its_ref_is_stored_once(app, user):
+    frame = {"type": "message", "ref": "r-1", "message": {"type": "text", "text": "Only once"}}
+    communicator, _ = await auth(app, user)
+    await communicator.send_json_to(frame)
+    first = [await communicator.receive_json_from(timeout=5) for _ in range(2)]
+    stored = next(f for f in first if f["type"] == "ack")["message"]
+    # The ack is lost with the connection; the widget reconnects and sends again.
+    await communicator.disconnect()
+    communicator, _ = await auth(app, user)
+    assert (await communicator.receive_json_from(timeout=5))["message"]["_id"] == stored["_id"]  # catch-up
+    await communicator.send_json_to(frame)
+    assert await communicator.receive_json_from(timeout=5) == {"type": "ack", "ref": "r-1", "message": stored}
+    assert await communicator.receive_nothing(timeout=0.3)  # nothing fanned out again
+    assert await db(Message.objects.filter(app_user=user).count)() == 1
+    assert await db(LogEntry.objects.filter(kind="message:appUser").count)() == 1
+    # The ref stays on the server: not in the message JSON businesses see.
+    assert "parleyRef" not in str(stored) and "r-1" not in str(stored)
+    assert (await db(Message.objects.get)(id=stored["_id"])).client_ref == "r-1"
+    await communicator.disconnect()
+
+
+async def test_refs_are_per_user_and_a_new_ref_is_a_new_message(app, user):
+    from tests.support.ws import make_user
+
+    other = await db(make_user)(app, "bob")
+    for who in (user, other):
+        communicator, _ = await auth(app, who)
+        for ref in ("same", "next"):
+            await communicator.send_json_to({"type": "message", "ref": ref, "message": {"type": "text", "text": ref}})
+            frames = [await communicator.receive_json_from(timeout=5) for _ in range(2)]
+            assert {f["type"] for f in frames} == {"ack", "message"}
+        await communicator.disconnect()
+    assert await db(Message.objects.filter(app_user=user).count)() == 2
+    assert await db(Message.objects.filter(app_user=other).count)() == 2
+
+
+async def test_a_bad_ref_is_refused(app, user):
+    communicator, _ = await auth(app, user)
+    for ref in ("x" * 65, "", {"a": 1}, True):
+        await communicator.send_json_to({"type": "message", "ref": ref, "message": {"type": "text", "text": "Hi"}})
+        frame = await communicator.receive_json_from(timeout=5)
+        assert frame["type"] == "error" and frame["code"] == "bad_request" and "ref" in frame["description"]
+    assert await db(Message.objects.count)() == 0
+    await communicator.disconnect()
+
+
+# -- allowed origins ----------------------------------------------------------
+
+
+async def connect_from(origin):
+    headers = [(b"origin", origin.encode())] if origin else []
+    communicator = WebsocketCommunicator(application, "/sdk/ws/", headers=headers)
+    connected, _ = await communicator.connect()
+    assert connected
+    return communicator
+
+
+async def auth_from(origin, app, user):
+    communicator = await connect_from(origin)
+    await communicator.send_json_to({"type": "auth", "appToken": app.app_token, "appUserId": user.id,
+                                     "clientId": "d1"})
+    return communicator
+
+
+@pytest.mark.smoke
+async def test_it_refuses_origins_the_app_does_not_allow(app, user):
+    app.settings = {**app.settings, "allowedOrigins": ["https://shop.example"]}
+    await db(app.save)()
+    for origin in ("https://evil.example", "http://shop.example", None):
+        communicator = await auth_from(origin, app, user)
+        frame = await communicator.receive_json_from(timeout=5)
+        assert frame["type"] == "error" and frame["code"] == "forbidden", frame
+        assert f"Origin {origin or 'null'} is not allowed" in frame["description"]
+        assert await communicator.receive_output(timeout=5) == {"type": "websocket.close", "code": 4003}
+    assert not await db(Client.objects.filter(app_user=user).exists)()
+
+    communicator = await auth_from("https://shop.example", app, user)
+    assert (await communicator.receive_json_from(timeout=5))["type"] == "ready"
+    await communicator.disconnect()
+
+
+async def test_any_origin_may_connect_when_the_app_lists_none(app, user):
+    communicator = await auth_from("https://anywhere.example", app, user)
+    assert (await communicator.receive_json_from(timeout=5))["type"] == "ready"
     await communicator.disconnect()

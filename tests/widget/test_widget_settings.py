@@ -163,3 +163,23 @@ def test_saved_origins_are_enforced_by_v1_init(client, owner, app):
     assert refused.status_code == 403
     assert refused.json()["error"]["code"] == "forbidden"
     assert App.objects.get(pk=app.pk).app_users.count() == 1
+
+
+def test_the_service_keeps_other_settings_and_checks_the_member(app, agent, owner):
+    from messaging.models import Membership
+    from messaging.services.apps import update_widget_settings
+    from messaging.services.errors import PermissionDenied, ServiceError
+
+    app.settings = {**app.settings, "logRetentionDays": 7}
+    app.save()
+    with pytest.raises(PermissionDenied):
+        update_widget_settings(membership=Membership.objects.get(user=agent), app=app,
+                               widget={"name": "Nope"}, allowed_origins=[])
+    with pytest.raises(ServiceError):
+        update_widget_settings(app=app, widget={"colour": "#000000"}, allowed_origins=[])
+    update_widget_settings(membership=Membership.objects.get(user=owner), app=app,
+                           widget={"name": "Acme", "greeting": ""}, allowed_origins=["https://shop.example"])
+    app.refresh_from_db()
+    assert app.settings["widget"] == {"name": "Acme"}
+    assert app.settings["allowedOrigins"] == ["https://shop.example"]
+    assert app.settings["logRetentionDays"] == 7
