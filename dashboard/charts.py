@@ -67,5 +67,13 @@ def grouped_bars(title: str, rows: list[dict], label_key: str, series: list[tupl
     )
 
 
+CHANNEL_PALETTE = 8  # live.css defines .series-ch0 ... .series-ch7
+
+
+def channel_series(channels: list[str]) -> list[tuple[str, str, str]]:
+    """One bar series per channel, each with its own colour class."""
+    return [(c, c, f"series-ch{i % CHANNEL_PALETTE}") for i, c in enumerate(channels)]
+
+
 def percent(value: float | None) -> str:
     return "–" if value is None else f"{value * 100:.1f}%"

@@ -37,8 +37,17 @@ def overview(request, app_id):
         [{"channel": k, "n": v} for k, v in figures["inbound_by_channel"].items()], "channel",
         [("n", "User messages", "series-in")], height=140,
     )
+    in_by_channel = charts.grouped_bars(
+        "User messages per day, by channel", figures["in_per_day_by_channel"], "day",
+        charts.channel_series(figures["in_channels"]), label=lambda d: d.strftime("%d %b"),
+    )
+    out_by_channel = charts.grouped_bars(
+        "Business messages per day, by channel", figures["out_per_day_by_channel"], "day",
+        charts.channel_series(figures["out_channels"]), label=lambda d: d.strftime("%d %b"),
+    )
     context = app_context(
-        app, "overview", figures=figures, charts=[per_day, inbound, by_channel],
+        app, "overview", figures=figures,
+        charts=[per_day, in_by_channel, out_by_channel, inbound, by_channel],
         success_rate=charts.percent(figures["success_rate"]),
         failover_rate=charts.percent(figures["failover_rate"]),
     )

@@ -28,6 +28,31 @@ def overview(app, *, days: int = 14, now=None) -> dict:
         if row["day"] in per_day:
             per_day[row["day"]][row["role"]] = row["n"]
 
+    # Per day and channel: user messages by the channel they came from,
+    # business messages by the channel of their first (non-silent) delivery.
+    in_by_day_channel = {d: {} for d in day_list}
+    for row in (
+        messages.filter(role="appUser")
+        .annotate(day=TruncDate("received"))
+        .values("day", "source__type")
+        .annotate(n=Count("id"))
+        .order_by()
+    ):
+        if row["day"] in in_by_day_channel:
+            key = row["source__type"] or "api"
+            in_by_day_channel[row["day"]][key] = in_by_day_channel[row["day"]].get(key, 0) + row["n"]
+    out_by_day_channel = {d: {} for d in day_list}
+    for row in (
+        Delivery.objects.filter(message__app=app, message__received__gte=since)
+        .exclude(purpose=Purpose.SILENT)
+        .annotate(day=TruncDate("message__received"))
+        .values("day", "client__platform")
+        .annotate(n=Count("message_id", distinct=True))
+        .order_by()
+    ):
+        if row["day"] in out_by_day_channel:
+            out_by_day_channel[row["day"]][row["client__platform"]] = row["n"]
+
     inbound_by_channel: dict[str, int] = {}
     for row in messages.filter(role="appUser").values("source__type").annotate(n=Count("id")).order_by():
         key = row["source__type"] or "api"
@@ -61,6 +86,10 @@ def overview(app, *, days: int = 14, now=None) -> dict:
     return {
         "days": days,
         "per_day": [{"day": d, "in": per_day[d]["appUser"], "out": per_day[d]["appMaker"]} for d in day_list],
+        "in_per_day_by_channel": [{"day": d, **in_by_day_channel[d]} for d in day_list],
+        "out_per_day_by_channel": [{"day": d, **out_by_day_channel[d]} for d in day_list],
+        "in_channels": sorted({c for counts in in_by_day_channel.values() for c in counts}),
+        "out_channels": sorted({c for counts in out_by_day_channel.values() for c in counts}),
         "inbound_by_channel": dict(sorted(inbound_by_channel.items())),
         "deliveries_by_channel": sorted(by_channel.values(), key=lambda e: e["platform"]),
         "business_messages": business_count,

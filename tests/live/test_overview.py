@@ -24,12 +24,17 @@ def test_it_counts_messages_deliveries_and_failovers_by_channel(owner_client, ap
     figures = overview(app)
     assert figures["per_day"][-1] == {**figures["per_day"][-1], "in": 2, "out": 2}
     assert figures["inbound_by_channel"] == {"telegram": 1, "web": 1}
+    today_in, today_out = figures["in_per_day_by_channel"][-1], figures["out_per_day_by_channel"][-1]
+    assert (today_in["web"], today_in["telegram"]) == (1, 1)
+    assert (today_out["web"], today_out["telegram"]) == (2, 1)  # the failover went to telegram
+    assert figures["in_channels"] == figures["out_channels"] == ["telegram", "web"]
     channels = {row["platform"]: row for row in figures["deliveries_by_channel"]}
     assert channels["web"]["ok"] == 2 and channels["web"]["success_rate"] == 1.0
     assert channels["telegram"]["failed"] == 1 and channels["telegram"]["success_rate"] == 0.0
     assert figures["failover_rate"] == 0.5 and figures["failed_over"] == 1
     body = owner_client.get(f"/apps/{app.id}/overview/").content.decode()
-    assert body.count("<svg") == 3 and 'role="img"' in body
+    assert body.count("<svg") == 5 and 'role="img"' in body
+    assert "User messages per day, by channel" in body and "Business messages per day, by channel" in body
     assert "50.0%" in body and "66.7%" in body
 
 
