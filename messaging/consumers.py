@@ -16,6 +16,8 @@ so a frame re-sent after a lost ack is acked with the message already stored.
 
 import json
 import logging
+import math
+import time
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -31,6 +33,16 @@ CLOSE_UNAUTHORIZED = 4001
 CLOSE_BAD_REQUEST = 4000
 CLOSE_FORBIDDEN = 4003
 CLOSE_NOT_FOUND = 4004
+# How often an open socket re-checks that its credential still reaches the
+# user (key revoked, user deleted); securing a user closes app-token sockets
+# at once (messaging.services.sdk_access).
+RECHECK_SECONDS = 30
+# The latest `since` a client may send (year 9999).
+MAX_SINCE = 253402300799
+
+
+def _reject_constant(name):
+    raise ValueError(f"{name} is not valid JSON")
 MAX_REF_LENGTH = 64  # Message.client_ref
 
 
@@ -46,6 +58,9 @@ class SdkConsumer(AsyncJsonWebsocketConsumer):
     app_user = None
     client = None
     group = None
+    by_jwt = False  # authenticated with an appUser JWT (not just the app token)
+    key_id = None  # the key that signed that JWT
+    checked_at = 0.0
 
     async def connect(self):
         await self.accept()
@@ -61,7 +76,7 @@ class SdkConsumer(AsyncJsonWebsocketConsumer):
             await self.send_error("bad_request", "Frames are JSON text of at most 64 KB.")
             return
         try:
-            frame = json.loads(text_data)
+            frame = json.loads(text_data, parse_constant=_reject_constant)
         except ValueError:
             await self.send_error("bad_request", "The frame is not valid JSON.")
             return
@@ -82,6 +97,8 @@ class SdkConsumer(AsyncJsonWebsocketConsumer):
             else:
                 await self.send_error("unauthorized", "Send an auth frame first.")
                 await self.close(CLOSE_UNAUTHORIZED)
+            return
+        if not await self.still_allowed():
             return
         handler = {
             "message": self.on_message,
@@ -143,7 +160,10 @@ class SdkConsumer(AsyncJsonWebsocketConsumer):
                                  f"The auth frame needs {name}.")
         if jwt_token is not None and not isinstance(jwt_token, str):
             raise FrameError("unauthorized", "jwt must be a string.")
-        if since is not None and (isinstance(since, bool) or not isinstance(since, (int, float))):
+        if since is not None and (
+            isinstance(since, bool) or not isinstance(since, (int, float))
+            or not math.isfinite(since) or not 0 <= since <= MAX_SINCE
+        ):
             raise FrameError("bad_request", "since must be a number (unix seconds).")
         try:
             app, app_user = authenticate_sdk(app_token=app_token, app_user_ref=app_user_ref,
@@ -167,6 +187,11 @@ class SdkConsumer(AsyncJsonWebsocketConsumer):
             Client.objects.filter(pk=client.pk).update(last_seen=now, active=True)
             client.last_seen, client.active = now, True
         self.app, self.app_user, self.client = app, app_user, client
+        if jwt_token:
+            import jwt
+
+            self.by_jwt, self.key_id = True, jwt.get_unverified_header(jwt_token).get("kid")
+        self.checked_at = time.monotonic()
         conversation = conversation_json(app_user)
         if app_user.app_maker_last_read is not None:
             # Until when the business has read (the widget's "Read" marks).
@@ -319,9 +344,47 @@ class SdkConsumer(AsyncJsonWebsocketConsumer):
         Client.objects.filter(pk=self.client.pk).update(last_seen=timezone.now())
         conversation_read(self.app_user, self.client)
 
+    # -- access -----------------------------------------------------------
+
+    async def still_allowed(self, force=False) -> bool:
+        """Whether this socket's credential still reaches its user; closes
+        the socket when it does not. Checked at most every RECHECK_SECONDS,
+        or at once when told the user's access changed."""
+        if not force and time.monotonic() - self.checked_at < RECHECK_SECONDS:
+            return True
+        self.checked_at = time.monotonic()
+        reason = await database_sync_to_async(self._access_lost)()
+        if reason is None:
+            return True
+        await self.send_error("unauthorized", reason)
+        await self.close(CLOSE_UNAUTHORIZED)
+        if self.group:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+            self.group = None
+        return False
+
+    def _access_lost(self) -> str | None:
+        from messaging.models import ApiKey, AppUser
+
+        app_user = AppUser.objects.filter(pk=self.app_user.pk).only("credential_required").first()
+        if app_user is None:
+            return "This user no longer exists."
+        if app_user.credential_required and not self.by_jwt:
+            return "This user is now secured: reconnect with a JWT."
+        if self.key_id and not ApiKey.objects.filter(key_id=self.key_id, revoked_at__isnull=True).exists():
+            return "The key that signed this JWT was revoked."
+        return None
+
+    async def parley_access(self, event):
+        """The user was secured or deleted (messaging.services.sdk_access)."""
+        if self.app_user is not None:
+            await self.still_allowed(force=True)
+
     # -- events from the user's group -------------------------------------
 
     async def parley_event(self, event):
+        if not await self.still_allowed():
+            return
         kind, detail = event.get("kind"), event.get("detail") or {}
         if kind in ("message:appUser", "message:appMaker") and detail.get("message"):
             # Forwarded at once; no database work on this path (every sync

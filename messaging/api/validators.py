@@ -433,7 +433,10 @@ def validate_profile(data: dict) -> dict:
 
 
 def _iso_datetime(value, name: str) -> datetime:
-    parsed = parse_datetime(value) if isinstance(value, str) else None
+    try:
+        parsed = parse_datetime(value) if isinstance(value, str) else None
+    except ValueError:  # well-formed but out of range (month 13, offset +99:00)
+        parsed = None
     if parsed is None or parsed.tzinfo is None:
         _fail(f"{name} must be an ISO 8601 time (YYYY-MM-DDThh:mm:ss.sssZ).")
     return parsed

@@ -14,9 +14,11 @@ class AppUserQuerySet(models.QuerySet):
     def by_ref(self, app, ref: str):
         """The app user addressed by `_id` or by `userId` (Smooch allows both)."""
         query = models.Q(user_id=ref)
-        if is_id(ref):
-            query |= models.Q(id=ref)
-        return self.filter(app=app).filter(query)
+        if not is_id(ref):
+            return self.filter(app=app).filter(query)
+        # A userId may look like an _id: the user whose _id it is comes first.
+        exact_id_first = models.Case(models.When(id=ref, then=0), default=1)
+        return self.filter(app=app).filter(query | models.Q(id=ref)).order_by(exact_id_first)
 
 
 class AppUser(models.Model):

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from messaging import delivery, events
 from messaging.models import App, AppUser, Client, Integration, IntegrationStatus, LogEntry, Message
+from messaging.services import sdk_access
 from messaging.services.errors import Conflict, NotFound, ServiceError
 
 logger = logging.getLogger(__name__)
@@ -103,6 +104,7 @@ def delete_app_user(app_user: AppUser) -> None:
         Message.objects.filter(app_user=app_user).delete()
         LogEntry.objects.filter(app_user=app_user).delete()
         app_user.delete()
+        sdk_access.access_changed(app_user_id)  # its open sockets close
         events.emit(
             "appUser:deleted",
             app=app,

@@ -33,6 +33,8 @@ def test_it_pre_creates_a_secured_user(api, app_jwt, app_token):
     ({"userId": 5}, "userId must be a non-empty string."),
     ({"userId": "a", "givenName": 3}, "givenName must be a string."),
     ({"userId": "a", "signedUpAt": "yesterday"}, "signedUpAt must be an ISO 8601 time"),
+    ({"userId": "a", "signedUpAt": "2020-13-01T00:00:00Z"}, "signedUpAt must be an ISO 8601 time"),
+    ({"userId": "a", "signedUpAt": "2020-01-01T00:00:00+99:00"}, "signedUpAt must be an ISO 8601 time"),
     ({"userId": "a", "properties": {"a": {"b": 1}}}, "properties must be a flat JSON object"),
     ({"userId": "a", "credentialRequired": "yes"}, "credentialRequired must be true or false."),
 ])
@@ -40,6 +42,14 @@ def test_it_rejects_invalid_pre_creations(api, app_jwt, body, description):
     status, code, text = error_of(api.post("/v1/appusers", body, headers=app_jwt))
     assert (status, code) == (400, "bad_request") and description in text
     assert not AppUser.objects.exists()
+
+
+def test_an_id_names_its_own_user_before_a_look_alike_user_id(api, app_jwt, app_token, alice):
+    # Anyone may pick a userId shaped like another user's _id; the path
+    # segment still names the user whose _id it is (even when the impostor's
+    # own _id sorts first).
+    AppUser.objects.create(app=alice.app, id="0" * 24, user_id=alice.id)
+    assert api.get(f"/v1/appusers/{alice.id}", headers=app_token).data["appUser"]["_id"] == alice.id
 
 
 def test_it_refuses_a_duplicate_user_id(api, app_jwt, alice):

@@ -321,3 +321,42 @@ async def test_any_origin_may_connect_when_the_app_lists_none(app, user):
     communicator = await auth_from("https://anywhere.example", app, user)
     assert (await communicator.receive_json_from(timeout=5))["type"] == "ready"
     await communicator.disconnect()
+
+
+async def test_securing_the_user_closes_its_app_token_sockets(app, user, client):
+    communicator, _ = await auth(app, user, client_id="early-device")
+    token = jwt.encode({"scope": "appUser", "userId": "alice"}, app.test_secret, algorithm="HS256",
+                       headers={"kid": app.test_key.key_id})
+    # The user's first JWT call secures it (GET /v1/appusers/{userId}).
+    response = await db(client.get)("/v1/appusers/alice", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == 200
+    await expect_closed_with(communicator, 4001, "unauthorized")
+
+
+async def test_a_jwt_socket_stays_open_when_the_user_is_secured(app, user, client):
+    token = jwt.encode({"scope": "appUser", "userId": "alice"}, app.test_secret, algorithm="HS256",
+                       headers={"kid": app.test_key.key_id})
+    communicator, _ = await auth(app, user, jwt=token)
+    assert (await db(client.get)("/v1/appusers/alice", HTTP_AUTHORIZATION=f"Bearer {token}")).status_code == 200
+    await communicator.send_json_to({"type": "ping"})
+    assert await communicator.receive_json_from(timeout=5) == {"type": "pong"}
+    await communicator.disconnect()
+
+
+async def test_deleting_the_user_closes_its_sockets(app, user):
+    from messaging.services.appusers import delete_app_user
+
+    communicator, _ = await auth(app, user)
+    await db(delete_app_user)(user)
+    await expect_closed_with(communicator, 4001, "unauthorized")
+
+
+@pytest.mark.parametrize("since", [1e20, -5, "NaN"])
+async def test_an_out_of_range_since_is_refused(app, user, since):
+    communicator = await connect()
+    frame = '{"type": "auth", "appToken": "%s", "appUserId": "%s", "clientId": "d1", "since": %s}' % (
+        app.app_token, user.id, since)
+    await communicator.send_to(text_data=frame)
+    reply = await communicator.receive_json_from(timeout=5)
+    assert reply["type"] == "error" and reply["code"] == "bad_request", reply
+    await communicator.disconnect()
