@@ -283,11 +283,17 @@ def init_device(app: App, *, device: dict, user_id: str | None, credential) -> t
     if client is None:
         client = Client(app_user=target, platform=device["platform"], external_id=device["id"])
     elif client.app_user_id != target.pk:
-        # Only one userId is active on a client at a time: the device moves.
         existing = Client.objects.filter(
             app_user=target, platform=client.platform, external_id=client.external_id
         ).first()
-        if existing is not None:
+        if _owner_is_secured_against(client.app_user, credential):
+            # A secured user's device is not taken away (nor its push token
+            # shown) by a caller who cannot act as that user: the caller gets
+            # a client of its own for the same device id.
+            client = existing or Client(app_user=target, platform=client.platform,
+                                        external_id=client.external_id)
+        elif existing is not None:
+            # Only one userId is active on a client at a time: the device moves.
             client.delete()
             client = existing
         else:
@@ -312,6 +318,12 @@ def init_device(app: App, *, device: dict, user_id: str | None, credential) -> t
     if is_new:
         delivery.client_appeared(client)
     return target, client
+
+
+def _owner_is_secured_against(owner: AppUser, credential) -> bool:
+    return owner.credential_required and not (
+        credential.method == "jwt" and credential.scope == "appUser" and credential.user_id == owner.user_id
+    )
 
 
 def _emit_created(app_user: AppUser, via: str) -> None:

@@ -94,6 +94,20 @@ def test_it_requires_a_jwt_for_a_secured_user(api, app, user_jwt):
     assert response.data["appUser"]["userId"] == "sec"
 
 
+def test_a_secured_users_device_is_not_taken_by_an_app_token_caller(api, app, user_jwt):
+    device = {**DEVICE, "platform": "ios", "pushNotificationToken": "bob-push"}
+    bob = init(api, app, {"device": device, "userId": "bob"}, **user_jwt("bob")).data["appUser"]["_id"]
+    # Someone who knows the device id, with only the app token:
+    response = init(api, app, {"device": {"id": DEVICE["id"], "platform": "ios"}})
+    assert response.status_code == 200, response.content
+    stranger = response.data["appUser"]
+    assert stranger["_id"] != bob
+    assert "pushNotificationToken" not in stranger["clients"][0]
+    # Bob keeps his device and its push token.
+    kept = Client.objects.get(app_user_id=bob)
+    assert (kept.external_id, kept.push_token) == (DEVICE["id"], "bob-push")
+
+
 def test_it_secures_a_user_logged_in_with_a_jwt(api, app, user_jwt):
     response = init(api, app, {"device": DEVICE, "userId": "newbie"}, **user_jwt("newbie"))
     assert response.data["appUser"]["credentialRequired"] is True
