@@ -129,6 +129,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A live server started by the test suite opens the suite's test database.
     if os.environ.get("PARLEY_TEST_SQLITE_NAME"):
         DATABASES["default"]["NAME"] = os.environ["PARLEY_TEST_SQLITE_NAME"]
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and not DATABASES["default"]["CONN_MAX_AGE"]:
+    # Django's own connection pool (psycopg_pool): under daphne every sync
+    # view runs on a fresh thread, and without a pool each request would open
+    # (and close) its own PostgreSQL connection. min_size stays open; beyond
+    # max_size a request waits for a free connection, which also bounds the
+    # database work one process does at once. (DATABASE_CONN_MAX_AGE > 0
+    # chooses persistent connections instead: the two do not combine.)
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {"min_size": 2, "max_size": 8, "timeout": 20}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "messaging.User"

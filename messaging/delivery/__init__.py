@@ -1,6 +1,9 @@
 """The delivery engine's entry points (called by messaging.services and the
 SDK consumer):
 
+- prepare(message) then submit(message, targets): targeting decided before
+  the message's INSERT (which then records the decisions), deliveries
+  queued after it. submit(message) alone does both for a stored message.
 - submit(message): a stored appMaker message is handed to the engine (inside
   the caller's transaction; work starts after commit). Targeting, deliveries,
   failover scheduling happen here, never in the API. Raises
@@ -15,7 +18,7 @@ SDK consumer):
 - resend(delivery): send a delivery again as a new attempt on the same row.
 """
 
-from messaging.delivery.engine import client_appeared, submit
+from messaging.delivery.engine import client_appeared, prepare, submit
 from messaging.delivery.reads import conversation_read, mark_delivered
 from messaging.delivery.sending import resend
 from messaging.delivery.targeting import NoClientForDestination, resolve_destination
@@ -26,6 +29,7 @@ __all__ = [
     "client_appeared",
     "conversation_read",
     "mark_delivered",
+    "prepare",
     "resend",
     "resolve_destination",
     "send_typing",

@@ -68,3 +68,4 @@ def backoff(attempts: int, retry_after: float | None = None) -> timedelta:
     if retry_after:
         seconds = max(seconds, retry_after)
     return timedelta(seconds=min(seconds, 3600))
+

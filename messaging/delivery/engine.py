@@ -7,43 +7,56 @@ from django.db.models import Exists, OuterRef
 
 from messaging.delivery import failover, typing
 from messaging.delivery.decisions import decision, record
-from messaging.delivery.targeting import live_clients, plan
+from messaging.delivery.targeting import Target, live_clients, plan
 from messaging.models import AppUser, Delivery, Message, MessageRole, Purpose
 
 CATCH_UP_LIMIT = 100
 
 
-def submit(message) -> list[Delivery]:
-    """Target a stored appMaker message and queue its deliveries. Call in the
-    transaction that stored it: a `destination` the user has no client on
-    raises NoClientForDestination (400) so that nothing is stored; the work
-    starts once it commits."""
-    from messaging import tasks
-
+def prepare(message) -> list[Target]:
+    """Target a business message before it is stored (in the transaction
+    that will store it): its decisions are set on `message.decisions`, so the
+    INSERT records them, and the failover check is scheduled on commit. A
+    `destination` the user has no client on raises NoClientForDestination
+    (400) before anything is written. Returns the targets for submit()."""
     if message.role != MessageRole.APP_MAKER:
         raise ValueError("only business messages are delivered")
     if not Message.app.is_cached(message) and AppUser.app.is_cached(message.app_user):
         message.app = message.app_user.app  # the same app, already loaded: save a query
+    clients = list(live_clients(message.app_user))
+    targets = plan(message.app_user, message.destination, clients)
+    entries = []
+    if not targets:
+        entries.append(decision("no-client", reason="stored; delivered when a client appears"))
+    for target in targets:
+        entries.append(decision(target.purpose, target.client, notify=target.notify))
+    preferred = next((t.client for t in targets if t.purpose == Purpose.PREFERRED), None)
+    if preferred is not None:
+        entries.append(failover.schedule_at_submit(message, preferred, clients))
+    message.decisions = list(message.decisions or []) + entries
+    return targets
+
+
+def submit(message, targets: list[Target] | None = None) -> list[Delivery]:
+    """Queue the deliveries of a stored appMaker message. Call in the
+    transaction that stored it, with the targets prepare() returned before
+    the INSERT; without them the message is targeted now and its decisions
+    recorded with an UPDATE. The work starts once the transaction commits."""
+    from messaging import tasks
+
     # Usually inside post_message's transaction: no savepoint round trips then.
     in_transaction = transaction.get_connection().in_atomic_block
     with nullcontext() if in_transaction else transaction.atomic():
-        clients = list(live_clients(message.app_user))
-        targets = plan(message.app_user, message.destination, clients)
-        entries = []
-        if not targets:
-            entries.append(decision("no-client", reason="stored; delivered when a client appears"))
+        if targets is None:
+            targets = prepare(message)
+            type(message).objects.filter(pk=message.pk).update(decisions=message.decisions)
         deliveries = Delivery.objects.bulk_create(
             [Delivery(message=message, client=t.client, purpose=t.purpose, notify=t.notify)
              for t in targets]
         )
-        for target in targets:
-            entries.append(decision(target.purpose, target.client, notify=target.notify))
-        preferred = next((t.client for t in targets if t.purpose == Purpose.PREFERRED), None)
-        if preferred is not None:
-            entries.append(failover.schedule_at_submit(message, preferred, clients))
-        record(message, *entries)
         typing.end_on_message(message.app_user)
         if deliveries:
+            # One trigger per message; the run claims every due row.
             tasks.enqueue_on_commit(tasks.send_deliveries)
     return deliveries
 

@@ -10,20 +10,22 @@ import time
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from messaging import events
 from messaging.delivery import claims
 from messaging.integrations import registry
 from messaging.integrations.base import PlatformError
-from messaging.models import Delivery, DeliveryState
+from messaging.models import Delivery, DeliveryState, Webhook
 
 logger = logging.getLogger(__name__)
 
 QUEUED = {"state": DeliveryState.QUEUED}
 BATCH = 10
 RUN_BUDGET_SECONDS = 20
+# How long "this app has no webhook", read with a batch, may be relied on.
+WEBHOOK_FLAG_SECONDS = 1.0
 
 
 def run_due(budget: float = RUN_BUDGET_SECONDS) -> int:
@@ -38,26 +40,43 @@ def run_due(budget: float = RUN_BUDGET_SECONDS) -> int:
         ids = claims.claim_batch(Delivery, pending_filter=QUEUED, token=token, limit=BATCH)
         if not ids:
             return done
+        # The batch in one query, with whether each app has webhooks: the
+        # delivery events then skip the webhook lookup for apps with none.
+        loaded = (
+            Delivery.objects.select_related("message__app", "message__app_user", "client__integration")
+            .annotate(app_has_webhooks=Exists(Webhook.objects.filter(app_id=OuterRef("message__app_id"))))
+            .in_bulk(ids)
+        )
+        loaded_at = time.monotonic()
+        for row in loaded.values():
+            row.loaded_at = loaded_at
         for delivery_id in ids:
-            if send_one(delivery_id, token):
+            if send_one(delivery_id, token, loaded.get(delivery_id)):
                 done += 1
         if time.monotonic() > deadline:
             tasks.send_deliveries.enqueue()
             return done
 
 
-def send_one(delivery_id: int, token: str) -> bool:
-    """Send one claimed delivery; False when the claim was lost."""
+def send_one(delivery_id: int, token: str, delivery: Delivery | None = None) -> bool:
+    """Send one claimed delivery; False when the claim was lost. `delivery`:
+    the row as loaded right after the claim (with its message, app, user,
+    client and integration), to spare a query per row."""
     if not claims.renew(Delivery, delivery_id, pending_filter=QUEUED, token=token,
                         attempts=F("attempts") + 1):
         return False
-    delivery = Delivery.objects.select_related(
-        "message__app", "message__app_user", "client__integration"
-    ).get(id=delivery_id)
+    if delivery is None:
+        delivery = Delivery.objects.select_related(
+            "message__app", "message__app_user", "client__integration"
+        ).get(id=delivery_id)
+    else:
+        delivery.attempts += 1  # what renew() just wrote
     integration = registry.for_client(delivery.client)
     try:
         platform_id = integration.send(delivery)
+        _trust_webhook_flag(delivery)
     except PlatformError as error:
+        _trust_webhook_flag(delivery)
         logger.warning(
             "delivery %s to %s (app %s) failed: %s", delivery.id, delivery.client.platform,
             delivery.message.app_id, error.message,
@@ -76,6 +95,15 @@ def send_one(delivery_id: int, token: str) -> bool:
         return True
     mark_sent(delivery, platform_id, token=token)
     return True
+
+
+def _trust_webhook_flag(delivery) -> None:
+    """Let this delivery's events skip the webhook lookup when its batch
+    query found none for the app, and only while that answer is fresh (a
+    slow platform call may outlast it)."""
+    fresh = time.monotonic() - getattr(delivery, "loaded_at", float("-inf")) <= WEBHOOK_FLAG_SECONDS
+    has = getattr(delivery, "app_has_webhooks", None)
+    delivery.message.app_user.app_has_webhooks = has if fresh and has is not None else None
 
 
 def _event_detail(delivery, **extra) -> dict:

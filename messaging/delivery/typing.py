@@ -70,7 +70,12 @@ def stop_if_still_typing(app_user_id: str, until_iso: str) -> bool:
 
 
 def end_on_message(app_user) -> None:
-    """A new business message ends typing (when it is still on)."""
+    """A new business message ends typing (when it is still on). When the
+    caller's `app_user` (loaded for this call) shows no typing, no statement
+    is spent: a typing:start racing with the message stops at its timeout."""
+    until = app_user.app_maker_typing_until
+    if until is None or until <= timezone.now():
+        return
     if AppUser.objects.filter(pk=app_user.pk, app_maker_typing_until__gt=timezone.now()).update(
         app_maker_typing_until=None
     ):

@@ -11,15 +11,24 @@ rules live in one place:
 Unsigned tokens, `alg: none`, unknown or revoked keys are refused.
 """
 
+import copy
+import time
 from dataclasses import dataclass
 
 import jwt
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 from django.utils import timezone
 
 from messaging.models import ApiKey, App, AppUser, KeyScope
 
 ALGORITHMS = ["HS256"]
 LAST_USED_RESOLUTION = 60  # seconds: don't write last_used_at on every call
+# How long a process may keep using an API key it has looked up: the bound
+# on how late a revocation made in another process takes effect.
+KEY_CACHE_SECONDS = 5
+KEY_CACHE_SIZE = 10_000
+_key_cache: dict[str, tuple[float, ApiKey]] = {}
 
 
 class AuthError(Exception):
@@ -81,7 +90,7 @@ def from_jwt(token: str) -> Credential:
     kid = header.get("kid")
     if not kid or not isinstance(kid, str):
         raise AuthError("Invalid JWT: the header has no kid.")
-    key = ApiKey.objects.select_related("app").filter(key_id=kid).first()
+    key = _key(kid)
     if key is None:
         raise AuthError("Invalid JWT: unknown key id.")
     if key.revoked_at is not None:
@@ -105,9 +114,49 @@ def from_jwt(token: str) -> Credential:
         if not isinstance(user_id, str) or not user_id:
             raise AuthError("Invalid JWT: appUser scope needs a userId claim.")
     _touch(key)
+    # A copy per call: the cached key's app is shared by concurrent requests.
+    app = copy.copy(key.app) if key.app is not None else None
     return Credential(
-        method="jwt", scope=scope, team_id=key.team_id, app=key.app, key=key, user_id=user_id
+        method="jwt", scope=scope, team_id=key.team_id, app=app, key=key, user_id=user_id
     )
+
+
+def _key(kid: str) -> ApiKey | None:
+    """The API key `kid` with its app, cached in this process for
+    KEY_CACHE_SECONDS: every JWT call needs it, and it rarely changes.
+    Revoking, deleting or changing a key (or its app) in this process drops
+    the entry at once (signals below); in another process the change is seen
+    at most KEY_CACHE_SECONDS later. Unknown key ids are not cached."""
+    now = time.monotonic()
+    entry = _key_cache.get(kid)
+    if entry is not None and entry[0] > now:
+        return entry[1]
+    key = ApiKey.objects.select_related("app").filter(key_id=kid).first()
+    if key is not None:
+        if len(_key_cache) >= KEY_CACHE_SIZE:
+            _key_cache.clear()
+        _key_cache[kid] = (now + KEY_CACHE_SECONDS, key)
+    return key
+
+
+def forget_keys(*, key_id: str | None = None, app_id: str | None = None) -> None:
+    """Drop cached keys: one key, every key of an app, or all."""
+    if key_id is None and app_id is None:
+        _key_cache.clear()
+        return
+    for kid, (_, key) in list(_key_cache.items()):
+        if kid == key_id or (app_id is not None and key.app_id == app_id):
+            _key_cache.pop(kid, None)
+
+
+@receiver([post_save, post_delete], sender=ApiKey, dispatch_uid="parley-forget-api-key")
+def _key_changed(sender, instance, **kwargs):
+    forget_keys(key_id=instance.key_id)
+
+
+@receiver([post_save, post_delete], sender=App, dispatch_uid="parley-forget-app-keys")
+def _app_changed(sender, instance, **kwargs):
+    forget_keys(app_id=instance.pk)
 
 
 def from_headers(authorization: str, app_token: str) -> Credential:
@@ -128,6 +177,10 @@ def secure_if_needed(credential: Credential, app_user: AppUser) -> None:
     if credential.method == "jwt" and credential.scope == "appUser" and not app_user.credential_required:
         app_user.credential_required = True
         app_user.save(update_fields=["credential_required"])
+        # Sockets opened with the app token alone must not keep the user.
+        from messaging.services.sdk_access import access_changed
+
+        access_changed(app_user.id)
 
 
 def _touch(key: ApiKey) -> None:

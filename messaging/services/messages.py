@@ -45,7 +45,7 @@ def post_message(app_user: AppUser, *, role: str, fields: dict, source: dict | N
     if unknown:
         raise ValueError(f"unknown message fields: {sorted(unknown)}")
     now = to_millis(timezone.now())
-    message = Message.objects.create(
+    message = Message(
         app_id=app_user.app_id,
         app_user=app_user,
         role=role,
@@ -53,6 +53,12 @@ def post_message(app_user: AppUser, *, role: str, fields: dict, source: dict | N
         received=now,
         **{k: v for k, v in fields.items() if v is not None or k in ("metadata", "destination", "coordinates")},
     )
+    targets = None
+    if role == "appMaker":
+        # Targeted before the INSERT, which then carries the decisions; a
+        # destination without a client fails here, before any write.
+        targets = delivery.prepare(message)
+    message.save(force_insert=True)
     started = _touch_conversation(app_user, now, unread=1 if role == "appMaker" else 0)
 
     who = {"_id": app_user.id}
@@ -75,7 +81,7 @@ def post_message(app_user: AppUser, *, role: str, fields: dict, source: dict | N
         detail={"message": message_json(message), "appUser": who},
     )
     if role == "appMaker":
-        delivery.submit(message)
+        delivery.submit(message, targets)
     return message
 
 

@@ -1,0 +1,73 @@
+"""The send path's budget: the API key cache (and how revocation still
+wins), and the statements one POST /v1/appusers/{id}/messages costs."""
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from messaging.models import ApiKey, Delivery, Message, Webhook, WebhookEvent
+from messaging.services import credentials
+from messaging.services.apps import revoke_key
+from tests.api.conftest import add_client, error_of
+
+
+def url(app_user):
+    return f"/v1/appusers/{app_user.id}/messages"
+
+
+def send(api, app_user, headers, text="hi"):
+    return api.post(url(app_user), {"type": "text", "text": text, "role": "appMaker"}, headers=headers)
+
+
+def test_it_refuses_a_key_revoked_in_this_process_at_once(api, app, alice, app_jwt):
+    assert send(api, alice, app_jwt).status_code == 201  # the key is cached now
+    revoke_key(app.test_key)
+    response = send(api, alice, app_jwt)
+    assert error_of(response) == (401, "unauthorized", "Invalid JWT: this key has been revoked.")
+
+
+def test_it_refuses_a_deleted_key_at_once(api, app, alice, app_jwt):
+    assert send(api, alice, app_jwt).status_code == 201
+    app.test_key.delete()
+    assert error_of(send(api, alice, app_jwt))[0] == 401
+
+
+def test_it_sees_a_revocation_from_another_process_within_the_cache_bound(api, app, alice, app_jwt,
+                                                                         monkeypatch):
+    assert send(api, alice, app_jwt).status_code == 201
+    # Another process revokes: no signal reaches this one.
+    ApiKey.objects.filter(pk=app.test_key.pk).update(revoked_at=timezone.now())
+    clock = credentials.time.monotonic()
+    monkeypatch.setattr(credentials.time, "monotonic", lambda: clock + credentials.KEY_CACHE_SECONDS + 0.01)
+    response = send(api, alice, app_jwt)
+    assert error_of(response) == (401, "unauthorized", "Invalid JWT: this key has been revoked.")
+
+
+def test_it_does_not_cache_unknown_key_ids(api, app, alice, app_jwt):
+    credentials.forget_keys()
+    api.get(f"/v1/appusers/{alice.id}", headers={"Authorization": "Bearer x.y.z"})
+    assert credentials._key_cache == {}
+
+
+def test_it_sends_in_few_statements_when_the_app_has_no_webhook(api, app, alice, app_jwt):
+    add_client(alice, "web", external_id="second-device")
+    send(api, alice, app_jwt, "first")  # starts the conversation, caches the key
+    with CaptureQueriesContext(connection) as queries:
+        response = send(api, alice, app_jwt, "second")
+    assert response.status_code == 201
+    statements = [q["sql"] for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]]
+    # app user (+ has-webhooks), clients, message (with its decisions),
+    # conversation counters, log entry, deliveries.
+    assert len(statements) <= 6, "\n".join(statements)
+    assert not any('FROM "messaging_webhook"' in sql and "EXISTS" not in sql for sql in statements)
+    message = Message.objects.get(pk=response.data["message"]["_id"])
+    assert [d["rule"] for d in message.decisions] == ["preferred", "silent", "no-failover"]
+    assert Delivery.objects.filter(message=message).count() == 2
+
+
+def test_it_still_queues_webhooks_when_the_app_has_one(api, app, alice, app_jwt):
+    send(api, alice, app_jwt, "first")
+    Webhook.objects.create(app=app, target="https://hooks.example/parley", triggers=["message:appMaker"])
+    response = send(api, alice, app_jwt, "second")
+    assert response.status_code == 201
+    assert WebhookEvent.objects.filter(app=app, trigger="message:appMaker").count() == 1
