@@ -24,6 +24,8 @@ from functools import wraps
 
 import jwt
 from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import RequestDataTooBig
 from django.db.models import Exists
 from django.http import Http404, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -191,6 +193,12 @@ def _log_auth_failure(request, error: AuthError, credential: Credential | None, 
     logger.info("api auth failure app=%s key=%s status=%s", app.id if app else None, key_id, error.status)
     if app is None:
         return
+    # The app token is public (every page with the widget carries it), so
+    # failures made with it are logged at most once a minute per app and
+    # path in this process: anyone could otherwise flood the Log tab.
+    if credential is not None and credential.method == "appToken":
+        if not cache.add(f"parley:authfail:{app.id}:{request.path}", 1, timeout=60):
+            return
     detail = {"method": request.method, "path": request.path, "status": error.status,
               "description": error.description}
     if key_id:
@@ -224,6 +232,10 @@ def _app_of_failed_jwt(request, app_id):
     return None, key.key_id
 
 
+def _not_json(name):
+    raise ValueError(f"{name} is not JSON")
+
+
 def _parse_body(request) -> dict:
     """The JSON body as a dict ({} when empty). Multipart bodies (image
     uploads) are left to Django's form parsing."""
@@ -232,11 +244,15 @@ def _parse_body(request) -> dict:
     content_type = request.content_type or ""
     if content_type.startswith("multipart/") or content_type == "application/x-www-form-urlencoded":
         return {}
-    raw = request.body
+    try:
+        raw = request.body
+    except RequestDataTooBig:
+        raise ApiError(413, "payload_too_large", "The request body is larger than the API accepts.")
     if not raw.strip():
         return {}
     try:
-        data = json.loads(raw)
+        # NaN and Infinity are not JSON (and no database column takes them).
+        data = json.loads(raw, parse_constant=_not_json)
     except (ValueError, UnicodeDecodeError):
         raise bad_request("The request body is not valid JSON.")
     if not isinstance(data, dict):

@@ -217,6 +217,8 @@ def _json(schema, description="OK"):
 def _op(op_id, summary, responses: dict, *, body=None, security=("jwt", "appToken"), multipart=None,
         description=None, query=None):
     errors = {400: "Bad request", 401: R401, 403: R403, 404: "Not found"}
+    if body is not None or multipart is not None:
+        errors[413] = "The request body is too large"
     result = {
         "operationId": op_id,
         "summary": summary,

@@ -88,6 +88,13 @@ def test_it_forbids_app_scope_endpoints_to_the_app_token(api, app_token, app):
     assert LogEntry.objects.filter(app=app, kind="auth:failure").exists()
 
 
+def test_app_token_failures_cannot_flood_the_log(api, app_token, app):
+    # The app token is public: repeated failures with it are logged once a minute.
+    for _ in range(5):
+        assert api.get("/v1/webhooks", headers=app_token).status_code == 403
+    assert LogEntry.objects.filter(app=app, kind="auth:failure").count() == 1
+
+
 def test_it_forbids_app_scope_endpoints_to_app_user_jwts(api, user_jwt, alice):
     response = api.post("/v1/appusers", {"userId": "x"}, headers=user_jwt("alice"))
     assert error_of(response)[:2] == (403, "forbidden")

@@ -333,6 +333,17 @@ def test_it_rejects_a_body_that_is_not_json(api, app_jwt, alice):
     assert error_of(response) == (400, "bad_request", "The request body is not valid JSON.")
     response = api.post(url(alice), raw="[1]", headers=app_jwt)
     assert error_of(response) == (400, "bad_request", "The request body must be a JSON object.")
+    # NaN and Infinity are not JSON, even though Python's parser takes them.
+    response = api.post(url(alice), raw='{"role": "appUser", "type": "text", "text": "x", "metadata": {"a": NaN}}',
+                        headers=app_jwt)
+    assert error_of(response) == (400, "bad_request", "The request body is not valid JSON.")
+    assert not Message.objects.exists()
+
+
+def test_it_refuses_a_body_over_the_size_limit(api, app_jwt, alice, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    body = {"role": "appMaker", "type": "text", "text": "x" * 2000}
+    assert error_of(api.post(url(alice), body, headers=app_jwt))[:2] == (413, "payload_too_large")
     assert not Message.objects.exists()
 
 
