@@ -11,6 +11,7 @@ are both alive. A killed run's rows come back when their lease ends (the
 sweep clears expired claims and re-enqueues).
 """
 
+import time
 from datetime import timedelta
 
 from django.conf import settings
@@ -43,6 +44,24 @@ def claim_batch(model, *, pending_filter: dict, token: str, limit: int) -> list[
         if ids:
             model.objects.filter(id__in=ids).update(claimed_until=now + lease(), claimed_by=token)
     return ids
+
+
+def drain(model, *, pending_filter: dict, limit: int, budget: float, work_batch, requeue) -> int:
+    """Claim due rows in batches and hand each batch to `work_batch(ids,
+    token)` (which returns how many it finished) until none is due; past
+    `budget` seconds, `requeue()` hands over to a fresh task so one run never
+    holds a worker for long. Returns how many rows were finished."""
+    token = new_token()
+    deadline = time.monotonic() + budget
+    done = 0
+    while True:
+        ids = claim_batch(model, pending_filter=pending_filter, token=token, limit=limit)
+        if not ids:
+            return done
+        done += work_batch(ids, token)
+        if time.monotonic() > deadline:
+            requeue()
+            return done
 
 
 def renew(model, row_id: int, *, pending_filter: dict, token: str, **changes) -> bool:

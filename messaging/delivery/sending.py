@@ -29,33 +29,25 @@ WEBHOOK_FLAG_SECONDS = 1.0
 
 
 def run_due(budget: float = RUN_BUDGET_SECONDS) -> int:
-    """Work due deliveries until none is left or the budget is spent (then
-    hand over to a fresh task so one run never holds a worker for long)."""
+    """Work due deliveries until none is left or the budget is spent."""
     from messaging import tasks
 
-    token = claims.new_token()
-    deadline = time.monotonic() + budget
-    done = 0
-    while True:
-        ids = claims.claim_batch(Delivery, pending_filter=QUEUED, token=token, limit=BATCH)
-        if not ids:
-            return done
-        # The batch in one query, with whether each app has webhooks: the
-        # delivery events then skip the webhook lookup for apps with none.
-        loaded = (
-            Delivery.objects.select_related("message__app", "message__app_user", "client__integration")
-            .annotate(app_has_webhooks=Exists(Webhook.objects.filter(app_id=OuterRef("message__app_id"))))
-            .in_bulk(ids)
-        )
-        loaded_at = time.monotonic()
-        for row in loaded.values():
-            row.loaded_at = loaded_at
-        for delivery_id in ids:
-            if send_one(delivery_id, token, loaded.get(delivery_id)):
-                done += 1
-        if time.monotonic() > deadline:
-            tasks.send_deliveries.enqueue()
-            return done
+    return claims.drain(Delivery, pending_filter=QUEUED, limit=BATCH, budget=budget,
+                        work_batch=_send_batch, requeue=tasks.send_deliveries.enqueue)
+
+
+def _send_batch(ids: list[int], token: str) -> int:
+    # The batch in one query, with whether each app has webhooks: the
+    # delivery events then skip the webhook lookup for apps with none.
+    loaded = (
+        Delivery.objects.select_related("message__app", "message__app_user", "client__integration")
+        .annotate(app_has_webhooks=Exists(Webhook.objects.filter(app_id=OuterRef("message__app_id"))))
+        .in_bulk(ids)
+    )
+    loaded_at = time.monotonic()
+    for row in loaded.values():
+        row.loaded_at = loaded_at
+    return sum(1 for delivery_id in ids if send_one(delivery_id, token, loaded.get(delivery_id)))
 
 
 def send_one(delivery_id: int, token: str, delivery: Delivery | None = None) -> bool:

@@ -11,7 +11,6 @@ is logged (webhook:attempt), a final failure too (webhook:failure).
 """
 
 import logging
-import time
 from urllib.parse import urlparse
 
 import requests
@@ -74,21 +73,14 @@ def on_event(app, trigger: str, event: dict, app_user=None, extra: dict | None =
 
 
 def run_due(budget: float = RUN_BUDGET_SECONDS) -> int:
+    """Send due webhook events until none is left or the budget is spent."""
     from messaging import tasks
 
-    token = claims.new_token()
-    deadline = time.monotonic() + budget
-    done = 0
-    while True:
-        ids = claims.claim_batch(WebhookEvent, pending_filter=PENDING, token=token, limit=BATCH)
-        if not ids:
-            return done
-        for event_id in ids:
-            if send_one(event_id, token):
-                done += 1
-        if time.monotonic() > deadline:
-            tasks.send_webhooks.enqueue()
-            return done
+    return claims.drain(
+        WebhookEvent, pending_filter=PENDING, limit=BATCH, budget=budget,
+        work_batch=lambda ids, token: sum(1 for event_id in ids if send_one(event_id, token)),
+        requeue=tasks.send_webhooks.enqueue,
+    )
 
 
 def send_one(event_id: int, token: str) -> bool:
