@@ -4,6 +4,8 @@ from urllib.parse import urlparse
 
 import pytest
 
+from tests.support.cast import PASSWORD, add_member
+
 # Playwright's sync API runs an event loop in the test thread.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
@@ -36,7 +38,7 @@ def pytest_sessionstart(session):
 def owner(db):
     from messaging.services.accounts import sign_up
 
-    return sign_up(email="owner@a.example", password="correct horse battery", team_name="Team A").user
+    return sign_up(email="owner@a.example", password=PASSWORD, team_name="Team A").user
 
 
 @pytest.fixture
@@ -70,4 +72,44 @@ def stranger(db):
     """A member of another team (team B) with an app of their own."""
     from messaging.services.accounts import sign_up
 
-    return sign_up(email="stranger@b.example", password="correct horse battery", team_name="Team B").user
+    return sign_up(email="stranger@b.example", password=PASSWORD, team_name="Team B").user
+
+
+@pytest.fixture
+def admin(team):
+    from messaging.models import Role
+
+    return add_member(team, "admin@a.example", Role.ADMIN).user
+
+
+@pytest.fixture
+def agent(team):
+    from messaging.models import Role
+
+    return add_member(team, "agent@a.example", Role.AGENT).user
+
+
+@pytest.fixture
+def stranger_team(stranger):
+    return stranger.teams.get()
+
+
+@pytest.fixture
+def stranger_app(stranger_team, make_app):
+    return make_app(stranger_team, "App B")
+
+
+@pytest.fixture
+def owner_client(client, owner):
+    client.force_login(owner)
+    return client
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(request, settings):
+    """PBKDF2's deliberate slowness only slows tests down. Not for tests on
+    a live server (transactional ones): it must verify these hashes too."""
+    marker = request.node.get_closest_marker("django_db")
+    if marker and marker.kwargs.get("transaction"):
+        return
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

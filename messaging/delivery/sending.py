@@ -125,12 +125,17 @@ def _webhook_extra(delivery, **extra) -> dict:
     }
 
 
+def _still_queued(delivery, token: str | None):
+    """The delivery's row while it is queued (and, with a token, still
+    claimed by this worker): updating it is how one caller wins."""
+    rows = Delivery.objects.filter(id=delivery.id, state=DeliveryState.QUEUED)
+    return rows if token is None else rows.filter(claimed_by=token)
+
+
 def mark_sent(delivery, platform_id: str, *, token: str | None = None) -> bool:
     """queued -> sent (conditional: only one caller wins) + delivery:success."""
     now = timezone.now()
-    rows = Delivery.objects.filter(id=delivery.id, state=DeliveryState.QUEUED)
-    if token is not None:
-        rows = rows.filter(claimed_by=token)
+    rows = _still_queued(delivery, token)
     with transaction.atomic():
         if not rows.update(state=DeliveryState.SENT, sent_at=now, platform_message_id=platform_id or "",
                            claimed_until=None, claimed_by="", error=None):
@@ -149,9 +154,7 @@ def mark_sent(delivery, platform_id: str, *, token: str | None = None) -> bool:
 
 def fail(delivery, error: dict, *, token: str | None = None) -> bool:
     now = timezone.now()
-    rows = Delivery.objects.filter(id=delivery.id, state=DeliveryState.QUEUED)
-    if token is not None:
-        rows = rows.filter(claimed_by=token)
+    rows = _still_queued(delivery, token)
     with transaction.atomic():
         if not rows.update(state=DeliveryState.FAILED, failed_at=now, error=error,
                            claimed_until=None, claimed_by=""):

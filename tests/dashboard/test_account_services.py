@@ -9,7 +9,7 @@ from django.utils import timezone
 from messaging.models import Invitation, Membership, Role
 from messaging.services import accounts
 from messaging.services.errors import Conflict, PermissionDenied
-from tests.dashboard.conftest import add_member
+from tests.support.cast import add_member
 
 
 @pytest.mark.django_db

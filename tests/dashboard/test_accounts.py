@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth import SESSION_KEY
 
 from messaging.models import Membership, Role, Team, User
-from tests.dashboard.conftest import PASSWORD
+from tests.support.cast import PASSWORD
 
 SIGN_UP = {
     "email": "New@Example.com",

@@ -3,7 +3,7 @@
 import pytest
 
 from messaging.models import Membership, Role, Team
-from tests.dashboard.conftest import add_member
+from tests.support.cast import add_member
 
 
 @pytest.mark.django_db

@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth import SESSION_KEY
 
 from messaging.models import Invitation, Membership, Role, User
-from tests.dashboard.conftest import PASSWORD
+from tests.support.cast import PASSWORD
 
 
 def invite(client, team, email="new@a.example", role="agent", **headers):

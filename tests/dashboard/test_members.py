@@ -4,7 +4,7 @@ always keeps an owner."""
 import pytest
 
 from messaging.models import Membership, Role
-from tests.dashboard.conftest import add_member
+from tests.support.cast import add_member
 
 
 def role_url(team, member):

@@ -4,13 +4,10 @@ business side of the REST API for the Web Messenger tests."""
 import struct
 import zlib
 
-import pytest
 import requests
 
-from messaging.models import Membership, Role, User
 from tests.support.browser import browser, page  # noqa: F401  (fixtures)
 
-PASSWORD = "correct horse battery"
 
 
 def png(width=240, height=140, rgb=(46, 125, 196)) -> bytes:
@@ -28,32 +25,6 @@ def png(width=240, height=140, rgb=(46, 125, 196)) -> bytes:
 
 
 PNG = png()
-
-
-def add_member(team, email, role):
-    user = User.objects.create_user(email=email, password=PASSWORD)
-    Membership.objects.create(team=team, user=user, role=role)
-    return user
-
-
-@pytest.fixture
-def admin(team):
-    return add_member(team, "admin@a.example", Role.ADMIN)
-
-
-@pytest.fixture
-def agent(team):
-    return add_member(team, "agent@a.example", Role.AGENT)
-
-
-@pytest.fixture
-def stranger_app(stranger, make_app):
-    return make_app(stranger.teams.get(), "App B")
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 class Business:
