@@ -22,8 +22,6 @@ import json
 import os
 import random
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,21 +29,10 @@ import time
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
+from benchlib import free_port, pct, stop_group
+
 ROOT = Path(__file__).resolve().parents[1]
 TARGET = 0.6
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def pct(values, q):
-    values = sorted(values)
-    if not values:
-        return float("nan")
-    return values[min(len(values) - 1, max(0, round(q / 100 * (len(values) - 1))))]
 
 
 # ------------------------------------------------------------------ load
@@ -195,13 +182,7 @@ class Stack:
 
     def stop(self):
         for proc, log in reversed(self.procs):
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-                try:
-                    proc.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                    proc.wait(timeout=10)
+            stop_group(proc)
             log.close()
         if self.db_name:
             import psycopg

@@ -23,14 +23,14 @@ The last line is one JSON object.
 import argparse
 import json
 import os
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from benchlib import free_port, stop_group
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET = 1.5
@@ -39,12 +39,6 @@ OWN_DB = "parley_bench_logtab"
 PASSWORD = "bench passphrase 123"
 KINDS = ["message:appUser", "message:appMaker", "delivery:success", "delivery:read", "typing:appUser",
          "conversation:read", "appUser:updated"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def database_url() -> tuple[str, bool]:
@@ -161,15 +155,6 @@ def start_server(url: str, var_dir: str):
             proc.kill()
             sys.exit("daphne did not start")
         time.sleep(0.1)
-
-
-def stop_server(proc):
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
 
 
 def login(base: str, email: str):
@@ -295,7 +280,7 @@ def main():
         }
     finally:
         if proc is not None:
-            stop_server(proc)
+            stop_group(proc)
         if own:
             from django.db import connections
 
