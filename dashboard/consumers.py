@@ -79,6 +79,11 @@ class DashboardEventsConsumer(AsyncJsonWebsocketConsumer):
         if isinstance(content, dict) and content.get("type") == "ping":
             await self.send_json({"type": "pong"})
 
+    async def parley_events(self, message):
+        """Several events of one change, published together (events.batch)."""
+        for event in message.get("events") or []:
+            await self.parley_event(event)
+
     async def parley_event(self, event):
         if time.monotonic() - self.checked_at > RECHECK_SECONDS:
             if not await database_sync_to_async(is_member)(self.scope.get("user"), self.app_id):

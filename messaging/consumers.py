@@ -382,6 +382,11 @@ class SdkConsumer(AsyncJsonWebsocketConsumer):
 
     # -- events from the user's group -------------------------------------
 
+    async def parley_events(self, message):
+        """Several events of one change, published together (events.batch)."""
+        for event in message.get("events") or []:
+            await self.parley_event(event)
+
     async def parley_event(self, event):
         if not await self.still_allowed():
             return

@@ -14,6 +14,9 @@ Integrations and services never publish on their own.
 import asyncio
 import logging
 import threading
+import weakref
+from collections import deque
+from contextlib import contextmanager
 from functools import partial
 
 from asgiref.sync import SyncToAsync, async_to_sync
@@ -87,25 +90,28 @@ def emit(
     `detail` is what the log keeps and the groups receive (small, JSON-able;
     `detail["message"]` is the Smooch message JSON for message events).
     `webhook` adds keys to the Smooch webhook body (`messages`,
-    `destination`, `error`...) of this event's trigger."""
+    `destination`, `error`...) of this event's trigger. Inside `batch()` the
+    log entry is written when the batch ends (its id is set then)."""
     if kind not in KINDS:
         raise ValueError(f"unknown event kind {kind!r}")
     detail = detail or {}
     entry = None
     if log and kind not in UNLOGGED_KINDS:
-        entry = LogEntry.objects.create(
-            app=app, kind=kind, app_user=app_user, summary=summary[:500], detail=detail
-        )
+        entry = LogEntry(app=app, kind=kind, app_user=app_user, summary=summary[:500], detail=detail)
     event = {
         "type": "parley.event",
         "kind": kind,
         "appId": app.id,
         "appUserId": app_user.id if app_user else None,
-        "logId": entry.id if entry else None,
+        "logId": None,
         "summary": summary[:500],
         "detail": detail,
     }
-    transaction.on_commit(partial(publish, event))
+    pending = getattr(_batch, "pending", None)
+    if pending is None:
+        _store_and_publish([(entry, event)])
+    else:
+        pending.append((entry, event))
     trigger = KINDS[kind][1]
     if trigger:
         from messaging.webhooks import dispatch
@@ -114,26 +120,133 @@ def emit(
     return entry
 
 
-def publish(event: dict) -> None:
-    """Send an event to the user's group (first: SDK sockets wait on it) and
-    the app's group. Never raises: the change is already committed and
-    durable paths (tasks, catch-up on reconnect) cover a lost broadcast."""
-    layer = get_channel_layer()
-    if layer is None:
+_batch = threading.local()
+
+
+@contextmanager
+def batch():
+    """Group the events of one change (a message and its deliveries): inside,
+    emit() holds back its log entry and its broadcast; when the block ends
+    the entries are written with one INSERT and, after commit, the events go
+    out together (one channel-layer message per group). Use it inside the
+    change's transaction; a nested batch joins the outer one, and an
+    exception drops what was held (the transaction rolls back anyway)."""
+    if getattr(_batch, "pending", None) is not None:
+        yield
         return
+    _batch.pending = []
     try:
-        if _has_main_loop() or isinstance(layer, InMemoryChannelLayer):
-            # A request thread under daphne: async_to_sync runs on daphne's
-            # loop, whose Redis connection stays open.
-            async_to_sync(_publish)(layer, event)
+        yield
+        held = _batch.pending
+    finally:
+        _batch.pending = None
+    if held:
+        _store_and_publish(held)
+
+
+def _store_and_publish(held: list) -> None:
+    entries = [entry for entry, _ in held if entry is not None]
+    if len(entries) == 1:
+        entries[0].save(force_insert=True)
+    elif entries:
+        LogEntry.objects.bulk_create(entries)
+    for entry, event in held:
+        if entry is not None:
+            event["logId"] = entry.id
+    transaction.on_commit(partial(publish, [event for _, event in held]))
+
+
+def publish(batch_: list[dict]) -> None:
+    """Send events to their users' groups (first: SDK sockets wait on them)
+    and their apps' groups, one channel-layer message per group. Never
+    raises: the change is already committed and durable paths (tasks,
+    catch-up on reconnect) cover a lost broadcast.
+
+    A request thread under daphne hands the events to daphne's event loop
+    and returns at once; the worker hands them to its publishing loop. Both
+    publish in the order they were handed over."""
+    layer = get_channel_layer()
+    if layer is None or not batch_:
+        return
+    messages = _group_messages(batch_)
+    try:
+        loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
+        if loop is not None and not loop.is_closed():
+            _sender_for(loop).submit(layer, messages)
+        elif isinstance(layer, InMemoryChannelLayer):
+            async_to_sync(_send_all)(layer, messages)
         else:
-            _publisher_loop().run(_publish(layer, event))
+            _sender_for(_publisher_loop()).submit(layer, messages)
     except Exception:
-        logger.exception("publish failed for app=%s kind=%s", event["appId"], event["kind"])
+        logger.exception("publish failed for app=%s kinds=%s", batch_[0]["appId"],
+                         [event["kind"] for event in batch_])
 
 
-def _has_main_loop() -> bool:
-    return getattr(SyncToAsync.threadlocal, "main_event_loop", None) is not None
+def _group_messages(batch_: list[dict]) -> list[tuple[str, dict]]:
+    by_group: dict[str, list] = {}
+    for event in batch_:
+        if event.get("appUserId"):
+            by_group.setdefault(appuser_group(event["appUserId"]), []).append(event)
+    for event in batch_:
+        by_group.setdefault(app_group(event["appId"]), []).append(event)
+    return [
+        (group, events[0] if len(events) == 1 else {"type": "parley.events", "events": events})
+        for group, events in by_group.items()
+    ]
+
+
+async def _send_all(layer, messages: list[tuple[str, dict]]) -> None:
+    for group, message in messages:
+        await layer.group_send(group, message)
+
+
+class _OrderedSender:
+    """Publishes on one event loop, in the order submitted, without making
+    the submitting thread wait for Redis. At most MAX_BACKLOG submissions
+    wait (a stalled layer must not grow memory without bound): past that
+    they are dropped, and logged."""
+
+    MAX_BACKLOG = 10_000
+
+    def __init__(self, loop):
+        self.loop = loop
+        self.queue = deque()
+        self.draining = False
+
+    def submit(self, layer, messages) -> None:  # any thread
+        self.loop.call_soon_threadsafe(self._push, layer, messages)
+
+    def _push(self, layer, messages) -> None:  # on the loop
+        if len(self.queue) >= self.MAX_BACKLOG:
+            logger.error("publish backlog full (%s): dropping an event broadcast", len(self.queue))
+            return
+        self.queue.append((layer, messages))
+        if not self.draining:
+            self.draining = True
+            self.loop.create_task(self._drain())
+
+    async def _drain(self) -> None:
+        try:
+            while self.queue:
+                layer, messages = self.queue.popleft()
+                try:
+                    await asyncio.wait_for(_send_all(layer, messages), PUBLISH_TIMEOUT)
+                except Exception:
+                    logger.exception("publish failed for groups %s", [group for group, _ in messages])
+        finally:
+            self.draining = False
+
+
+_senders: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _OrderedSender]" = weakref.WeakKeyDictionary()
+_senders_lock = threading.Lock()
+
+
+def _sender_for(loop) -> _OrderedSender:
+    with _senders_lock:
+        sender = _senders.get(loop)
+        if sender is None:
+            sender = _senders[loop] = _OrderedSender(loop)
+        return sender
 
 
 class _PublisherLoop:
@@ -149,23 +262,14 @@ class _PublisherLoop:
         self.thread = threading.Thread(target=self.loop.run_forever, name="parley-publish", daemon=True)
         self.thread.start()
 
-    def run(self, coroutine, timeout: float = PUBLISH_TIMEOUT):
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
-
 
 _publisher = None
 _publisher_lock = threading.Lock()
 
 
-def _publisher_loop() -> _PublisherLoop:
+def _publisher_loop():
     global _publisher
     with _publisher_lock:
         if _publisher is None or not _publisher.thread.is_alive():
             _publisher = _PublisherLoop()
-        return _publisher
-
-
-async def _publish(layer, event: dict) -> None:
-    if event.get("appUserId"):
-        await layer.group_send(appuser_group(event["appUserId"]), event)
-    await layer.group_send(app_group(event["appId"]), event)
+        return _publisher.loop

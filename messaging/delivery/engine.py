@@ -4,11 +4,15 @@ from contextlib import nullcontext
 
 from django.db import transaction
 from django.db.models import Exists, OuterRef
+from django.utils import timezone
 
-from messaging.delivery import failover, typing
+from messaging import events
+from messaging.delivery import failover, sending, typing
 from messaging.delivery.decisions import decision, record
 from messaging.delivery.targeting import Target, live_clients, plan
-from messaging.models import AppUser, Delivery, Message, MessageRole, Purpose
+from messaging.integrations import registry
+from messaging.integrations.registry import integration_class
+from messaging.models import AppUser, Delivery, DeliveryState, Message, MessageRole, Purpose
 
 CATCH_UP_LIMIT = 100
 
@@ -23,7 +27,7 @@ def prepare(message) -> list[Target]:
         raise ValueError("only business messages are delivered")
     if not Message.app.is_cached(message) and AppUser.app.is_cached(message.app_user):
         message.app = message.app_user.app  # the same app, already loaded: save a query
-    clients = list(live_clients(message.app_user))
+    clients = live_clients(message.app_user)
     targets = plan(message.app_user, message.destination, clients)
     entries = []
     if not targets:
@@ -38,24 +42,36 @@ def prepare(message) -> list[Target]:
 
 
 def submit(message, targets: list[Target] | None = None) -> list[Delivery]:
-    """Queue the deliveries of a stored appMaker message. Call in the
+    """Create the deliveries of a stored appMaker message. Call in the
     transaction that stored it, with the targets prepare() returned before
     the INSERT; without them the message is targeted now and its decisions
-    recorded with an UPDATE. The work starts once the transaction commits."""
+    recorded with an UPDATE. Deliveries to channels Parley serves itself
+    (`sends_in_process`: the web widget) are stored as sent, with their
+    delivery:success; the others are queued for the worker, whose work
+    starts once the transaction commits."""
     from messaging import tasks
 
     # Usually inside post_message's transaction: no savepoint round trips then.
     in_transaction = transaction.get_connection().in_atomic_block
-    with nullcontext() if in_transaction else transaction.atomic():
+    with nullcontext() if in_transaction else transaction.atomic(), events.batch():
         if targets is None:
             targets = prepare(message)
             type(message).objects.filter(pk=message.pk).update(decisions=message.decisions)
-        deliveries = Delivery.objects.bulk_create(
-            [Delivery(message=message, client=t.client, purpose=t.purpose, notify=t.notify)
-             for t in targets]
-        )
+        now = timezone.now()
+        rows = []
+        for target in targets:
+            row = Delivery(message=message, client=target.client, purpose=target.purpose,
+                           notify=target.notify)
+            if integration_class(target.client.platform).sends_in_process:
+                row.platform_message_id = registry.for_client(target.client).send(row)
+                row.state, row.sent_at, row.attempts = DeliveryState.SENT, now, 1
+            rows.append(row)
+        deliveries = Delivery.objects.bulk_create(rows)
+        for row in deliveries:
+            if row.state == DeliveryState.SENT:
+                sending.announce_sent(row)
         typing.end_on_message(message.app_user)
-        if deliveries:
+        if any(row.state == DeliveryState.QUEUED for row in deliveries):
             # One trigger per message; the run claims every due row.
             tasks.enqueue_on_commit(tasks.send_deliveries)
     return deliveries

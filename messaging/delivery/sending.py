@@ -141,15 +141,20 @@ def mark_sent(delivery, platform_id: str, *, token: str | None = None) -> bool:
                            claimed_until=None, claimed_by="", error=None):
             return False
         delivery.state, delivery.sent_at = DeliveryState.SENT, now
-        events.emit(
-            "delivery:success",
-            app=delivery.message.app,
-            app_user=delivery.message.app_user,
-            summary=f"Sent to {delivery.client.platform} ({delivery.purpose})",
-            detail=_event_detail(delivery, state="sent"),
-            webhook=_webhook_extra(delivery, isFinalEvent=False),
-        )
+        announce_sent(delivery)
     return True
+
+
+def announce_sent(delivery) -> None:
+    """delivery:success for a delivery just stored as sent (in its transaction)."""
+    events.emit(
+        "delivery:success",
+        app=delivery.message.app,
+        app_user=delivery.message.app_user,
+        summary=f"Sent to {delivery.client.platform} ({delivery.purpose})",
+        detail=_event_detail(delivery, state="sent"),
+        webhook=_webhook_extra(delivery, isFinalEvent=False),
+    )
 
 
 def fail(delivery, error: dict, *, token: str | None = None) -> bool:

@@ -11,6 +11,8 @@ engine"; reference/channel-capabilities.md):
 
 from dataclasses import dataclass
 
+from django.db import connection
+
 from messaging.integrations.registry import capabilities
 from messaging.models import Client, Purpose
 from messaging.services.errors import ServiceError
@@ -31,11 +33,16 @@ class Target:
     notify: bool
 
 
-def live_clients(app_user):
-    """The clients a message can go to, most recently seen first."""
-    return Client.objects.filter(app_user=app_user, active=True, pending=False).order_by(
-        "-last_seen", "-linked_at", "id"
-    )
+def live_clients(app_user) -> list[Client]:
+    """The clients a message can go to (active, confirmed), most recently
+    seen first. Plain SQL through `raw()`: every business message asks, and
+    the ORM spent twice the CPU building the query (bench/api_send.py)."""
+    table = connection.ops.quote_name(Client._meta.db_table)
+    return list(Client.objects.raw(
+        f"SELECT * FROM {table} WHERE app_user_id = %s AND active AND NOT pending"
+        " ORDER BY last_seen DESC, linked_at DESC, id",
+        [app_user.pk],
+    ))
 
 
 def resolve_destination(app_user, destination: dict) -> Client:
@@ -46,12 +53,9 @@ def resolve_destination(app_user, destination: dict) -> Client:
     integration_type = destination.get("integrationType")
     if not integration_id and not integration_type:
         raise NoClientForDestination("destination needs an integrationId or an integrationType.")
-    clients = live_clients(app_user)
-    if integration_id:
-        clients = clients.filter(integration_id=integration_id)
-    if integration_type:
-        clients = clients.filter(platform=integration_type)
-    client = clients.first()
+    client = next((c for c in live_clients(app_user)
+                   if (not integration_id or c.integration_id == integration_id)
+                   and (not integration_type or c.platform == integration_type)), None)
     if client is None:
         what = integration_id or integration_type
         raise NoClientForDestination(f"The user has no client linked on {what}.")
@@ -66,7 +70,7 @@ def plan(app_user, destination: dict | None, clients: list | None = None) -> lis
         client = resolve_destination(app_user, destination)
         return [Target(client, Purpose.DESTINATION, True)]
     if clients is None:
-        clients = list(live_clients(app_user))
+        clients = live_clients(app_user)
     if not clients:
         return []
     preferred, others = clients[0], clients[1:]

@@ -29,7 +29,7 @@ def send_typing(app_user, action: str, name: str = "", avatar_url: str = "", *, 
     if action not in ACTIONS:
         raise ServiceError("Typing type must be typing:start or typing:stop.")
     state = ACTIONS[action]
-    preferred = live_clients(app_user).first()
+    preferred = next(iter(live_clients(app_user)), None)
     shown = bool(preferred and registry.capabilities(preferred.platform).typing)
     detail = {"role": "appMaker", "state": state, "name": name, "avatarUrl": avatar_url,
               "clientId": preferred.id if shown else None,

@@ -102,6 +102,11 @@ class Integration:
     type: str = ""
     label: str = ""
     capabilities: Capabilities = Capabilities()
+    # Parley itself is the platform (the web widget): send() makes no call
+    # and cannot fail, so the engine records such a delivery as sent in the
+    # transaction that stores the message instead of queueing it for the
+    # worker.
+    sends_in_process: bool = False
 
     def __init__(self, integration=None):
         # The app's Integration row (credentials) when the channel has one.

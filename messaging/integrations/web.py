@@ -3,8 +3,10 @@
 The widget's "platform" is Parley itself: a business message is in the
 conversation as soon as it is stored, reaches connected sockets through the
 fan-out (`appuser.<id>` group, published on commit) and is caught up on
-(re)connect from `since`. So sending only acknowledges; typing needs no call
-either, as the typing event reaches the user's group through the fan-out.
+(re)connect from `since`. So sending only acknowledges, in the transaction
+that stores the message (`sends_in_process`: no queue, no worker); typing
+needs no call either, as the typing event reaches the user's group through
+the fan-out.
 """
 
 from messaging.integrations.base import Capabilities, Integration
@@ -21,6 +23,7 @@ class WebMessenger(Integration):
         push=False,
         silent=True,
     )
+    sends_in_process = True
 
     def send(self, delivery) -> str:
         return f"web:{delivery.message_id}"

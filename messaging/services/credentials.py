@@ -201,7 +201,7 @@ def authenticate_sdk(*, app_token: str, app_user_ref: str | None, jwt_token: str
             raise AuthError("This JWT belongs to another app.", 401)
     if not app_user_ref:
         return app, None
-    app_user = AppUser.objects.by_ref(app, app_user_ref).first()
+    app_user = AppUser.objects.by_ref(app, app_user_ref)
     if app_user is None:
         raise LookupError(app_user_ref)
     credential.check_app_user(app_user)

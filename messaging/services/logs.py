@@ -46,7 +46,7 @@ def find_app_user(app: App, ref: str) -> AppUser | None:
     ref = (ref or "").strip()
     if not ref:
         return None
-    return AppUser.objects.by_ref(app, ref).first()
+    return AppUser.objects.by_ref(app, ref)
 
 
 def log_page(

@@ -40,7 +40,9 @@ def post_message(app_user: AppUser, *, role: str, fields: dict, source: dict | N
     `fields` come from `validate_message` (model field names). The first
     message starts the conversation (`conversation:start`); a business
     message counts as unread for the user and is handed to the delivery
-    engine in this same transaction (its work starts after commit)."""
+    engine in this same transaction (its work starts after commit). The
+    events of the message and its deliveries are logged with one INSERT and
+    published together (events.batch)."""
     unknown = set(fields) - MESSAGE_FIELDS
     if unknown:
         raise ValueError(f"unknown message fields: {sorted(unknown)}")
@@ -58,30 +60,31 @@ def post_message(app_user: AppUser, *, role: str, fields: dict, source: dict | N
         # Targeted before the INSERT, which then carries the decisions; a
         # destination without a client fails here, before any write.
         targets = delivery.prepare(message)
-    message.save(force_insert=True)
-    started = _touch_conversation(app_user, now, unread=1 if role == "appMaker" else 0)
+    with events.batch():
+        message.save(force_insert=True)
+        started = _touch_conversation(app_user, now, unread=1 if role == "appMaker" else 0)
 
-    who = {"_id": app_user.id}
-    if app_user.user_id:
-        who["userId"] = app_user.user_id
-    if started:
+        who = {"_id": app_user.id}
+        if app_user.user_id:
+            who["userId"] = app_user.user_id
+        if started:
+            events.emit(
+                "conversation:start",
+                app=app_user.app,
+                app_user=app_user,
+                summary=f"Conversation started with {app_user.display_name}",
+                detail={"appUser": who, "source": message.source},
+            )
+        side = "Business message to" if role == "appMaker" else "User message from"
         events.emit(
-            "conversation:start",
+            f"message:{role}",
             app=app_user.app,
             app_user=app_user,
-            summary=f"Conversation started with {app_user.display_name}",
-            detail={"appUser": who, "source": message.source},
+            summary=f"{side} {app_user.display_name} ({message.type})",
+            detail={"message": message_json(message), "appUser": who},
         )
-    side = "Business message to" if role == "appMaker" else "User message from"
-    events.emit(
-        f"message:{role}",
-        app=app_user.app,
-        app_user=app_user,
-        summary=f"{side} {app_user.display_name} ({message.type})",
-        detail={"message": message_json(message), "appUser": who},
-    )
-    if role == "appMaker":
-        delivery.submit(message, targets)
+        if role == "appMaker":
+            delivery.submit(message, targets)
     return message
 
 

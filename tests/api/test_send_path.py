@@ -5,7 +5,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from messaging.models import ApiKey, Delivery, Message, Webhook, WebhookEvent
+from django_tasks_db.models import DBTaskResult
+
+from messaging.models import ApiKey, Delivery, LogEntry, Message, Webhook, WebhookEvent
 from messaging.services import credentials
 from messaging.services.apps import revoke_key
 from tests.api.conftest import add_client, error_of
@@ -57,8 +59,10 @@ def test_it_sends_in_few_statements_when_the_app_has_no_webhook(api, app, alice,
     assert response.status_code == 201
     statements = [q["sql"] for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]]
     # app user (+ has-webhooks), clients, message (with its decisions),
-    # conversation counters, log entry, deliveries.
+    # conversation counters, the log entries (the message's and both
+    # deliveries'), the deliveries (stored as sent: web).
     assert len(statements) <= 6, "\n".join(statements)
+    assert sum('INSERT INTO "messaging_logentry"' in sql for sql in statements) == 1
     assert not any('FROM "messaging_webhook"' in sql and "EXISTS" not in sql for sql in statements)
     message = Message.objects.get(pk=response.data["message"]["_id"])
     assert [d["rule"] for d in message.decisions] == ["preferred", "silent", "no-failover"]
@@ -71,3 +75,45 @@ def test_it_still_queues_webhooks_when_the_app_has_one(api, app, alice, app_jwt)
     response = send(api, alice, app_jwt, "second")
     assert response.status_code == 201
     assert WebhookEvent.objects.filter(app=app, trigger="message:appMaker").count() == 1
+
+
+def test_web_deliveries_are_stored_sent_with_the_message(api, app, alice, app_jwt,
+                                                         django_capture_on_commit_callbacks):
+    add_client(alice, "web", external_id="second-device")
+    DBTaskResult.objects.all().delete()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = send(api, alice, app_jwt, "hello")
+    assert response.status_code == 201
+    message_id = response.data["message"]["_id"]
+    deliveries = Delivery.objects.filter(message_id=message_id).order_by("purpose")
+    # Parley is the web widget's platform: nothing to wait for.
+    assert [(d.purpose, d.state, d.attempts, d.platform_message_id) for d in deliveries] == [
+        ("preferred", "sent", 1, f"web:{message_id}"), ("silent", "sent", 1, f"web:{message_id}")]
+    assert all(d.sent_at is not None for d in deliveries)
+    success = LogEntry.objects.filter(app=app, kind="delivery:success")
+    assert sorted(entry.detail["deliveryId"] for entry in success) == sorted(d.id for d in deliveries)
+    # No worker round for them.
+    assert not DBTaskResult.objects.filter(task_path__endswith="send_deliveries").exists()
+
+
+def test_platform_deliveries_still_wait_for_the_worker(api, app, alice, app_jwt,
+                                                       django_capture_on_commit_callbacks):
+    add_client(alice, "telegram", external_id="tg-1")  # seen last: the preferred client
+    DBTaskResult.objects.all().delete()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = send(api, alice, app_jwt, "hello")
+    assert response.status_code == 201
+    states = dict(Delivery.objects.filter(message_id=response.data["message"]["_id"])
+                  .values_list("client__platform", "state"))
+    assert states == {"telegram": "queued", "web": "sent"}
+    assert DBTaskResult.objects.filter(task_path__endswith="send_deliveries", status="READY").count() == 1
+
+
+def test_web_deliveries_fire_delivery_success_webhooks(api, app, alice, app_jwt):
+    Webhook.objects.create(app=app, target="https://hooks.example/parley", triggers=["delivery:success"])
+    response = send(api, alice, app_jwt, "hello")
+    assert response.status_code == 201
+    event = WebhookEvent.objects.get(app=app, trigger="delivery:success")
+    assert event.payload["destination"] == {"type": "web"}
+    assert event.payload["messages"][0]["_id"] == response.data["message"]["_id"]
+    assert event.payload["isFinalEvent"] is False

@@ -22,7 +22,7 @@ def test_it_is_registered_with_the_worker_scheduler():
 
 def test_it_releases_expired_claims_and_requeues_lost_work(user, settings):
     settings.PARLEY_TASK_STUCK_SECONDS = 60
-    make_client(user, "web")
+    make_client(user, "telegram")  # a platform channel: its delivery waits for the worker
     message = business_message(user, "Hi")
     DBTaskResult.objects.all().delete()  # the task was lost
     long_ago = timezone.now() - timedelta(minutes=5)
@@ -48,7 +48,7 @@ def test_it_releases_expired_claims_and_requeues_lost_work(user, settings):
 
 
 def test_a_live_claim_is_left_alone(user):
-    make_client(user, "web")
+    make_client(user, "telegram")
     message = business_message(user, "Hi")
     Delivery.objects.filter(message=message).update(
         claimed_until=timezone.now() + timedelta(minutes=1), claimed_by="live-run")

@@ -9,7 +9,7 @@ from channels.testing import WebsocketCommunicator
 
 from dashboard.asgi import application
 from messaging.models import Client, Delivery, LogEntry, Message
-from tests.support.ws import business_message, run_tasks
+from tests.support.ws import business_message
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -123,8 +123,8 @@ async def test_a_business_message_arrives_at_once_and_the_client_moves_its_deliv
     async def state():
         return (await db(Delivery.objects.get)(message=message)).state
 
-    assert await state() == "queued"
-    await db(run_tasks)()  # the durable path confirms the web delivery
+    # Parley is the web widget's platform: the delivery was stored as sent
+    # with the message, no worker involved.
     assert await state() == "sent"
     await communicator.send_json_to({"type": "delivered", "messageId": message.id})
     await communicator.send_json_to({"type": "ping"})
