@@ -214,6 +214,7 @@ def wait_up(url, proc, timeout=60):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="a short run (< 2 minutes)")
+    parser.add_argument("--concurrency", type=int, default=16, help="connections of the load (default 16)")
     parser.add_argument("--load", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.load:
@@ -225,7 +226,7 @@ def main():
     quick = args.quick
     seconds = 8 if quick else 30
     rounds = 2
-    concurrency = 16
+    concurrency = args.concurrency
     user_count = 20 if quick else 100
     stack = Stack()
     try:

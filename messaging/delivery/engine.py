@@ -58,14 +58,10 @@ def submit(message, targets: list[Target] | None = None) -> list[Delivery]:
             targets = prepare(message)
             type(message).objects.filter(pk=message.pk).update(decisions=message.decisions)
         now = timezone.now()
-        rows = []
-        for target in targets:
-            row = Delivery(message=message, client=target.client, purpose=target.purpose,
-                           notify=target.notify)
-            if integration_class(target.client.platform).sends_in_process:
-                row.platform_message_id = registry.for_client(target.client).send(row)
-                row.state, row.sent_at, row.attempts = DeliveryState.SENT, now, 1
-            rows.append(row)
+        rows = [Delivery(message=message, client=t.client, purpose=t.purpose, notify=t.notify)
+                for t in targets]
+        for row in rows:
+            _send_if_in_process(row, now)
         deliveries = Delivery.objects.bulk_create(rows)
         for row in deliveries:
             if row.state == DeliveryState.SENT:
@@ -86,21 +82,37 @@ def client_appeared(client) -> list[Delivery]:
     if not client.active or client.pending:
         return []
     created = []
-    with transaction.atomic():
+    with transaction.atomic(), events.batch():
         undelivered = (
-            Message.objects.select_for_update()
+            Message.objects.select_for_update(of=("self",))
+            .select_related("app", "app_user")
             .filter(app_user_id=client.app_user_id, role=MessageRole.APP_MAKER, read_at__isnull=True,
                     destination__isnull=True)
             .filter(~Exists(Delivery.objects.filter(message=OuterRef("pk"))))
             .order_by("received")[:CATCH_UP_LIMIT]
         )
+        now = timezone.now()
         for message in undelivered:
+            row = Delivery(message=message, client=client, purpose=Purpose.PREFERRED, notify=True)
+            _send_if_in_process(row, now)
             delivery, new = Delivery.objects.get_or_create(
-                message=message, client=client, purpose=Purpose.PREFERRED, defaults={"notify": True}
+                message=message, client=client, purpose=Purpose.PREFERRED,
+                defaults={field: getattr(row, field)
+                          for field in ("notify", "state", "sent_at", "attempts", "platform_message_id")},
             )
             if new:
                 created.append(delivery)
                 record(message, decision("preferred", client, notify=True, reason="client appeared"))
-        if created:
+                if delivery.state == DeliveryState.SENT:
+                    sending.announce_sent(delivery)
+        if any(delivery.state == DeliveryState.QUEUED for delivery in created):
             tasks.enqueue_on_commit(tasks.send_deliveries)
     return created
+
+
+def _send_if_in_process(row: Delivery, now) -> None:
+    """A channel Parley serves itself (the web widget) needs no platform
+    call: its delivery is sent as it is created."""
+    if integration_class(row.client.platform).sends_in_process:
+        row.platform_message_id = registry.for_client(row.client).send(row)
+        row.state, row.sent_at, row.attempts = DeliveryState.SENT, now, 1

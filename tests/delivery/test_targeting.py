@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from messaging.delivery import NoClientForDestination, client_appeared, conversation_read, failover, submit
-from messaging.models import Delivery, Message
+from messaging.models import Delivery, LogEntry, Message
 from tests.support.ws import business_message, decisions, make_client
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -108,8 +108,19 @@ def test_a_user_without_clients_gets_the_message_when_a_client_appears(user):
     assert [d.message_id for d in client_appeared(web)] == [message.id]
     assert deliveries(message) == {("web", "preferred", True)}
     assert decisions(message)[-1]["reason"] == "client appeared"
+    # The widget is Parley's own channel: sent at once, with its event.
+    delivery = Delivery.objects.get(message=message)
+    assert (delivery.state, delivery.platform_message_id) == ("sent", f"web:{message.id}")
+    assert LogEntry.objects.filter(kind="delivery:success", detail__deliveryId=delivery.id).exists()
     # Only once.
     assert client_appeared(web) == []
+
+
+def test_a_platform_client_that_appears_waits_for_the_worker(user):
+    message = business_message(user, "M")
+    telegram = make_client(user, "telegram")
+    [delivery] = client_appeared(telegram)
+    assert (delivery.message_id, delivery.state) == (message.id, "queued")
 
 
 def test_an_app_chain_policy_tries_each_channel_in_turn(user, app):
