@@ -74,6 +74,14 @@ def appuser_group(app_user_id: str) -> str:
     return f"appuser.{app_user_id}"
 
 
+def user_ref(app_user) -> dict:
+    """How event details name an app user: its `_id`, and its `userId` when it has one."""
+    ref = {"_id": app_user.id}
+    if app_user.user_id:
+        ref["userId"] = app_user.user_id
+    return ref
+
+
 def emit(
     kind: str,
     *,

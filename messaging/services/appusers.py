@@ -22,13 +22,6 @@ logger = logging.getLogger(__name__)
 SDK_PLATFORMS = ("ios", "android", "web", "other")
 
 
-def _who(app_user: AppUser) -> dict:
-    data = {"_id": app_user.id}
-    if app_user.user_id:
-        data["userId"] = app_user.user_id
-    return data
-
-
 @transaction.atomic
 def create_app_user(app: App, *, user_id: str, profile: dict, credential_required: bool = False) -> AppUser:
     """POST /v1/appusers: a user known by `userId` before any device has
@@ -47,7 +40,7 @@ def create_app_user(app: App, *, user_id: str, profile: dict, credential_require
         app=app,
         app_user=app_user,
         summary=f"User {app_user.display_name} created",
-        detail={"appUser": _who(app_user), "via": "api"},
+        detail={"appUser": events.user_ref(app_user), "via": "api"},
     )
     return app_user
 
@@ -70,7 +63,7 @@ def update_app_user(app_user: AppUser, profile: dict) -> AppUser:
         app=app_user.app,
         app_user=app_user,
         summary=f"User {app_user.display_name} updated",
-        detail={"appUser": _who(app_user), "fields": sorted(profile)},
+        detail={"appUser": events.user_ref(app_user), "fields": sorted(profile)},
     )
     return app_user
 
@@ -124,7 +117,7 @@ def track_event(app_user: AppUser, name: str) -> bool:
         app=app_user.app,
         app_user=app_user,
         summary=f"Event {name[:100]} tracked for {app_user.display_name}",
-        detail={"appUser": _who(app_user), "event": name},
+        detail={"appUser": events.user_ref(app_user), "event": name},
     )
     return False
 
@@ -165,7 +158,7 @@ def link_channel(app_user: AppUser, *, type_: str, phone_number: str, skip_confi
     client.active = True
     client.linked_at = timezone.now()
     client.save()
-    detail = {"appUser": _who(app_user), "client": {"_id": client.id, "platform": type_}}
+    detail = {"appUser": events.user_ref(app_user), "client": {"_id": client.id, "platform": type_}}
     if skip_confirmation:
         events.emit(
             "link:confirmed",
@@ -199,7 +192,7 @@ def unlink_channel(app_user: AppUser, channel: str) -> int:
         app=app_user.app,
         app_user=app_user,
         summary=f"{channel} unlinked from {app_user.display_name}",
-        detail={"appUser": _who(app_user), "channel": channel, "clients": ids},
+        detail={"appUser": events.user_ref(app_user), "channel": channel, "clients": ids},
     )
     return count
 
@@ -332,7 +325,7 @@ def _emit_created(app_user: AppUser, via: str) -> None:
         app=app_user.app,
         app_user=app_user,
         summary=f"User {app_user.display_name} created",
-        detail={"appUser": _who(app_user), "via": via},
+        detail={"appUser": events.user_ref(app_user), "via": via},
     )
 
 

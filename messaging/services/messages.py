@@ -64,9 +64,7 @@ def post_message(app_user: AppUser, *, role: str, fields: dict, source: dict | N
         message.save(force_insert=True)
         started = _touch_conversation(app_user, now, unread=1 if role == "appMaker" else 0)
 
-        who = {"_id": app_user.id}
-        if app_user.user_id:
-            who["userId"] = app_user.user_id
+        who = events.user_ref(app_user)
         if started:
             events.emit(
                 "conversation:start",
