@@ -3,7 +3,8 @@
 Session-authenticated (AuthMiddlewareStack in dashboard/asgi.py, pages of
 Parley's own hosts only). The socket is refused unless `scope["user"]` is a
 member of the app's team; it then joins the app's group `app.<appId>` and
-forwards each `parley.event` of the fan-out as a small JSON frame to
+forwards each `parley.event` of the fan-out (several at once come as one
+`parley.events`) as a small JSON frame to
 static/dashboard/live.js, which refetches the server-rendered partials it
 concerns (so every piece of text on screen is escaped by Django's templates;
 the few strings the script shows itself go through textContent).

@@ -393,8 +393,9 @@ class SdkConsumer(AsyncJsonWebsocketConsumer):
         kind, detail = event.get("kind"), event.get("detail") or {}
         if kind in ("message:appUser", "message:appMaker") and detail.get("message"):
             # Forwarded at once; no database work on this path (every sync
-            # call queues behind the server's views): the task marks the web
-            # delivery sent, the client's `delivered` frame moves it on.
+            # call queues behind the server's views): the web delivery was
+            # stored as sent with the message, the client's `delivered`
+            # frame moves it on.
             await self.send_json({"type": "message", "message": detail["message"]})
         elif kind == "typing:appMaker" and detail.get("clientId") == self.client.id:
             frame = {"type": "typing", "role": "appMaker", "state": detail.get("state")}
