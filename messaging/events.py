@@ -138,7 +138,10 @@ def batch():
     the entries are written with one INSERT and, after commit, the events go
     out together (one channel-layer message per group). Use it inside the
     change's transaction; a nested batch joins the outer one, and an
-    exception drops what was held (the transaction rolls back anyway)."""
+    exception drops what was held (the transaction rolls back anyway). What
+    is held is written when the batch ends: an inner savepoint that rolls
+    back does not take its events with it, so don't swallow errors inside
+    a batch."""
     if getattr(_batch, "pending", None) is not None:
         yield
         return
@@ -180,11 +183,11 @@ def publish(batch_: list[dict]) -> None:
     try:
         loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
         if loop is not None and not loop.is_closed():
-            _sender_for(loop).submit(layer, messages)
+            _submit(loop, layer, messages)
         elif isinstance(layer, InMemoryChannelLayer):
             async_to_sync(_send_all)(layer, messages)
         else:
-            _sender_for(_publisher_loop()).submit(layer, messages)
+            _submit(_publisher_loop(), layer, messages)
     except Exception:
         logger.exception("publish failed for app=%s kinds=%s", batch_[0]["appId"],
                          [event["kind"] for event in batch_])
@@ -212,26 +215,26 @@ class _OrderedSender:
     """Publishes on one event loop, in the order submitted, without making
     the submitting thread wait for Redis. At most MAX_BACKLOG submissions
     wait (a stalled layer must not grow memory without bound): past that
-    they are dropped, and logged."""
+    they are dropped, and logged. It keeps no reference to its loop (the
+    loop is the key of `_senders`, a weak mapping)."""
 
     MAX_BACKLOG = 10_000
 
-    def __init__(self, loop):
-        self.loop = loop
+    def __init__(self):
         self.queue = deque()
-        self.draining = False
+        self.drain_task = None
 
-    def submit(self, layer, messages) -> None:  # any thread
-        self.loop.call_soon_threadsafe(self._push, layer, messages)
+    def submit(self, loop, layer, messages) -> None:  # any thread
+        loop.call_soon_threadsafe(self._push, layer, messages)
 
     def _push(self, layer, messages) -> None:  # on the loop
         if len(self.queue) >= self.MAX_BACKLOG:
             logger.error("publish backlog full (%s): dropping an event broadcast", len(self.queue))
             return
         self.queue.append((layer, messages))
-        if not self.draining:
-            self.draining = True
-            self.loop.create_task(self._drain())
+        if self.drain_task is None:
+            # Kept on the sender: the loop holds only a weak reference to tasks.
+            self.drain_task = asyncio.get_running_loop().create_task(self._drain())
 
     async def _drain(self) -> None:
         try:
@@ -242,19 +245,19 @@ class _OrderedSender:
                 except Exception:
                     logger.exception("publish failed for groups %s", [group for group, _ in messages])
         finally:
-            self.draining = False
+            self.drain_task = None
 
 
 _senders: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _OrderedSender]" = weakref.WeakKeyDictionary()
 _senders_lock = threading.Lock()
 
 
-def _sender_for(loop) -> _OrderedSender:
+def _submit(loop, layer, messages) -> None:
     with _senders_lock:
         sender = _senders.get(loop)
         if sender is None:
-            sender = _senders[loop] = _OrderedSender(loop)
-        return sender
+            sender = _senders[loop] = _OrderedSender()
+    sender.submit(loop, layer, messages)
 
 
 class _PublisherLoop:
