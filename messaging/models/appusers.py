@@ -19,8 +19,8 @@ class AppUserQuerySet(models.QuerySet):
         call then skip that lookup).
 
         Plain SQL through `raw()`: this lookup starts every API call about a
-        user, and building it with the ORM cost four times the CPU (0.25 ms
-        against 1.05 ms here, bench/api_send.py)."""
+        user, and building it with the ORM cost four times the CPU (1.05 ms
+        against 0.25 ms, measured in process on PostgreSQL)."""
         quote = connections[self.db].ops.quote_name
         flag = ""
         params = [app.pk, ref, ref, ref]
