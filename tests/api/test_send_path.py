@@ -1,13 +1,13 @@
 """The send path's budget: the API key cache (and how revocation still
 wins), and the statements one POST /v1/appusers/{id}/messages costs."""
 
+import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
-
 from django_tasks_db.models import DBTaskResult
 
-from messaging.models import ApiKey, Delivery, LogEntry, Message, Webhook, WebhookEvent
+from messaging.models import ApiKey, AppUser, Delivery, LogEntry, Message, Webhook, WebhookEvent
 from messaging.services import credentials
 from messaging.services.apps import revoke_key
 from tests.api.conftest import add_client, error_of
@@ -117,3 +117,13 @@ def test_web_deliveries_fire_delivery_success_webhooks(api, app, alice, app_jwt)
     assert event.payload["destination"] == {"type": "web"}
     assert event.payload["messages"][0]["_id"] == response.data["message"]["_id"]
     assert event.payload["isFinalEvent"] is False
+
+
+@pytest.mark.smoke
+def test_the_user_lookup_says_whether_the_app_has_webhooks(app, alice):
+    # A real boolean on every database (SQLite answers EXISTS with 0 / 1):
+    # the events of a call skip the webhook lookup only on `is False`.
+    assert AppUser.objects.by_ref(app, alice.id, webhook_flag=True).app_has_webhooks is False
+    Webhook.objects.create(app=app, target="https://hooks.example/parley", triggers=["message"])
+    assert AppUser.objects.by_ref(app, alice.id, webhook_flag=True).app_has_webhooks is True
+    assert AppUser.objects.by_ref(app, "no-such-user", webhook_flag=True) is None
