@@ -175,7 +175,8 @@ def publish(batch_: list[dict]) -> None:
 
     A request thread under daphne hands the events to daphne's event loop
     and returns at once; the worker hands them to its publishing loop. Both
-    publish in the order they were handed over."""
+    publish in the order they were handed over. (A short management command
+    may exit before its broadcasts go out: its log entries stay.)"""
     layer = get_channel_layer()
     if layer is None or not batch_:
         return
