@@ -7,6 +7,7 @@ from django.template.loader import render_to_string
 
 from messaging.models import Role, User
 from messaging.services import accounts as accounts_service
+from messaging.services import sign_in
 
 
 class EmailInput(forms.EmailInput):
@@ -28,11 +29,30 @@ class Labels:
 
 class LoginForm(Labels, AuthenticationForm):
     """Django's login form; the field stays named `username` (it carries
-    the email, the user model's USERNAME_FIELD)."""
+    the email, the user model's USERNAME_FIELD). Failed sign-ins are
+    throttled (messaging.services.sign_in)."""
 
     username = forms.CharField(
         label="Email", max_length=254, widget=EmailInput(autofocus=True)
     )
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "throttled": f"Too many failed sign-ins. Try again within {sign_in.LOCK_SECONDS // 60} minutes.",
+    }
+
+    def clean(self):
+        email = self.cleaned_data.get("username") or ""
+        address = self.request.META.get("REMOTE_ADDR", "") if self.request else ""
+        if email and sign_in.is_locked(email, address):
+            raise forms.ValidationError(self.error_messages["throttled"], code="throttled")
+        try:
+            cleaned = super().clean()
+        except forms.ValidationError:
+            if email:
+                sign_in.record_failure(email, address)
+            raise
+        sign_in.record_success(email, address)
+        return cleaned
 
 
 class SignUpForm(Labels, SetPasswordMixin, forms.Form):

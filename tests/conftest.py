@@ -106,6 +106,14 @@ def owner_client(client, owner):
 
 
 @pytest.fixture(autouse=True)
+def empty_cache():
+    """Throttles and caches kept in Django's cache start empty in every test."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def fast_password_hashing(request, settings):
     """PBKDF2's deliberate slowness only slows tests down. Not for tests on
     a live server (transactional ones): it must verify these hashes too."""

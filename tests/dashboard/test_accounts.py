@@ -92,6 +92,46 @@ def test_it_rejects_a_wrong_password(client, owner):
     assert SESSION_KEY not in client.session
 
 
+def sign_in(client, email, password, address="203.0.113.7"):
+    return client.post("/login/", {"username": email, "password": password}, REMOTE_ADDR=address)
+
+
+@pytest.mark.smoke
+@pytest.mark.django_db
+def test_it_locks_an_account_out_after_repeated_failures(client, owner, admin):
+    for _ in range(5):
+        assert "enter a correct" in sign_in(client, owner.email, "wrong").content.decode().lower()
+    # Now even the right password is refused, and says why.
+    response = sign_in(client, owner.email, PASSWORD)
+    assert response.status_code == 200
+    assert "Too many failed sign-ins" in response.content.decode()
+    assert SESSION_KEY not in client.session
+    # Another account from the same address, and this one from elsewhere, still sign in.
+    assert sign_in(client, admin.email, PASSWORD).status_code == 302
+    client.logout()
+    assert sign_in(client, owner.email, PASSWORD, address="198.51.100.2").status_code == 302
+
+
+@pytest.mark.django_db
+def test_a_successful_sign_in_clears_the_count(client, owner):
+    for _ in range(4):
+        sign_in(client, owner.email, "wrong")
+    assert sign_in(client, owner.email, PASSWORD).status_code == 302
+    client.logout()
+    for _ in range(4):
+        sign_in(client, owner.email, "wrong")
+    assert sign_in(client, owner.email, PASSWORD).status_code == 302
+
+
+@pytest.mark.django_db
+def test_it_limits_failures_from_one_address_across_accounts(client, owner):
+    for number in range(50):
+        sign_in(client, f"nobody{number}@example.com", "wrong")
+    response = sign_in(client, owner.email, PASSWORD)
+    assert "Too many failed sign-ins" in response.content.decode()
+    assert sign_in(client, owner.email, PASSWORD, address="198.51.100.2").status_code == 302
+
+
 @pytest.mark.django_db
 def test_it_resets_a_forgotten_password_by_email(client, owner, mailoutbox):
     response = client.post("/password-reset/", {"email": "owner@a.example"})
