@@ -51,7 +51,8 @@ class LoginForm(Labels, AuthenticationForm):
             if email:
                 sign_in.record_failure(email, address)
             raise
-        sign_in.record_success(email, address)
+        if self.get_user() is not None:  # not when the password was missing
+            sign_in.record_success(email, address)
         return cleaned
 
 

@@ -124,6 +124,15 @@ def test_a_successful_sign_in_clears_the_count(client, owner):
 
 
 @pytest.mark.django_db
+def test_a_submission_without_password_does_not_clear_the_count(client, owner):
+    for _ in range(4):
+        sign_in(client, owner.email, "wrong")
+    sign_in(client, owner.email, "")  # a field error, not a sign-in
+    sign_in(client, owner.email, "wrong")
+    assert "Too many failed sign-ins" in sign_in(client, owner.email, PASSWORD).content.decode()
+
+
+@pytest.mark.django_db
 def test_it_limits_failures_from_one_address_across_accounts(client, owner):
     for number in range(50):
         sign_in(client, f"nobody{number}@example.com", "wrong")
