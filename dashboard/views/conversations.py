@@ -129,7 +129,14 @@ def _conversation_context(request, app, app_user, *, form=None, sent=False, befo
     messages, has_older, _ = _page(app_user, before=before)
     decorate(app_user)
     app_user.clients_list = [c for c in app_user.clients.all().order_by("-last_seen") if not c.pending]
-    member = request.user
+    return _history_context(
+        app, app_user, messages, has_older,
+        form=form or ComposerForm(app_user=app_user, member=request.user), sent=sent, **extra,
+    )
+
+
+def _history_context(app, app_user, messages, has_older, **extra):
+    """The context of a page of the conversation's messages (oldest first)."""
     return app_context(
         app,
         "users",
@@ -137,8 +144,6 @@ def _conversation_context(request, app, app_user, *, form=None, sent=False, befo
         history=messages,
         has_older=has_older,
         oldest_ms=messages[0].received_ms if messages else None,
-        form=form or ComposerForm(app_user=app_user, member=member),
-        sent=sent,
         **extra,
     )
 
@@ -173,14 +178,7 @@ def message_list(request, app_id, user_id):
     if after is not None:
         mark_read_by_business(app_user)
         has_older = False
-    context = app_context(
-        app,
-        "users",
-        app_user=app_user,
-        history=messages,
-        has_older=has_older,
-        oldest_ms=messages[0].received_ms if messages else None,
-    )
+    context = _history_context(app, app_user, messages, has_older)
     return render(request, CONVERSATION + "#message-rows", context)
 
 

@@ -58,17 +58,22 @@ def schedule_at_submit(message, preferred, clients: list) -> dict:
                     policy="chain" if policy else "default")
 
 
+def _locked_message(message_id: str):
+    """The message with its app and user, locked for this transaction (None if gone)."""
+    return (
+        Message.objects.select_for_update(of=("self",))
+        .select_related("app", "app_user")
+        .filter(id=message_id)
+        .first()
+    )
+
+
 def check(message_id: str, step: int = 0) -> str:
     """Run one failover step; idempotent (a repeated run finds its decision)."""
     from messaging import tasks
 
     with transaction.atomic():
-        message = (
-            Message.objects.select_for_update(of=("self",))
-            .select_related("app", "app_user")
-            .filter(id=message_id)
-            .first()
-        )
+        message = _locked_message(message_id)
         if message is None:
             return "gone"
         done = [d for d in message.decisions or [] if d.get("step") == step and d.get("rule") in FINAL]
@@ -156,12 +161,7 @@ def _retry(message_id: str, step: int, count: int) -> str:
     from messaging import tasks
 
     with transaction.atomic():
-        message = (
-            Message.objects.select_for_update(of=("self",))
-            .select_related("app", "app_user")
-            .filter(id=message_id)
-            .first()
-        )
+        message = _locked_message(message_id)
         outcome = _retry_outcome(message, step, count)
         if outcome is not None:
             return outcome
