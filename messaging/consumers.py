@@ -3,10 +3,11 @@ client talk to Parley over `/sdk/ws/`, authenticated by the app token (and
 the user's JWT once the user is secured), from any origin.
 
 The socket joins `appuser.<id>`: business messages published by the fan-out
-on commit arrive here at once and are forwarded, so a connected client never
-waits for the task worker (which marks the web delivery sent; the client's
-`delivered` and `read` frames move it on). On connect the client catches up
-from `since`.
+on commit arrive here at once and are forwarded. The web delivery was stored
+as sent with the message (Parley is the widget's platform: no worker is
+involved); the client's `delivered` and `read` frames move it on. On connect
+the client catches up from `since`, so a broadcast it missed while away (or
+one that was lost) costs nothing.
 
 A page may open the socket from any origin unless the app lists allowed
 origins (`settings["allowedOrigins"]`, as for /v1/init). A message frame's
@@ -18,12 +19,22 @@ import json
 import logging
 import math
 import time
+from datetime import datetime, timezone as dt_timezone
 
+import jwt
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from messaging import events
+from messaging.api.validators import validate_message
+from messaging.delivery import client_appeared, conversation_read, mark_delivered
+from messaging.models import ApiKey, AppUser, Client, Message
+from messaging.services.apps import origin_allowed
+from messaging.services.credentials import AuthError, authenticate_sdk
+from messaging.services.messages import post_message
+from messaging.wire import app_user_json, conversation_json, message_json, unix
 
 logger = logging.getLogger(__name__)
 
@@ -147,10 +158,6 @@ class SdkConsumer(AsyncJsonWebsocketConsumer):
         await database_sync_to_async(self._appeared)()
 
     def _authenticate(self, frame):
-        from messaging.api.serializers import app_user_json, conversation_json, unix
-        from messaging.models import Client
-        from messaging.services.apps import origin_allowed
-        from messaging.services.credentials import AuthError, authenticate_sdk
 
         app_token, app_user_ref = frame.get("appToken"), frame.get("appUserId")
         client_id, jwt_token, since = frame.get("clientId"), frame.get("jwt"), frame.get("since")
@@ -188,8 +195,6 @@ class SdkConsumer(AsyncJsonWebsocketConsumer):
             client.last_seen, client.active = now, True
         self.app, self.app_user, self.client = app, app_user, client
         if jwt_token:
-            import jwt
-
             self.by_jwt, self.key_id = True, jwt.get_unverified_header(jwt_token).get("kid")
         self.checked_at = time.monotonic()
         conversation = conversation_json(app_user)
@@ -206,10 +211,7 @@ class SdkConsumer(AsyncJsonWebsocketConsumer):
         return None
 
     def _catch_up(self, since):
-        from datetime import datetime, timezone as dt_timezone
 
-        from messaging.api.serializers import message_json
-        from messaging.models import Message
 
         messages = Message.objects.filter(app_user=self.app_user)
         if since is not None:
@@ -218,7 +220,6 @@ class SdkConsumer(AsyncJsonWebsocketConsumer):
         return [message_json(m) for m in reversed(latest)]
 
     def _appeared(self):
-        from messaging.delivery import client_appeared
 
         client_appeared(self.client)
 
@@ -241,12 +242,7 @@ class SdkConsumer(AsyncJsonWebsocketConsumer):
         out again). Two copies racing (two tabs adopting one queued frame)
         meet at the unique (app_user, client_ref) constraint: the loser's
         whole write, events included, is rolled back."""
-        from django.db import IntegrityError, transaction
 
-        from messaging.api.serializers import message_json
-        from messaging.api.validators import validate_message
-        from messaging.models import Client, Message
-        from messaging.services.messages import post_message
 
         Client.objects.filter(pk=self.client.pk).update(last_seen=timezone.now())
         stored = Message.objects.filter(app_user=self.app_user, client_ref=ref).first() if ref else None
@@ -276,10 +272,7 @@ class SdkConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json(ack)
 
     def _postback(self, action):
-        from django.db import transaction
 
-        from messaging.api.serializers import message_json
-        from messaging.models import Client
 
         clean = {"type": "postback", "payload": action["payload"][:1000]}
         for key in ("_id", "text"):
@@ -303,7 +296,6 @@ class SdkConsumer(AsyncJsonWebsocketConsumer):
 
     def _message_with_action(self, action_id):
         """The recent business message carrying this button (for the webhook)."""
-        from messaging.models import Message
 
         recent = Message.objects.filter(app_user=self.app_user, role="appMaker").order_by("-received")[:50]
         for message in recent:
@@ -330,7 +322,6 @@ class SdkConsumer(AsyncJsonWebsocketConsumer):
         await database_sync_to_async(self._delivered)(message_id)
 
     def _delivered(self, message_id):
-        from messaging.delivery import mark_delivered
 
         mark_delivered(self.client, message_id)
 
@@ -338,8 +329,6 @@ class SdkConsumer(AsyncJsonWebsocketConsumer):
         await database_sync_to_async(self._read)()
 
     def _read(self):
-        from messaging.delivery import conversation_read
-        from messaging.models import Client
 
         Client.objects.filter(pk=self.client.pk).update(last_seen=timezone.now())
         conversation_read(self.app_user, self.client)
@@ -364,7 +353,6 @@ class SdkConsumer(AsyncJsonWebsocketConsumer):
         return False
 
     def _access_lost(self) -> str | None:
-        from messaging.models import ApiKey, AppUser
 
         app_user = AppUser.objects.filter(pk=self.app_user.pk).only("credential_required").first()
         if app_user is None:
@@ -375,11 +363,6 @@ class SdkConsumer(AsyncJsonWebsocketConsumer):
             return "The key that signed this JWT was revoked."
         return None
 
-    async def parley_access(self, event):
-        """The user was secured or deleted (messaging.services.sdk_access)."""
-        if self.app_user is not None:
-            await self.still_allowed(force=True)
-
     # -- events from the user's group -------------------------------------
 
     async def parley_events(self, message):
@@ -388,9 +371,11 @@ class SdkConsumer(AsyncJsonWebsocketConsumer):
             await self.parley_event(event)
 
     async def parley_event(self, event):
-        if not await self.still_allowed():
-            return
         kind, detail = event.get("kind"), event.get("detail") or {}
+        # The user was secured or deleted (messaging.services.sdk_access):
+        # re-check at once.
+        if not await self.still_allowed(force=kind == "access:changed"):
+            return
         if kind in ("message:appUser", "message:appMaker") and detail.get("message"):
             # Forwarded at once; no database work on this path (every sync
             # call queues behind the server's views): the web delivery was

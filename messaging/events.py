@@ -11,23 +11,14 @@ link...) goes through `emit()`, which
 Integrations and services never publish on their own.
 """
 
-import asyncio
-import logging
 import threading
-import weakref
-from collections import deque
 from contextlib import contextmanager
 from functools import partial
 
-from asgiref.sync import SyncToAsync, async_to_sync
-from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.db import transaction
 
+from messaging import publisher
 from messaging.models import LogEntry
-
-logger = logging.getLogger(__name__)
-
-PUBLISH_TIMEOUT = 10  # seconds a publish may take before it counts as lost
 
 # Every kind of event, with a label for the Log tab and the webhook trigger
 # it fires (None: not sent to webhooks).
@@ -58,10 +49,10 @@ KINDS = {
     "webhook:attempt": ("Webhook attempt", None),
     "webhook:failure": ("Webhook failure", None),
     "integration:error": ("Integration error", None),
+    # Never logged: tells a user's open SDK sockets to re-check their
+    # credential (the user was secured or deleted).
+    "access:changed": ("Access changed", None),
 }
-
-# Kinds too frequent to keep in the log (still published live).
-UNLOGGED_KINDS = frozenset()
 
 WEBHOOK_TRIGGERS = sorted({t for _, t in KINDS.values() if t})
 
@@ -104,7 +95,7 @@ def emit(
         raise ValueError(f"unknown event kind {kind!r}")
     detail = detail or {}
     entry = None
-    if log and kind not in UNLOGGED_KINDS:
+    if log:
         entry = LogEntry(app=app, kind=kind, app_user=app_user, summary=summary[:500], detail=detail)
     event = {
         "type": "parley.event",
@@ -169,29 +160,9 @@ def _store_and_publish(held: list) -> None:
 
 def publish(batch_: list[dict]) -> None:
     """Send events to their users' groups (first: SDK sockets wait on them)
-    and their apps' groups, one channel-layer message per group. Never
-    raises: the change is already committed and durable paths (tasks,
-    catch-up on reconnect) cover a lost broadcast.
-
-    A request thread under daphne hands the events to daphne's event loop
-    and returns at once; the worker hands them to its publishing loop. Both
-    publish in the order they were handed over. (A short management command
-    may exit before its broadcasts go out: its log entries stay.)"""
-    layer = get_channel_layer()
-    if layer is None or not batch_:
-        return
-    messages = _group_messages(batch_)
-    try:
-        loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
-        if loop is not None and not loop.is_closed():
-            _submit(loop, layer, messages)
-        elif isinstance(layer, InMemoryChannelLayer):
-            async_to_sync(_send_all)(layer, messages)
-        else:
-            _submit(_publisher_loop(), layer, messages)
-    except Exception:
-        logger.exception("publish failed for app=%s kinds=%s", batch_[0]["appId"],
-                         [event["kind"] for event in batch_])
+    and their apps' groups, one channel-layer message per group, without
+    making the caller wait (messaging.publisher). Called after commit."""
+    publisher.send(_group_messages(batch_))
 
 
 def _group_messages(batch_: list[dict]) -> list[tuple[str, dict]]:
@@ -205,83 +176,3 @@ def _group_messages(batch_: list[dict]) -> list[tuple[str, dict]]:
         (group, events[0] if len(events) == 1 else {"type": "parley.events", "events": events})
         for group, events in by_group.items()
     ]
-
-
-async def _send_all(layer, messages: list[tuple[str, dict]]) -> None:
-    for group, message in messages:
-        await layer.group_send(group, message)
-
-
-class _OrderedSender:
-    """Publishes on one event loop, in the order submitted, without making
-    the submitting thread wait for Redis. At most MAX_BACKLOG submissions
-    wait (a stalled layer must not grow memory without bound): past that
-    they are dropped, and logged. It keeps no reference to its loop (the
-    loop is the key of `_senders`, a weak mapping)."""
-
-    MAX_BACKLOG = 10_000
-
-    def __init__(self):
-        self.queue = deque()
-        self.drain_task = None
-
-    def submit(self, loop, layer, messages) -> None:  # any thread
-        loop.call_soon_threadsafe(self._push, layer, messages)
-
-    def _push(self, layer, messages) -> None:  # on the loop
-        if len(self.queue) >= self.MAX_BACKLOG:
-            logger.error("publish backlog full (%s): dropping an event broadcast", len(self.queue))
-            return
-        self.queue.append((layer, messages))
-        if self.drain_task is None:
-            # Kept on the sender: the loop holds only a weak reference to tasks.
-            self.drain_task = asyncio.get_running_loop().create_task(self._drain())
-
-    async def _drain(self) -> None:
-        try:
-            while self.queue:
-                layer, messages = self.queue.popleft()
-                try:
-                    await asyncio.wait_for(_send_all(layer, messages), PUBLISH_TIMEOUT)
-                except Exception:
-                    logger.exception("publish failed for groups %s", [group for group, _ in messages])
-        finally:
-            self.drain_task = None
-
-
-_senders: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _OrderedSender]" = weakref.WeakKeyDictionary()
-_senders_lock = threading.Lock()
-
-
-def _submit(loop, layer, messages) -> None:
-    with _senders_lock:
-        sender = _senders.get(loop)
-        if sender is None:
-            sender = _senders[loop] = _OrderedSender()
-    sender.submit(loop, layer, messages)
-
-
-class _PublisherLoop:
-    """One long-lived event loop thread per process for publishing from
-    threads that have no event loop of their own (the task worker).
-    async_to_sync would start a new loop per call there, and the Redis
-    layers keep their connections per loop: a new Redis connection (and
-    handshake) for every event. Measured in bench/api_send.py: the worker
-    spent about a quarter of its CPU opening those connections."""
-
-    def __init__(self):
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name="parley-publish", daemon=True)
-        self.thread.start()
-
-
-_publisher = None
-_publisher_lock = threading.Lock()
-
-
-def _publisher_loop():
-    global _publisher
-    with _publisher_lock:
-        if _publisher is None or not _publisher.thread.is_alive():
-            _publisher = _PublisherLoop()
-        return _publisher.loop

@@ -12,7 +12,6 @@ from urllib.parse import urlparse
 
 from django.contrib.auth.decorators import login_required
 from django.views.decorators.cache import never_cache
-from django.db import transaction
 from django.db.models import Prefetch
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -22,16 +21,15 @@ from dashboard.composer_forms import ComposerForm
 from dashboard.views import access
 from dashboard.views.appusers import app_context, app_user_for, decorate
 from dashboard.views.htmx import INVALID
-from messaging import delivery as engine
 from messaging.api.validators import gravatar_url
 from messaging.models import Delivery, DeliveryState, Message
 from messaging.services.business_reads import mark_read_by_business
-from messaging.services.errors import ServiceError
+from messaging.services import messages as messages_service
+from messaging.services.errors import Conflict, NotFound, ServiceError
 from messaging.services.messages import messages_page, post_message
 
 CONVERSATION = "dashboard/live/conversation.html"
 PAGE_SIZE = 30
-STATE_ORDER = ["queued", "sent", "delivered", "read", "failed"]
 RULES = {
     "destination": "Destination",
     "preferred": "Preferred channel",
@@ -71,7 +69,7 @@ def _action_row(action: dict) -> dict:
     }
 
 
-def _decorate_messages(messages: list, clients: dict) -> list:
+def _decorate_messages(messages: list) -> list:
     """Attach what the template shows: author avatar, source channel,
     deliveries (with their client), decisions with labels."""
     for message in messages:
@@ -122,7 +120,7 @@ def _page(app_user, *, before=None, after=None):
     ids = [m.id for m in rows]
     by_id = {m.id: m for m in _with_deliveries(Message.objects.filter(id__in=ids))}
     messages = [by_id[i] for i in ids if i in by_id]
-    return _decorate_messages(messages, {}), has_older, has_newer
+    return _decorate_messages(messages), has_older, has_newer
 
 
 def _conversation_context(request, app, app_user, *, form=None, sent=False, before=None, **extra):
@@ -189,7 +187,7 @@ def message_item(request, app_id, user_id, message_id):
     app = access.app_for(request.user, app_id)
     app_user = app_user_for(app, user_id)
     message = get_object_or_404(_with_deliveries(Message.objects.filter(app_user=app_user)), pk=message_id)
-    _decorate_messages([message], {})
+    _decorate_messages([message])
     context = app_context(app, "users", app_user=app_user, message=message)
     return render(request, CONVERSATION + "#message", context)
 
@@ -240,12 +238,12 @@ def typing(request, app_id, user_id):
     app = access.app_for(request.user, app_id)
     app_user = app_user_for(app, user_id)
     action = request.POST.get("action", "")
-    if action not in ("typing:start", "typing:stop"):
-        return JsonResponse({"error": "action must be typing:start or typing:stop"}, status=400)
     name = (request.POST.get("name") or request.user.get_full_name())[:255]
     email = (request.POST.get("email") or request.user.email).strip()
-    with transaction.atomic():
-        engine.send_typing(app_user, action, name=name, avatar_url=gravatar_url(email) if email else "")
+    try:
+        messages_service.typing(app_user, action, name=name, avatar_url=gravatar_url(email) if email else "")
+    except ServiceError as error:
+        return JsonResponse({"error": error.description}, status=400)
     return JsonResponse({"ok": True, "action": action})
 
 
@@ -265,16 +263,14 @@ def avatar(request, app_id, user_id):
 def resend(request, app_id, user_id, delivery_id):
     app = access.app_for(request.user, app_id)
     app_user = app_user_for(app, user_id)
-    with transaction.atomic():
-        row = get_object_or_404(
-            Delivery.objects.select_for_update().filter(message__app_user=app_user), pk=delivery_id
-        )
-        if row.state != DeliveryState.FAILED:
-            return HttpResponse(f"Only a failed delivery can be re-sent; this one is {row.state}.",
-                                status=409, content_type="text/plain")
-        engine.resend(row)
+    try:
+        row = messages_service.resend(app_user, delivery_id)
+    except NotFound:
+        raise Http404("No such delivery.")
+    except Conflict as error:
+        return HttpResponse(error.description, status=409, content_type="text/plain")
     message = _with_deliveries(Message.objects.filter(pk=row.message_id)).get()
-    _decorate_messages([message], {})
+    _decorate_messages([message])
     if not request.htmx:
         return redirect("live_conversation", app_id=app.id, user_id=app_user.id)
     context = app_context(app, "users", app_user=app_user, message=message)

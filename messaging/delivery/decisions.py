@@ -4,7 +4,7 @@ them; tests read them."""
 
 from django.utils import timezone
 
-from messaging.api.serializers import iso
+from messaging.wire import iso
 
 
 def decision(rule: str, client=None, **extra) -> dict:

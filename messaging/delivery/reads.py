@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from messaging import events
-from messaging.api.serializers import unix
+from messaging.wire import unix
 from messaging.models import AppUser, Delivery, DeliveryState, Message, MessageRole
 
 SHOWN = (DeliveryState.QUEUED, DeliveryState.SENT)

@@ -112,7 +112,7 @@ def _event_detail(delivery, **extra) -> dict:
 
 
 def _webhook_extra(delivery, **extra) -> dict:
-    from messaging.api.serializers import message_json
+    from messaging.wire import message_json
 
     destination = {"type": delivery.client.platform}
     if delivery.client.integration_id:

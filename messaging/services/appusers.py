@@ -96,8 +96,8 @@ def delete_app_user(app_user: AppUser) -> None:
     with transaction.atomic():
         Message.objects.filter(app_user=app_user).delete()
         LogEntry.objects.filter(app_user=app_user).delete()
+        sdk_access.access_changed(app_user, "deleted")  # its open sockets close
         app_user.delete()
-        sdk_access.access_changed(app_user_id)  # its open sockets close
         events.emit(
             "appUser:deleted",
             app=app,

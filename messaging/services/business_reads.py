@@ -15,7 +15,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from messaging import events
-from messaging.api.serializers import unix
+from messaging.wire import unix
 from messaging.models import AppUser, Message
 
 

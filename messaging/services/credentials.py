@@ -21,6 +21,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from messaging.models import ApiKey, App, AppUser, KeyScope
+from messaging.services import sdk_access
 
 ALGORITHMS = ["HS256"]
 LAST_USED_RESOLUTION = 60  # seconds: don't write last_used_at on every call
@@ -178,9 +179,7 @@ def secure_if_needed(credential: Credential, app_user: AppUser) -> None:
         app_user.credential_required = True
         app_user.save(update_fields=["credential_required"])
         # Sockets opened with the app token alone must not keep the user.
-        from messaging.services.sdk_access import access_changed
-
-        access_changed(app_user.id)
+        sdk_access.access_changed(app_user, "secured")
 
 
 def _touch(key: ApiKey) -> None:

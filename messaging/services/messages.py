@@ -13,7 +13,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from messaging import delivery, events
-from messaging.api.serializers import message_json
+from messaging.wire import message_json
 from messaging.models import AppUser, Delivery, DeliveryState, Message
 from messaging.services.errors import Conflict, NotFound
 
@@ -161,29 +161,30 @@ def mark_read(app_user: AppUser) -> None:
     delivery.conversation_read(app_user)
 
 
+@transaction.atomic
 def typing(app_user: AppUser, action: str, *, name: str = "", avatar_url: str = "") -> None:
-    """typing:start / typing:stop from the business, to the preferred client."""
+    """typing:start / typing:stop from the business, to the preferred client
+    (a ServiceError for any other action)."""
     delivery.send_typing(app_user, action, name=name, avatar_url=avatar_url)
 
 
 @transaction.atomic
-def resend(app_user: AppUser, message_id: str, delivery_id: str) -> Delivery:
-    """Send a failed delivery again (a Parley extension of the API)."""
+def resend(app_user: AppUser, delivery_id, *, message_id: str | None = None) -> Delivery:
+    """Send a failed delivery of `app_user`'s conversation again, as a new
+    attempt on the same row (the API's Parley extension and the dashboard's
+    re-send button). NotFound unless the delivery is this user's (and of
+    `message_id` when given); Conflict unless it failed."""
     try:
         pk = int(delivery_id)
     except (TypeError, ValueError):
         raise NotFound(f"Delivery {delivery_id} not found.")
-    row = (
-        Delivery.objects.select_for_update()
-        .filter(pk=pk, message_id=message_id, message__app_user=app_user)
-        .first()
-    )
+    rows = Delivery.objects.select_for_update().filter(pk=pk, message__app_user=app_user)
+    if message_id is not None:
+        rows = rows.filter(message_id=message_id)
+    row = rows.first()
     if row is None:
-        raise NotFound(f"Delivery {delivery_id} of message {message_id} not found.")
+        of = f" of message {message_id}" if message_id is not None else ""
+        raise NotFound(f"Delivery {delivery_id}{of} not found.")
     if row.state != DeliveryState.FAILED:
         raise Conflict(f"Only a failed delivery can be resent; this one is {row.state}.")
-    result = delivery.resend(row)
-    if isinstance(result, Delivery):
-        return result
-    row.refresh_from_db()
-    return row
+    return delivery.resend(row)

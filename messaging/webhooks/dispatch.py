@@ -40,7 +40,7 @@ def matches(triggers, trigger: str) -> bool:
 
 
 def build_payload(app, trigger: str, event: dict, app_user=None, extra: dict | None = None) -> dict:
-    from messaging.api.serializers import app_user_json
+    from messaging.wire import app_user_json
 
     payload = {"trigger": trigger, "app": {"_id": app.id}, "version": "v1.1"}
     if app_user is not None:

@@ -12,6 +12,7 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from messaging import events
+from messaging.publisher import capture_loop
 from messaging.models import LogEntry
 from tests.support.ws import business_message, make_client
 
@@ -83,9 +84,15 @@ async def test_broadcasts_keep_their_order(app, thread):
                              "appUserId": None, "logId": number, "summary": str(number), "detail": {}}])
 
     if thread == "request":
-        # A thread that knows the server's loop (as daphne's request threads do).
+        # As under daphne: the ASGI application noted the server's loop, and
+        # a request thread hands its broadcasts to it.
+        await capture_loop(_noop_app)({"type": "http"}, None, None)
         await database_sync_to_async(publish_many)()
     else:
         # A thread with no loop of its own: the worker.
         await asyncio.to_thread(publish_many)
     assert [(await receive(layer, channel))["logId"] for _ in range(40)] == list(range(40))
+
+
+async def _noop_app(scope, receive, send):
+    return None

@@ -4,7 +4,7 @@ channels."""
 from django.http import JsonResponse
 
 from messaging.api.auth import api_view, bad_request, require_app_scope
-from messaging.api.serializers import app_user_json, client_json
+from messaging.wire import app_user_json, client_json
 from messaging.api.validators import (
     validate_device_update,
     validate_link,

@@ -3,7 +3,7 @@
 from django.http import JsonResponse
 
 from messaging.api.auth import api_view, not_found, require_app_scope
-from messaging.api.serializers import conversation_json
+from messaging.wire import conversation_json
 from messaging.api.validators import validate_activity
 from messaging.services import messages
 

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.http import JsonResponse
 
 from messaging.api.auth import ApiError, api_view, bad_request, require_app_scope
-from messaging.api.serializers import conversation_json, message_json
+from messaging.wire import conversation_json, message_json
 from messaging.api.validators import validate_message, validate_role
 from messaging.services import media, messages
 

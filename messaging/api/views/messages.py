@@ -8,7 +8,7 @@ from django.conf import settings
 from django.http import JsonResponse
 
 from messaging.api.auth import api_view, bad_request, not_found, require_app_scope
-from messaging.api.serializers import conversation_json, delivery_json, message_json
+from messaging.wire import conversation_json, delivery_json, message_json
 from messaging.api.validators import validate_message, validate_role
 from messaging.services import messages
 
@@ -87,5 +87,5 @@ def delete_one(request, messageId):
 
 @api_view(scope="app", user=True)
 def resend(request, messageId, deliveryId):
-    row = messages.resend(request.app_user, messageId, deliveryId)
+    row = messages.resend(request.app_user, deliveryId, message_id=messageId)
     return JsonResponse({"delivery": delivery_json(row)})

@@ -1,5 +1,10 @@
-"""The JSON shapes of the Smooch v1 API. Keys with no value are left out
-(generated Smooch clients reject `null` in fields they treat as required)."""
+"""The wire shapes of Parley's objects: message, app user, client,
+conversation, delivery, webhook, as the Smooch v1 API shows them. The REST
+API, the webhook payloads and the SDK socket all send these, so the engine
+owns them (messaging.api depends on this module, never the reverse).
+
+Keys with no value are left out (generated Smooch clients reject `null` in
+fields they treat as required)."""
 
 from datetime import datetime
 
