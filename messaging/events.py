@@ -19,6 +19,7 @@ from django.db import transaction
 
 from messaging import publisher
 from messaging.models import LogEntry
+from messaging.webhooks import outbox
 
 # Every kind of event, with a label for the Log tab and the webhook trigger
 # it fires (None: not sent to webhooks).
@@ -90,7 +91,8 @@ def emit(
     `detail["message"]` is the Smooch message JSON for message events).
     `webhook` adds keys to the Smooch webhook body (`messages`,
     `destination`, `error`...) of this event's trigger. Inside `batch()` the
-    log entry is written when the batch ends (its id is set then)."""
+    log entry and webhook events are written when the batch ends (the
+    entry's id is set then)."""
     if kind not in KINDS:
         raise ValueError(f"unknown event kind {kind!r}")
     detail = detail or {}
@@ -106,44 +108,69 @@ def emit(
         "summary": summary[:500],
         "detail": detail,
     }
-    pending = getattr(_batch, "pending", None)
-    if pending is None:
-        _store_and_publish([(entry, event)])
-    else:
-        pending.append((entry, event))
     trigger = KINDS[kind][1]
-    if trigger:
-        from messaging.webhooks import dispatch
-
-        dispatch.on_event(app, trigger, event, app_user=app_user, extra=webhook)
+    hook = (app, trigger, event, app_user, webhook) if trigger else None
+    current = getattr(_local, "batch", None)
+    if current is None:
+        _store_and_publish([(entry, event)])
+        if hook:
+            outbox.queue([hook], wake=_wake_sender)
+    else:
+        current.held.append((entry, event))
+        if hook:
+            current.hooks.append(hook)
     return entry
 
 
-_batch = threading.local()
+class Batch:
+    """What one change's events hold back until its batch ends."""
+
+    def __init__(self):
+        self.held: list[tuple] = []  # (log entry or None, event)
+        self.hooks: list[tuple] = []  # (app, trigger, event, app_user, extra)
+        self.has_webhooks: dict[str, bool] = {}
+
+    def app_has_webhooks(self, app_id: str, has: bool) -> None:
+        """Tell the batch whether an app has webhooks, as read by a
+        statement of this change's own transaction (not a cached answer):
+        its webhook events then skip that lookup."""
+        self.has_webhooks[app_id] = bool(has)
+
+
+_local = threading.local()
 
 
 @contextmanager
 def batch():
     """Group the events of one change (a message and its deliveries): inside,
-    emit() holds back its log entry and its broadcast; when the block ends
-    the entries are written with one INSERT and, after commit, the events go
-    out together (one channel-layer message per group). Use it inside the
-    change's transaction; a nested batch joins the outer one, and an
-    exception drops what was held (the transaction rolls back anyway). What
-    is held is written when the batch ends: an inner savepoint that rolls
-    back does not take its events with it, so don't swallow errors inside
-    a batch."""
-    if getattr(_batch, "pending", None) is not None:
-        yield
+    emit() holds back its log entry, its broadcast and its webhook events;
+    when the block ends the entries are written with one INSERT, the
+    webhook events with one more (after one lookup of the app's webhooks)
+    and, after commit, the events go out together (one channel-layer
+    message per group). Use it inside the change's transaction; a nested
+    batch joins the outer one (it yields the outer Batch), and an exception
+    drops what was held (the transaction rolls back anyway). What is held
+    is written when the batch ends: an inner savepoint that rolls back does
+    not take its events with it, so don't swallow errors inside a batch."""
+    current = getattr(_local, "batch", None)
+    if current is not None:
+        yield current
         return
-    _batch.pending = []
+    current = _local.batch = Batch()
     try:
-        yield
-        held = _batch.pending
+        yield current
     finally:
-        _batch.pending = None
-    if held:
-        _store_and_publish(held)
+        _local.batch = None
+    if current.held:
+        _store_and_publish(current.held)
+    if current.hooks:
+        outbox.queue(current.hooks, has_webhooks=current.has_webhooks, wake=_wake_sender)
+
+
+def _wake_sender() -> None:
+    from messaging import tasks
+
+    tasks.enqueue_on_commit(tasks.send_webhooks)
 
 
 def _store_and_publish(held: list) -> None:

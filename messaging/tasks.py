@@ -49,7 +49,7 @@ def typing_timeout(app_user_id: str, until: str) -> bool:
 @task
 def send_webhooks() -> int:
     """POST every due webhook event (in claimed batches)."""
-    from messaging.webhooks.dispatch import run_due
+    from messaging.webhooks.sender import run_due
 
     return run_due()
 

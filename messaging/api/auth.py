@@ -157,10 +157,7 @@ def _authorize(request, scope: str, app_id: str | None, app_user_ref: str | None
         request.app = app
         request.app_user = None
         if app_user_ref is not None:
-            # Whether the app has webhooks comes with the user (one
-            # statement): events of this call skip the webhook lookup when
-            # it has none (messaging.webhooks.dispatch.on_event).
-            app_user = AppUser.objects.by_ref(app, app_user_ref, webhook_flag=True)
+            app_user = AppUser.objects.by_ref(app, app_user_ref)
             if app_user is None:
                 raise ApiError(404, "not_found", f"App user {app_user_ref} not found.")
             app_user.app = app  # already loaded: spares a query per call

@@ -6,26 +6,24 @@ to PARLEY_DELIVERY_MAX_ATTEMPTS; permanent ones (4xx, no integration) fail
 at once."""
 
 import logging
-import time
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import F
 from django.utils import timezone
 
 from messaging import events
 from messaging.delivery import claims
 from messaging.integrations import registry
 from messaging.integrations.base import PlatformError
-from messaging.models import Delivery, DeliveryState, Webhook
+from messaging.models import Delivery, DeliveryState
+from messaging.wire import message_json
 
 logger = logging.getLogger(__name__)
 
 QUEUED = {"state": DeliveryState.QUEUED}
 BATCH = 10
 RUN_BUDGET_SECONDS = 20
-# How long "this app has no webhook", read with a batch, may be relied on.
-WEBHOOK_FLAG_SECONDS = 1.0
 
 
 def run_due(budget: float = RUN_BUDGET_SECONDS) -> int:
@@ -37,16 +35,11 @@ def run_due(budget: float = RUN_BUDGET_SECONDS) -> int:
 
 
 def _send_batch(ids: list[int], token: str) -> int:
-    # The batch in one query, with whether each app has webhooks: the
-    # delivery events then skip the webhook lookup for apps with none.
-    loaded = (
-        Delivery.objects.select_related("message__app", "message__app_user", "client__integration")
-        .annotate(app_has_webhooks=Exists(Webhook.objects.filter(app_id=OuterRef("message__app_id"))))
-        .in_bulk(ids)
-    )
-    loaded_at = time.monotonic()
-    for row in loaded.values():
-        row.loaded_at = loaded_at
+    # The batch in one query, with each delivery's message, app, user,
+    # client and integration.
+    loaded = Delivery.objects.select_related(
+        "message__app", "message__app_user", "client__integration"
+    ).in_bulk(ids)
     return sum(1 for delivery_id in ids if send_one(delivery_id, token, loaded.get(delivery_id)))
 
 
@@ -66,9 +59,7 @@ def send_one(delivery_id: int, token: str, delivery: Delivery | None = None) -> 
     integration = registry.for_client(delivery.client)
     try:
         platform_id = integration.send(delivery)
-        _trust_webhook_flag(delivery)
     except PlatformError as error:
-        _trust_webhook_flag(delivery)
         logger.warning(
             "delivery %s to %s (app %s) failed: %s", delivery.id, delivery.client.platform,
             delivery.message.app_id, error.message,
@@ -89,15 +80,6 @@ def send_one(delivery_id: int, token: str, delivery: Delivery | None = None) -> 
     return True
 
 
-def _trust_webhook_flag(delivery) -> None:
-    """Let this delivery's events skip the webhook lookup when its batch
-    query found none for the app, and only while that answer is fresh (a
-    slow platform call may outlast it)."""
-    fresh = time.monotonic() - getattr(delivery, "loaded_at", float("-inf")) <= WEBHOOK_FLAG_SECONDS
-    has = getattr(delivery, "app_has_webhooks", None)
-    delivery.message.app_user.app_has_webhooks = has if fresh and has is not None else None
-
-
 def _event_detail(delivery, **extra) -> dict:
     return {
         "deliveryId": delivery.id,
@@ -112,8 +94,6 @@ def _event_detail(delivery, **extra) -> dict:
 
 
 def _webhook_extra(delivery, **extra) -> dict:
-    from messaging.wire import message_json
-
     destination = {"type": delivery.client.platform}
     if delivery.client.integration_id:
         destination["integrationId"] = delivery.client.integration_id

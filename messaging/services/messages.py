@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from messaging import delivery, events
 from messaging.wire import message_json
-from messaging.models import AppUser, Delivery, DeliveryState, Message
+from messaging.models import AppUser, Delivery, DeliveryState, Message, Webhook
 from messaging.services.errors import Conflict, NotFound
 
 logger = logging.getLogger(__name__)
@@ -60,9 +60,10 @@ def post_message(app_user: AppUser, *, role: str, fields: dict, source: dict | N
         # Targeted before the INSERT, which then carries the decisions; a
         # destination without a client fails here, before any write.
         targets = delivery.prepare(message)
-    with events.batch():
+    with events.batch() as batch:
         message.save(force_insert=True)
-        started = _touch_conversation(app_user, now, unread=1 if role == "appMaker" else 0)
+        started, has_webhooks = _touch_conversation(app_user, now, unread=1 if role == "appMaker" else 0)
+        batch.app_has_webhooks(app_user.app_id, has_webhooks)
 
         who = events.user_ref(app_user)
         if started:
@@ -86,11 +87,14 @@ def post_message(app_user: AppUser, *, role: str, fields: dict, source: dict | N
     return message
 
 
-def _touch_conversation(app_user: AppUser, now: datetime, *, unread: int) -> bool:
+def _touch_conversation(app_user: AppUser, now: datetime, *, unread: int) -> tuple[bool, bool]:
     """One UPDATE ... RETURNING: last activity, unread count (+1 for a
-    business message) and conversation start. Returns True when this call
-    started the conversation. The returned count is exact under concurrent
-    posts (the row update is atomic)."""
+    business message) and conversation start, and whether the app has
+    webhooks (read in this transaction, so the message's webhook events
+    need no lookup of their own when it has none). Returns (whether this
+    call started the conversation, whether the app has webhooks). The
+    returned count is exact under concurrent posts (the row update is
+    atomic)."""
     started = False
     if not app_user.conversation_started:
         started = bool(
@@ -98,12 +102,13 @@ def _touch_conversation(app_user: AppUser, now: datetime, *, unread: int) -> boo
                 conversation_started=True
             )
         )
-    table = connection.ops.quote_name(AppUser._meta.db_table)
+    quote = connection.ops.quote_name
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} SET last_activity_at = %s, unread_count = unread_count + %s "
-            f"WHERE id = %s RETURNING unread_count",
-            [connection.ops.adapt_datetimefield_value(now), unread, app_user.pk],
+            f"UPDATE {quote(AppUser._meta.db_table)} SET last_activity_at = %s,"
+            " unread_count = unread_count + %s WHERE id = %s RETURNING unread_count,"
+            f" EXISTS (SELECT 1 FROM {quote(Webhook._meta.db_table)} WHERE app_id = %s)",
+            [connection.ops.adapt_datetimefield_value(now), unread, app_user.pk, app_user.app_id],
         )
         row = cursor.fetchone()
     if row is None:
@@ -111,7 +116,7 @@ def _touch_conversation(app_user: AppUser, now: datetime, *, unread: int) -> boo
     app_user.unread_count = row[0]
     app_user.last_activity_at = now
     app_user.conversation_started = True
-    return started
+    return started, bool(row[1])
 
 
 def messages_page(app_user: AppUser, *, before: datetime | None = None, after: datetime | None = None,

@@ -120,10 +120,17 @@ def test_web_deliveries_fire_delivery_success_webhooks(api, app, alice, app_jwt)
 
 
 @pytest.mark.smoke
-def test_the_user_lookup_says_whether_the_app_has_webhooks(app, alice):
-    # A real boolean on every database (SQLite answers EXISTS with 0 / 1):
-    # the events of a call skip the webhook lookup only on `is False`.
-    assert AppUser.objects.by_ref(app, alice.id, webhook_flag=True).app_has_webhooks is False
-    Webhook.objects.create(app=app, target="https://hooks.example/parley", triggers=["message"])
-    assert AppUser.objects.by_ref(app, alice.id, webhook_flag=True).app_has_webhooks is True
-    assert AppUser.objects.by_ref(app, "no-such-user", webhook_flag=True) is None
+def test_a_webhook_created_just_before_a_send_gets_its_events(api, app, alice, app_jwt):
+    """Whether the app has webhooks is read in the send's own transaction:
+    no answer from an earlier call is trusted (on every database: SQLite
+    answers EXISTS with 0 / 1)."""
+    assert send(api, alice, app_jwt, "before").status_code == 201
+    assert not WebhookEvent.objects.filter(app=app).exists()
+    created = api.post("/v1/webhooks", {"target": "https://hooks.example/parley", "triggers": ["*"]},
+                       headers=app_jwt)
+    assert created.status_code == 201, created.content
+    response = send(api, alice, app_jwt, "after")
+    assert response.status_code == 201
+    events = WebhookEvent.objects.filter(app=app).order_by("id")
+    assert [e.trigger for e in events] == ["message:appMaker", "delivery:success"]
+    assert all(e.payload["messages"][0]["_id"] == response.data["message"]["_id"] for e in events)

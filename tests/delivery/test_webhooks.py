@@ -1,12 +1,15 @@
 """Webhook events: an outbox row per matching webhook, POSTed by a task
 with the webhook secret, retried with backoff, private targets refused."""
 
+import threading
+
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from messaging.models import LogEntry, Webhook, WebhookEvent
-from messaging.webhooks.dispatch import matches
-from tests.support.ws import business_message, make_client, run_tasks
+from messaging.webhooks.outbox import matches
+from tests.support.ws import app_jwt, business_message, make_client, run_tasks
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -90,3 +93,33 @@ def test_it_refuses_private_targets_unless_allowed(app, user, fake_platform, set
     assert "non-public address" in row.last_error
     assert not hooks(fake_platform)
     assert LogEntry.objects.get(kind="webhook:failure").detail["error"].startswith("refused")
+
+
+def test_a_webhook_created_while_a_platform_call_is_in_flight_gets_its_delivery_event(
+        app, user, fake_platform, client):
+    """The worker reads whether the app has webhooks when the delivery's
+    event happens, not when it loaded the delivery: a webhook created while
+    the platform call is in flight still gets delivery:success."""
+    make_client(user, "fake")
+    hold = fake_platform.hold_next()
+    message = business_message(user, "Hello")
+    worker = threading.Thread(target=_run_tasks_in_thread)
+    worker.start()
+    try:
+        assert hold.arrived.wait(10), "the worker never called the platform"
+        created = client.post("/v1/webhooks", {"target": fake_platform.url + "/hook", "triggers": ["*"]},
+                              content_type="application/json", headers={"authorization": f"Bearer {app_jwt(app)}"})
+        assert created.status_code == 201, created.content
+    finally:
+        hold.release.set()
+        worker.join(30)
+    event = WebhookEvent.objects.get(app=app, trigger="delivery:success")
+    assert event.payload["messages"][0]["_id"] == message.id
+    assert event.payload["destination"] == {"type": "fake"}
+
+
+def _run_tasks_in_thread():
+    try:
+        run_tasks()
+    finally:
+        connection.close()  # a thread's connection would outlive the test database

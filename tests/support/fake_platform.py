@@ -15,6 +15,7 @@ class FakePlatform:
         self.delay = delay
         self._lock = threading.Lock()
         self._failures: deque = deque()
+        self._holds: deque = deque()
         self._counter = 0
         platform = self
 
@@ -27,6 +28,10 @@ class FakePlatform:
                 except ValueError:
                     body = raw.decode(errors="replace")
                 status, headers, answer = platform._answer(self.path, dict(self.headers), body)
+                hold = platform._holds.popleft() if platform._holds else None
+                if hold is not None:
+                    hold.arrived.set()
+                    hold.release.wait(30)
                 if platform.delay:
                     threading.Event().wait(platform.delay)
                 data = json.dumps(answer).encode()
@@ -65,6 +70,13 @@ class FakePlatform:
             for _ in range(times):
                 self._failures.append((status, headers or {}, body or {"error": f"status {status}"}))
 
+    def hold_next(self) -> "Hold":
+        """Keep the next request waiting for its answer until `release()`
+        (`arrived` is set once it came in): a platform call in flight."""
+        hold = Hold()
+        self._holds.append(hold)
+        return hold
+
     def received(self, path: str = "/messages") -> list[dict]:
         with self._lock:
             return [r for r in self.requests if r["path"] == path]
@@ -75,3 +87,9 @@ class FakePlatform:
     def close(self):
         self.server.shutdown()
         self.server.server_close()
+
+
+class Hold:
+    def __init__(self):
+        self.arrived = threading.Event()
+        self.release = threading.Event()

@@ -1,8 +1,6 @@
-"""Turning events into webhook calls: an outbox row per matching webhook
-(created in the event's transaction), sent by a task after commit.
+"""Sending the webhook outbox (messaging.webhooks.outbox): due rows are
+claimed in batches and POSTed, after their events' transaction committed.
 
-Trigger matching follows Smooch: a webhook's triggers list exact triggers,
-"message" (both message:appUser and message:appMaker) or "*" (all).
 Each call is `POST target` with the Smooch webhook body, `X-API-Key: <the
 webhook secret>`, a 10 s timeout. Failures are retried with exponential
 backoff up to PARLEY_WEBHOOK_MAX_ATTEMPTS; targets on loopback/private
@@ -19,9 +17,10 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from messaging import events
 from messaging.delivery import claims
+from messaging.models import WebhookEvent, WebhookEventState
 from messaging.webhooks import pinned
-from messaging.models import Webhook, WebhookEvent, WebhookEventState
 
 logger = logging.getLogger(__name__)
 
@@ -29,47 +28,6 @@ TIMEOUT = 10
 BATCH = 10
 RUN_BUDGET_SECONDS = 20
 PENDING = {"state": WebhookEventState.PENDING}
-ALIASES = {"message": {"message:appUser", "message:appMaker"}}
-
-
-def matches(triggers, trigger: str) -> bool:
-    for wanted in triggers or []:
-        if wanted == "*" or wanted == trigger or trigger in ALIASES.get(wanted, ()):
-            return True
-    return False
-
-
-def build_payload(app, trigger: str, event: dict, app_user=None, extra: dict | None = None) -> dict:
-    from messaging.wire import app_user_json
-
-    payload = {"trigger": trigger, "app": {"_id": app.id}, "version": "v1.1"}
-    if app_user is not None:
-        payload["appUser"] = app_user_json(app_user)
-    detail = event.get("detail") or {}
-    if detail.get("message") and not (extra or {}).get("messages"):
-        payload["messages"] = [detail["message"]]
-    payload.update(extra or {})
-    return payload
-
-
-def on_event(app, trigger: str, event: dict, app_user=None, extra: dict | None = None) -> list:
-    """Queue `event` for every webhook of `app` subscribed to `trigger`
-    (inside the event's transaction; sending starts after commit)."""
-    from messaging import tasks
-
-    if getattr(app_user, "app_has_webhooks", None) is False:
-        # Known from the query that loaded the user for this call (the API
-        # annotates it): no webhook to look up.
-        return []
-    webhooks = [w for w in Webhook.objects.filter(app=app) if matches(w.triggers, trigger)]
-    if not webhooks:
-        return []
-    payload = build_payload(app, trigger, event, app_user, extra)
-    rows = WebhookEvent.objects.bulk_create(
-        [WebhookEvent(app=app, webhook=w, trigger=trigger, payload=payload) for w in webhooks]
-    )
-    tasks.enqueue_on_commit(tasks.send_webhooks)
-    return rows
 
 
 def run_due(budget: float = RUN_BUDGET_SECONDS) -> int:
@@ -84,7 +42,7 @@ def run_due(budget: float = RUN_BUDGET_SECONDS) -> int:
 
 
 def send_one(event_id: int, token: str) -> bool:
-    from messaging import events, tasks
+    from messaging import tasks
 
     if not claims.renew(WebhookEvent, event_id, pending_filter=PENDING, token=token,
                         attempts=F("attempts") + 1):

@@ -1,0 +1,66 @@
+"""Webhook events waiting to be sent: one outbox row per matching webhook,
+created in the transaction of the events they report (the fan-out,
+messaging.events, hands them over), sent after commit by
+messaging.webhooks.sender.
+
+Trigger matching follows Smooch: a webhook's triggers list exact triggers,
+"message" (both message:appUser and message:appMaker) or "*" (all).
+
+Whether an app has webhooks is read in the event's own transaction, never
+cached: a webhook created before an event happens gets that event, in
+every process. A change that already knows the answer from one of its own
+statements (a message send reads it with the conversation counters) saves
+the lookup.
+"""
+
+from django.db import transaction
+
+from messaging.models import Webhook, WebhookEvent
+from messaging.wire import app_user_json
+
+ALIASES = {"message": {"message:appUser", "message:appMaker"}}
+
+
+def matches(triggers, trigger: str) -> bool:
+    for wanted in triggers or []:
+        if wanted == "*" or wanted == trigger or trigger in ALIASES.get(wanted, ()):
+            return True
+    return False
+
+
+def build_payload(app, trigger: str, event: dict, app_user=None, extra: dict | None = None) -> dict:
+    payload = {"trigger": trigger, "app": {"_id": app.id}, "version": "v1.1"}
+    if app_user is not None:
+        payload["appUser"] = app_user_json(app_user)
+    detail = event.get("detail") or {}
+    if detail.get("message") and not (extra or {}).get("messages"):
+        payload["messages"] = [detail["message"]]
+    payload.update(extra or {})
+    return payload
+
+
+def queue(items: list[tuple], *, has_webhooks: dict | None = None, wake=None) -> list[WebhookEvent]:
+    """Store an outbox row for every webhook subscribed to each item's
+    trigger; `items` are (app, trigger, event, app_user, extra). One query
+    for the webhooks of each app (none for an app `has_webhooks` says has
+    none) and one INSERT for all rows. `wake()` is called on commit when
+    rows were stored (it starts the sender)."""
+    by_app: dict[str, list] = {}
+    for item in items:
+        by_app.setdefault(item[0].id, []).append(item)
+    rows = []
+    for app_id, app_items in by_app.items():
+        if (has_webhooks or {}).get(app_id) is False:
+            continue
+        webhooks = list(Webhook.objects.filter(app_id=app_id))
+        for app, trigger, event, app_user, extra in app_items:
+            subscribed = [w for w in webhooks if matches(w.triggers, trigger)]
+            if subscribed:
+                payload = build_payload(app, trigger, event, app_user, extra)
+                rows += [WebhookEvent(app=app, webhook=w, trigger=trigger, payload=payload) for w in subscribed]
+    if not rows:
+        return []
+    stored = WebhookEvent.objects.bulk_create(rows)
+    if wake is not None:
+        transaction.on_commit(wake)
+    return stored
