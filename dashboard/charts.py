@@ -1,5 +1,5 @@
 """Small inline SVG charts computed on the server: this module only does
-the geometry; templates/dashboard/live/charts.html draws it (so every label
+the geometry; templates/dashboard/live/overview.html draws it (so every label
 is escaped by the template engine). No script, no external asset."""
 
 from dataclasses import dataclass, field

@@ -10,15 +10,6 @@ from messaging.models import ApiKey, App, KeyScope, Membership, Team
 from messaging.services.accounts import require_manager
 from messaging.services.errors import PermissionDenied, ServiceError
 
-DEFAULT_SETTINGS = {
-    # None = the seed's rule with PARLEY_FAILOVER_SECONDS; see delivery/.
-    "failover": None,
-    "logRetentionDays": None,
-    "widget": {},
-    "allowedOrigins": [],
-}
-
-
 def _app_name(name: str) -> str:
     name = (name or "").strip()
     if not name:

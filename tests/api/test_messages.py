@@ -108,7 +108,10 @@ def test_it_resends_a_failed_delivery(api, app_jwt, alice):
                         headers=app_jwt)
     assert response.status_code == 200, response.content
     assert response.data["delivery"]["messageId"] == message_id
-    assert response.data["delivery"]["state"] != "failed"
+    assert response.data["delivery"]["state"] == "queued"  # a new attempt, for the worker
+    assert response.data["delivery"]["_id"] == str(delivery.pk)
+    delivery.refresh_from_db()
+    assert delivery.state == "queued" and delivery.error is None
 
 
 def test_it_resends_only_failed_deliveries(api, app_jwt, alice):

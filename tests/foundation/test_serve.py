@@ -6,7 +6,7 @@ import re
 import pytest
 import requests
 
-from messaging.tasks_probe import probe
+from tests.support.tasks_probe import probe
 from tests.support.live import LiveServer, wait_until
 
 pytestmark = pytest.mark.smoke
