@@ -17,6 +17,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from messaging.events import app_group
+from messaging.models import App
 
 logger = logging.getLogger(__name__)
 
@@ -28,8 +29,6 @@ DETAIL_KEYS = ("messageId", "deliveryId", "state", "role", "clientId", "platform
 
 
 def is_member(user, app_id: str) -> bool:
-    from messaging.models import App
-
     if user is None or not getattr(user, "is_authenticated", False):
         return False
     return App.objects.filter(pk=app_id, team__memberships__user=user).exists()

@@ -6,6 +6,7 @@ so every form also works without JavaScript. Bad input re-renders with 422,
 which base.html tells htmx to swap like a success.
 """
 
+from django.conf import settings
 from django.shortcuts import redirect, render
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -26,8 +27,6 @@ def redirect_anywhere(request, url: str):
 
 def absolute_url(request, path: str) -> str:
     """A link for an email: PARLEY_PUBLIC_URL if set, else the request's host."""
-    from django.conf import settings
-
     if settings.PARLEY_PUBLIC_URL:
         return settings.PARLEY_PUBLIC_URL + path
     return request.build_absolute_uri(path)

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from messaging import delivery, events
 from messaging.models import App, AppUser, Client, Integration, IntegrationStatus, LogEntry, Message
-from messaging.services import sdk_access
+from messaging.services import media, sdk_access
 from messaging.services.errors import Conflict, NotFound, ServiceError
 
 logger = logging.getLogger(__name__)
@@ -104,8 +104,6 @@ def delete_app_user(app_user: AppUser) -> None:
             summary=f"User {app_user_id} deleted",
             detail={"appUser": {"_id": app_user_id}},
         )
-    from messaging.services import media
-
     media.delete_user_media(app.id, app_user_id)
 
 

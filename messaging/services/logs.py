@@ -15,6 +15,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from messaging import periodic
@@ -80,8 +81,6 @@ def log_page(
         elif query.isdigit() and len(query) < 19:
             rows = rows.filter(id=int(query))
         elif is_id(query):
-            from django.db.models import Q
-
             rows = rows.filter(
                 Q(detail__messageId=query) | Q(detail__message___id=query)
             )

@@ -1,5 +1,6 @@
+from django.apps import apps
 from django.core.management.base import BaseCommand
-from django.db import transaction
+from django.db import connection, transaction
 
 from messaging.crypto import EncryptedTextField, rotate
 
@@ -11,9 +12,6 @@ class Command(BaseCommand):
     )
 
     def handle(self, **options):
-        from django.apps import apps
-        from django.db import connection
-
         total = 0
         for model in apps.get_app_config("messaging").get_models():
             fields = [f for f in model._meta.fields if isinstance(f, EncryptedTextField)]
