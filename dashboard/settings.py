@@ -254,8 +254,9 @@ PARLEY_MESSENGER_API_BASE = os.environ.get(
 PARLEY_TWILIO_API_BASE = os.environ.get("PARLEY_TWILIO_API_BASE", "https://api.twilio.com")
 PARLEY_LINE_API_BASE = os.environ.get("PARLEY_LINE_API_BASE", "https://api.line.me")
 PARLEY_VIBER_API_BASE = os.environ.get("PARLEY_VIBER_API_BASE", "https://chatapi.viber.com")
-# The test-only push channel ("fake") posts here (a fake platform on 127.0.0.1).
-PARLEY_FAKE_API_BASE = os.environ.get("PARLEY_FAKE_API_BASE", "http://127.0.0.1:9")
+# Channel classes added to the built-in registry (dotted paths); production
+# has none, the test settings add the test-only "fake" channel.
+PARLEY_EXTRA_INTEGRATIONS = []
 # Delivery engine: how long a worker's claim on a delivery or webhook event
 # holds, how often the sweep runs, when a RUNNING task counts as lost, and
 # the retry budget (exponential backoff from PARLEY_RETRY_BASE_SECONDS).

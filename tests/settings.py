@@ -1,0 +1,14 @@
+"""Settings for the test suite, the servers and workers it starts, and the
+benches: the production settings plus what only tests may have.
+
+- The test-only "fake" channel (tests/support/fake_channel.py), which POSTs
+  to a fake platform on 127.0.0.1 at PARLEY_FAKE_API_BASE; a live test gives
+  its server and worker processes that URL in their environment.
+"""
+
+import os
+
+from dashboard.settings import *  # noqa: F403
+
+PARLEY_EXTRA_INTEGRATIONS = ["tests.support.fake_channel.FakeChannel"]
+PARLEY_FAKE_API_BASE = os.environ.get("PARLEY_FAKE_API_BASE", "http://127.0.0.1:9")
