@@ -147,7 +147,7 @@ class Stack:
             "SESSION_COOKIE_SECURE": "false",
             "CSRF_COOKIE_SECURE": "false",
             "LOG_LEVEL": "WARNING",
-            # The test settings, as in the suite (the fake channel).
+            # The test settings: outbound calls allow-listed to loopback, as in the suite.
             "DJANGO_SETTINGS_MODULE": "tests.settings",
         })
         self.env.pop("DEBUG", None)

@@ -64,7 +64,7 @@ class Stack:
             "LOG_LEVEL": "WARNING",
             "PYTHONUNBUFFERED": "1",
         })
-        # The test settings, as in the suite (the fake channel).
+        # The test settings: outbound calls allow-listed to loopback, as in the suite.
         env["DJANGO_SETTINGS_MODULE"] = "tests.settings"
         if layer:
             env["PARLEY_CHANNEL_LAYER"] = LAYERS[layer]

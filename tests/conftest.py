@@ -24,7 +24,7 @@ def pytest_sessionstart(session):
 
     if settings.SETTINGS_MODULE != "tests.settings":
         raise pytest.UsageError(
-            f"the suite runs on tests.settings (the fake channel), "
+            f"the suite runs on tests.settings (the fake channel, outbound calls kept on loopback), "
             f"not {settings.SETTINGS_MODULE}: unset DJANGO_SETTINGS_MODULE or pass --ds=tests.settings"
         )
     db = os.environ.get("DATABASE_URL")

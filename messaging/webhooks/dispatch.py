@@ -19,8 +19,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from messaging import outbound
 from messaging.delivery import claims
-from messaging.webhooks import pinned
 from messaging.models import Webhook, WebhookEvent, WebhookEventState
 
 logger = logging.getLogger(__name__)
@@ -93,7 +93,7 @@ def send_one(event_id: int, token: str) -> bool:
     webhook = row.webhook
     status, error, permanent = None, "", False
     try:
-        response = pinned.post(
+        response = outbound.post(
             webhook.target,
             json=row.payload,
             headers={"X-API-Key": webhook.secret, "Content-Type": "application/json",
@@ -104,7 +104,7 @@ def send_one(event_id: int, token: str) -> bool:
         status = response.status_code
         if not 200 <= status < 300:
             error = f"the target answered {status}"
-    except pinned.Refused as refused:
+    except outbound.Refused as refused:
         error, permanent = f"refused: {refused}", True
     except requests.Timeout:
         error = f"timed out after {TIMEOUT}s"
