@@ -266,6 +266,8 @@ PARLEY_WEBHOOK_ALLOW_PRIVATE = envbool("PARLEY_WEBHOOK_ALLOW_PRIVATE", DEBUG)
 # connect to an address in one of these networks; None: no allow-list
 # (messaging/outbound.py).
 PARLEY_OUTBOUND_ALLOW = envnetworks("PARLEY_OUTBOUND_ALLOW")
+# Author avatars from an email: this base URL, the email's MD5, then `?d=mp`.
+PARLEY_GRAVATAR_URL = os.environ.get("PARLEY_GRAVATAR_URL", "https://www.gravatar.com/avatar/")
 PARLEY_SECRETS_KEY = os.environ.get("PARLEY_SECRETS_KEY", "")
 PARLEY_LOG_RETENTION_DAYS = envint("PARLEY_LOG_RETENTION_DAYS", 30)
 PARLEY_TYPING_TIMEOUT_SECONDS = envint("PARLEY_TYPING_TIMEOUT_SECONDS", 10)

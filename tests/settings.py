@@ -7,6 +7,9 @@ benches: the production settings plus what only tests may have.
 - Outbound requests are allow-listed to loopback, so nothing a test or a
   fuzzer invents (a webhook target, a platform URL) leaves the machine, not
   even as a DNS query.
+- Avatars point at a loopback port nobody serves, so a browser test's page
+  never fetches www.gravatar.com (tests/support/browser.py fails a test
+  whose page asks for anything off loopback).
 """
 
 import ipaddress
@@ -17,3 +20,4 @@ from dashboard.settings import *  # noqa: F403
 PARLEY_EXTRA_INTEGRATIONS = ["tests.support.fake_channel.FakeChannel"]
 PARLEY_FAKE_API_BASE = os.environ.get("PARLEY_FAKE_API_BASE", "http://127.0.0.1:9")
 PARLEY_OUTBOUND_ALLOW = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
+PARLEY_GRAVATAR_URL = "http://127.0.0.1:9/avatar/"

@@ -1,5 +1,5 @@
 """What production runs on (dashboard.settings, as `make run` and `manage.py
-serve` load it) holds nothing test-only: no "fake" channel;
+serve` load it) holds nothing test-only: no "fake" channel, real Gravatar;
 PARLEY_OUTBOUND_ALLOW is read from the environment and refused when bad."""
 
 import json
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.smoke
 
 REPORT = (
     "import json; from django.conf import settings; from messaging.integrations.registry import REGISTRY;"
-    "print(json.dumps({'types': sorted(REGISTRY),"
+    "print(json.dumps({'types': sorted(REGISTRY), 'gravatar': settings.PARLEY_GRAVATAR_URL,"
     "'allow': [str(n) for n in settings.PARLEY_OUTBOUND_ALLOW or []]}))"
 )
 
@@ -34,6 +34,7 @@ def test_the_production_registry_has_no_test_channel(tmp_path):
     values = json.loads(result.stdout)
     assert "web" in values["types"] and "telegram" in values["types"]
     assert "fake" not in values["types"]
+    assert values["gravatar"] == "https://www.gravatar.com/avatar/"
     assert values["allow"] == ["10.1.0.0/16", "::1/128"]
 
 
