@@ -147,6 +147,8 @@ class Stack:
             "SESSION_COOKIE_SECURE": "false",
             "CSRF_COOKIE_SECURE": "false",
             "LOG_LEVEL": "WARNING",
+            # The test settings: outbound calls allow-listed to loopback, as in the suite.
+            "DJANGO_SETTINGS_MODULE": "tests.settings",
         })
         self.env.pop("DEBUG", None)
         self.env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)

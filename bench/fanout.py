@@ -64,7 +64,8 @@ class Stack:
             "LOG_LEVEL": "WARNING",
             "PYTHONUNBUFFERED": "1",
         })
-        env.pop("DJANGO_SETTINGS_MODULE", None)
+        # The test settings: outbound calls allow-listed to loopback, as in the suite.
+        env["DJANGO_SETTINGS_MODULE"] = "tests.settings"
         if layer:
             env["PARLEY_CHANNEL_LAYER"] = LAYERS[layer]
         if os.environ.get("DATABASE_URL"):
@@ -294,7 +295,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a short run (under 2 minutes)")
     args = parser.parse_args()
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dashboard.settings")
+    os.environ["DJANGO_SETTINGS_MODULE"] = "tests.settings"
     layers = ["pubsub", "core"] if os.environ.get("REDIS_URL") else [None]
     runs = []
     for layer in layers:

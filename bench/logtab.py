@@ -71,7 +71,8 @@ def setup_django(url: str, var_dir: str):
     os.environ.pop("REDIS_URL", None)
     os.environ.setdefault("SECRET_KEY", "bench-logtab-secret-key-not-for-production-use-0123456789")
     os.environ["PARLEY_VAR_DIR"] = var_dir
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dashboard.settings")
+    # The test settings (inherited by the server below): outbound calls allow-listed to loopback.
+    os.environ["DJANGO_SETTINGS_MODULE"] = "tests.settings"
     sys.path.insert(0, str(ROOT))
     import django
 

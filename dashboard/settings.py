@@ -6,6 +6,7 @@ in-memory channel layer, the database task backend, a SECRET_KEY generated
 once and kept under var/.
 """
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -42,6 +43,24 @@ def envint(name, default):
 def envlist(name, default):
     value = os.environ.get(name, default)
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def envnetworks(name):
+    """Comma-separated networks (`127.0.0.0/8,::1/128`) as ip_network
+    objects; None when unset or empty."""
+    items = envlist(name, "")
+    if not items:
+        return None
+    networks = []
+    for item in items:
+        try:
+            networks.append(ipaddress.ip_network(item))
+        except ValueError as error:
+            raise ImproperlyConfigured(
+                f"{name} must be comma-separated networks such as 127.0.0.0/8,::1/128; "
+                f"{item!r} is not one ({error})"
+            )
+    return tuple(networks)
 
 
 def _read_or_create_secret(path: Path) -> str:
@@ -243,6 +262,12 @@ if envbool("PARLEY_BEHIND_PROXY", False):
 PARLEY_PUBLIC_URL = os.environ.get("PARLEY_PUBLIC_URL", "").rstrip("/")
 PARLEY_FAILOVER_SECONDS = envint("PARLEY_FAILOVER_SECONDS", 300)
 PARLEY_WEBHOOK_ALLOW_PRIVATE = envbool("PARLEY_WEBHOOK_ALLOW_PRIVATE", DEBUG)
+# Every outbound request (webhooks, platform calls, media downloads) must
+# connect to an address in one of these networks; None: no allow-list
+# (messaging/outbound.py).
+PARLEY_OUTBOUND_ALLOW = envnetworks("PARLEY_OUTBOUND_ALLOW")
+# Author avatars from an email: this base URL, the email's MD5, then `?d=mp`.
+PARLEY_GRAVATAR_URL = os.environ.get("PARLEY_GRAVATAR_URL", "https://www.gravatar.com/avatar/")
 PARLEY_SECRETS_KEY = os.environ.get("PARLEY_SECRETS_KEY", "")
 PARLEY_LOG_RETENTION_DAYS = envint("PARLEY_LOG_RETENTION_DAYS", 30)
 PARLEY_TYPING_TIMEOUT_SECONDS = envint("PARLEY_TYPING_TIMEOUT_SECONDS", 10)
@@ -254,8 +279,9 @@ PARLEY_MESSENGER_API_BASE = os.environ.get(
 PARLEY_TWILIO_API_BASE = os.environ.get("PARLEY_TWILIO_API_BASE", "https://api.twilio.com")
 PARLEY_LINE_API_BASE = os.environ.get("PARLEY_LINE_API_BASE", "https://api.line.me")
 PARLEY_VIBER_API_BASE = os.environ.get("PARLEY_VIBER_API_BASE", "https://chatapi.viber.com")
-# The test-only push channel ("fake") posts here (a fake platform on 127.0.0.1).
-PARLEY_FAKE_API_BASE = os.environ.get("PARLEY_FAKE_API_BASE", "http://127.0.0.1:9")
+# Channel classes added to the built-in registry (dotted paths); production
+# has none, the test settings add the test-only "fake" channel.
+PARLEY_EXTRA_INTEGRATIONS = []
 # Delivery engine: how long a worker's claim on a delivery or webhook event
 # holds, how often the sweep runs, when a RUNNING task counts as lost, and
 # the retry budget (exponential backoff from PARLEY_RETRY_BASE_SECONDS).

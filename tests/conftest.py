@@ -20,6 +20,13 @@ def _reachable(url: str, default_port: int) -> bool:
 
 
 def pytest_sessionstart(session):
+    from django.conf import settings
+
+    if settings.SETTINGS_MODULE != "tests.settings":
+        raise pytest.UsageError(
+            f"the suite runs on tests.settings (the fake channel, outbound calls kept on loopback), "
+            f"not {settings.SETTINGS_MODULE}: unset DJANGO_SETTINGS_MODULE or pass --ds=tests.settings"
+        )
     db = os.environ.get("DATABASE_URL")
     if db and not _reachable(db, 5432):
         raise pytest.UsageError(

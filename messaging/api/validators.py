@@ -47,8 +47,6 @@ WEBHOOK_TRIGGERS = (
     "*",
 )
 
-GRAVATAR = "https://www.gravatar.com/avatar/{}?d=mp"
-
 _http_url = URLValidator(schemes=["http", "https"])
 _email = EmailValidator()
 _E164_JUNK = re.compile(r"[\s\-().]")
@@ -121,9 +119,10 @@ def _bool(data: dict, key: str, where: str = "") -> bool | None:
 
 def gravatar_url(email: str) -> str:
     """Gravatar for an author's email; `d=mp` shows a neutral silhouette when
-    the address has no Gravatar (documented in the OpenAPI description)."""
+    the address has no Gravatar (documented in the OpenAPI description).
+    The base URL is settings.PARLEY_GRAVATAR_URL (www.gravatar.com unless set)."""
     digest = hashlib.md5(email.strip().lower().encode()).hexdigest()
-    return GRAVATAR.format(digest)
+    return f"{settings.PARLEY_GRAVATAR_URL}{digest}?d=mp"
 
 
 def guess_media_type(url: str) -> str:

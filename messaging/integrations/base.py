@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 import requests
 
+from messaging import outbound
+
 logger = logging.getLogger(__name__)
 
 HTTP_TIMEOUT = 10  # seconds, on every platform call
@@ -65,10 +67,19 @@ def _retry_after(response) -> float | None:
 
 def http_post(url: str, *, json=None, data=None, headers=None, auth=None,
               timeout: float = HTTP_TIMEOUT) -> requests.Response:
-    """POST to a platform and classify failures as PlatformError: network
-    errors, timeouts, 5xx and 429 are transient; other 4xx are permanent."""
+    """POST to a platform (`url` under its PARLEY_<TYPE>_API_BASE) through
+    messaging.outbound and classify failures as PlatformError: network
+    errors, timeouts, 5xx and 429 are transient; other 4xx and a target the
+    allow-list refuses are permanent. A base URL is the operator's own
+    setting, so it may be on loopback (a fake platform in tests): only
+    PARLEY_OUTBOUND_ALLOW applies, not the private-address rule."""
     try:
-        response = requests.post(url, json=json, data=data, headers=headers, auth=auth, timeout=timeout)
+        response = outbound.post(url, json=json, data=data, headers=headers, auth=auth, timeout=timeout,
+                                 allow_private=True)
+    except outbound.Unresolvable as error:
+        raise PlatformError(f"could not reach the platform: {error}", permanent=False, code="unreachable")
+    except outbound.Refused as refused:
+        raise PlatformError(f"refused: {refused}", permanent=True, code="refused")
     except requests.Timeout:
         raise PlatformError(f"timed out after {timeout}s", permanent=False, code="timeout")
     except requests.RequestException as error:

@@ -1,17 +1,33 @@
 """Channel type -> Integration class. Targeting asks `capabilities(type)`;
 sending asks `for_client(client)` for an instance bound to the app's
-Integration row."""
+Integration row.
+
+The built-in channels are listed here; `settings.PARLEY_EXTRA_INTEGRATIONS`
+(dotted paths, read once when this module loads) adds others. Production has
+none: the test settings add the test-only "fake" channel, so it is never
+offered outside the test suite.
+"""
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import import_string
 
 from messaging.integrations.base import Capabilities, CapabilitiesOnly, Integration
 from messaging.integrations.descriptors import DESCRIPTORS
-from messaging.integrations.fake import FakeChannel
 from messaging.integrations.web import WebMessenger
 
-REGISTRY: dict[str, type[Integration]] = {
-    WebMessenger.type: WebMessenger,
-    FakeChannel.type: FakeChannel,
-    **{descriptor.type: descriptor for descriptor in DESCRIPTORS},
-}
+
+def _build() -> dict[str, type[Integration]]:
+    registry = {WebMessenger.type: WebMessenger, **{descriptor.type: descriptor for descriptor in DESCRIPTORS}}
+    for path in settings.PARLEY_EXTRA_INTEGRATIONS:
+        cls = import_string(path)
+        if cls.type in registry:
+            raise ImproperlyConfigured(f"PARLEY_EXTRA_INTEGRATIONS: {path} reuses the channel type {cls.type!r}")
+        registry[cls.type] = cls
+    return registry
+
+
+REGISTRY: dict[str, type[Integration]] = _build()
 
 UNKNOWN = Capabilities(native=frozenset(), text_fallback=frozenset())
 

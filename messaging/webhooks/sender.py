@@ -3,8 +3,10 @@ claimed in batches and POSTed, after their events' transaction committed.
 
 Each call is `POST target` with the Smooch webhook body, `X-API-Key: <the
 webhook secret>`, a 10 s timeout. Failures are retried with exponential
-backoff up to PARLEY_WEBHOOK_MAX_ATTEMPTS; targets on loopback/private
-addresses are refused unless PARLEY_WEBHOOK_ALLOW_PRIVATE. Every attempt
+backoff up to PARLEY_WEBHOOK_MAX_ATTEMPTS. The call goes through
+messaging.outbound: targets on loopback/private addresses are refused
+unless PARLEY_WEBHOOK_ALLOW_PRIVATE, and so is any address outside
+PARLEY_OUTBOUND_ALLOW when it is set (a permanent failure). Every attempt
 is logged (webhook:attempt), a final failure too (webhook:failure).
 """
 
@@ -17,10 +19,9 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from messaging import events
+from messaging import events, outbound
 from messaging.delivery import claims
 from messaging.models import WebhookEvent, WebhookEventState
-from messaging.webhooks import pinned
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ def send_one(event_id: int, token: str) -> bool:
     webhook = row.webhook
     status, error, permanent = None, "", False
     try:
-        response = pinned.post(
+        response = outbound.post(
             webhook.target,
             json=row.payload,
             headers={"X-API-Key": webhook.secret, "Content-Type": "application/json",
@@ -62,7 +63,7 @@ def send_one(event_id: int, token: str) -> bool:
         status = response.status_code
         if not 200 <= status < 300:
             error = f"the target answered {status}"
-    except pinned.Refused as refused:
+    except outbound.Refused as refused:
         error, permanent = f"refused: {refused}", True
     except requests.Timeout:
         error = f"timed out after {TIMEOUT}s"

@@ -2,7 +2,6 @@
 size-limited, posted as an image message; and /media/ serving it back with
 safe headers."""
 
-import io
 import struct
 import zlib
 

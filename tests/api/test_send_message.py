@@ -4,6 +4,7 @@ and every validation rule (400, a precise description, nothing stored)."""
 import hashlib
 
 import pytest
+from django.conf import settings
 
 from messaging.models import Delivery, LogEntry, Message
 from tests.api.conftest import add_client, error_of
@@ -34,7 +35,7 @@ def test_it_sends_a_text_message_as_the_business(api, app_jwt, alice):
     assert response.status_code == 201, response.content
     message = response.data["message"]
     digest = hashlib.md5(b"boss@business.com").hexdigest()
-    assert message["avatarUrl"] == f"https://www.gravatar.com/avatar/{digest}?d=mp"
+    assert message["avatarUrl"] == f"{settings.PARLEY_GRAVATAR_URL}{digest}?d=mp"  # www.gravatar.com in production
     assert message["role"] == "appMaker" and message["text"] == "Hello, world!"
     assert message["name"] == "Business Man"
     assert response.data["conversation"] == {"_id": alice.id, "unreadCount": 1}

@@ -7,7 +7,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from messaging.models import ApiKey, AppUser, Delivery, LogEntry, Message, Webhook, WebhookEvent
+from messaging.models import ApiKey, Delivery, LogEntry, Message, Webhook, WebhookEvent
 from messaging.services import credentials
 from messaging.services.apps import revoke_key
 from tests.api.conftest import add_client, error_of

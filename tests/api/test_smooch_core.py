@@ -10,6 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 
 from messaging.models import AppUser, Client, Integration, LogEntry, Message, Webhook
 from tests.api.conftest import add_client
@@ -66,7 +67,7 @@ def test_it_works_with_the_official_smooch_core_client(team, make_app):
         ("appMaker", "Hello, world!", "Business Man", "boss@business.com"),
         ("appMaker", "Hey Messenger user", "Business Man", "boss@business.com"),
     ]
-    assert sent[0].avatar_url.startswith("https://www.gravatar.com/avatar/")
+    assert sent[0].avatar_url.startswith(settings.PARLEY_GRAVATAR_URL)
     assert sent[1].destination == {"integrationType": "messenger"}
     assert [d.client.platform for d in sent[1].deliveries.all()] == ["messenger"]
     typing = [e.detail["state"] for e in LogEntry.objects.filter(app_user=user, kind="typing:appMaker").order_by("id")]

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 
 from messaging.models import AppUser, Delivery, DeliveryState, LogEntry, Message
@@ -117,7 +118,7 @@ def test_it_sends_a_text_as_the_member(owner_client, owner, app, alice):
     assert "Sent." in response.content.decode()
     message = Message.objects.get(app_user=alice, role="appMaker")
     assert message.text == "Hello Alice" and message.name == "Olga" and message.email == owner.email
-    assert message.avatar_url.startswith("https://www.gravatar.com/avatar/")
+    assert message.avatar_url.startswith(settings.PARLEY_GRAVATAR_URL)
     assert message.source == {"type": "dashboard"}
     assert LogEntry.objects.filter(app=app, kind="message:appMaker").exists()
 
@@ -126,7 +127,7 @@ def test_it_sends_a_text_as_the_member(owner_client, owner, app, alice):
 def test_the_composer_defaults_the_sender_to_the_member(owner_client, owner, app, alice):
     body = owner_client.get(f"/apps/{app.id}/users/{alice.id}/").content.decode()
     assert f'value="{owner.email}"' in body
-    assert "https://www.gravatar.com/avatar/" in body
+    assert settings.PARLEY_GRAVATAR_URL in body
     preview = owner_client.get(f"/apps/{app.id}/users/{alice.id}/avatar/", {"email": "x@y.example"}, **HX)
     assert 'id="avatar-preview"' in preview.content.decode()
 
@@ -206,7 +207,7 @@ def test_typing_goes_through_the_engine(owner_client, app, alice, action):
     assert response.status_code == 200
     entry = LogEntry.objects.get(app=app, kind="typing:appMaker")
     assert entry.detail["state"] == action.split(":")[1]
-    assert entry.detail["avatarUrl"].startswith("https://www.gravatar.com/")
+    assert entry.detail["avatarUrl"].startswith(settings.PARLEY_GRAVATAR_URL)
 
 
 @pytest.mark.django_db

@@ -20,6 +20,13 @@ then in a test (on a live server, see tests/support/live.py):
 failed) under test-artifacts/screenshots/; `screenshot(page, name)` saves one
 at any step. Outside pytest fixtures, `launch_chromium()` is a context manager
 yielding a Browser.
+
+Pages never leave loopback: every context made from the `browser` fixture
+(the `page` fixture's, and any a test makes with `browser.new_context()`)
+aborts each request and websocket to anything but 127.0.0.0/8, localhost and
+[::1] before it is sent (so before any DNS lookup), and the test fails at
+teardown with the URLs its pages tried. data:, blob: and about: URLs never
+reach the network and are left alone.
 """
 
 import os
@@ -43,6 +50,13 @@ CHROMIUM_ARGS = [
 ]
 # Playwright's expect() default; pages here answer fast, but CI boxes are slow.
 DEFAULT_TIMEOUT_MS = 10_000
+
+# Every URL off loopback. Playwright's driver matches it (as a JavaScript
+# regex, so keep to syntax both languages read alike): loopback requests are
+# never intercepted and pay nothing for the guard.
+OFF_LOOPBACK = re.compile(
+    r"^(?!(?:https?|wss?)://(?:127(?:\.\d{1,3}){3}|localhost|\[::1\])(?::\d+)?(?:[/?#]|$)|data:|blob:|about:)"
+)
 
 # Never fetch a browser, even if some code path asks Playwright to.
 os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
@@ -103,10 +117,58 @@ def screenshot(page, name: str) -> Path:
     return path
 
 
+class LoopbackOnly:
+    """Aborts what the pages of the contexts it guards ask of anything but
+    loopback, and keeps the URLs they asked for."""
+
+    def __init__(self):
+        self.aborted: list[str] = []
+
+    def guard(self, context):
+        context.route(OFF_LOOPBACK, self._abort)
+        context.route_web_socket(OFF_LOOPBACK, self._refuse)
+        return context
+
+    def guard_browser(self, browser):
+        """Guard every context `browser.new_context()` and `browser.new_page()` make."""
+        new_context = browser.new_context
+
+        def guarded_new_context(*args, **kwargs):
+            return self.guard(new_context(*args, **kwargs))
+
+        def guarded_new_page(*args, **kwargs):
+            # What Playwright's new_page does: a context of its own, closed with the page.
+            context = guarded_new_context(*args, **kwargs)
+            page = context.new_page()
+            page.on("close", lambda _: context.close())
+            return page
+
+        browser.new_context = guarded_new_context
+        browser.new_page = guarded_new_page
+        return browser
+
+    def _abort(self, route):
+        self.aborted.append(route.request.url)
+        route.abort("blockedbyclient")
+
+    def _refuse(self, websocket):
+        self.aborted.append(websocket.url)
+        websocket.close()
+
+    def check(self):
+        if self.aborted:
+            pytest.fail(
+                "the page tried to reach beyond loopback (aborted): " + ", ".join(dict.fromkeys(self.aborted)),
+                pytrace=False,
+            )
+
+
 @pytest.fixture
 def browser():
+    loopback_only = LoopbackOnly()
     with launch_chromium() as browser:
-        yield browser
+        yield loopback_only.guard_browser(browser)
+    loopback_only.check()
 
 
 @pytest.fixture

@@ -35,8 +35,10 @@ def wait_until(check, timeout=10.0, interval=0.05, message="condition"):
 
 
 def child_env(**extra) -> dict:
-    """Environment for a child process that must use the test database."""
+    """Environment for a child process that must use the test database and
+    the test settings (the fake channel, outbound calls kept on loopback)."""
     env = dict(os.environ)
+    env["DJANGO_SETTINGS_MODULE"] = "tests.settings"
     db = settings.DATABASES["default"]
     if db["ENGINE"] == "django.db.backends.sqlite3":
         env.pop("DATABASE_URL", None)

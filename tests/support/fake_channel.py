@@ -1,10 +1,14 @@
 """A push-capable channel for tests only: it POSTs to a fake platform at
 settings.PARLEY_FAKE_API_BASE (tests/support/fake_platform.py) and behaves
-like Messenger (push, silent delivery, typing, read receipts)."""
+like Messenger (push, silent delivery, typing, read receipts).
 
-from django.conf import settings
+Not in the production registry: tests/settings.py adds it through
+PARLEY_EXTRA_INTEGRATIONS, for the test process and for every server and
+worker the tests and benches start."""
 
 import json
+
+from django.conf import settings
 
 from messaging.integrations.base import Capabilities, InboundEvent, Integration, PlatformError, http_post
 from messaging.integrations.fallback import render_text
