@@ -65,6 +65,13 @@ UNLOGGED_KINDS = frozenset()
 
 WEBHOOK_TRIGGERS = sorted({t for _, t in KINDS.values() if t})
 
+# What a webhook may subscribe to (Smooch's triggers): the emitted triggers,
+# the aliases, "*" (all), and payment:success, which is accepted because the
+# reference lists it and existing receivers subscribe to it, but never
+# emitted: Parley takes no payments.
+TRIGGER_ALIASES = {"message": ("message:appUser", "message:appMaker")}
+SUBSCRIBABLE_TRIGGERS = (*TRIGGER_ALIASES, *WEBHOOK_TRIGGERS, "payment:success", "*")
+
 
 def app_group(app_id: str) -> str:
     return f"app.{app_id}"

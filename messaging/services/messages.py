@@ -14,8 +14,8 @@ from django.utils import timezone
 
 from messaging import delivery, events
 from messaging.api.serializers import message_json
-from messaging.models import AppUser, Delivery, DeliveryState, Message
-from messaging.services.errors import Conflict, NotFound
+from messaging.models import AppUser, Delivery, DeliveryState, Integration, IntegrationStatus, Message
+from messaging.services.errors import Conflict, NotFound, ServiceError
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +46,7 @@ def post_message(app_user: AppUser, *, role: str, fields: dict, source: dict | N
     unknown = set(fields) - MESSAGE_FIELDS
     if unknown:
         raise ValueError(f"unknown message fields: {sorted(unknown)}")
+    _check_payments(app_user, fields.get("actions") or [])
     now = to_millis(timezone.now())
     message = Message(
         app_id=app_user.app_id,
@@ -84,6 +85,18 @@ def post_message(app_user: AppUser, *, role: str, fields: dict, source: dict | N
         if role == "appMaker":
             delivery.submit(message, targets)
     return message
+
+
+def _check_payments(app_user: AppUser, actions: list) -> None:
+    """A `buy` action needs an active stripe integration on the app (400
+    before anything is written). Asked here, not by the validator, so that
+    validating a body never reads the database."""
+    buy = next((i for i, action in enumerate(actions) if action.get("type") == "buy"), None)
+    if buy is None:
+        return
+    if not Integration.objects.filter(app_id=app_user.app_id, type="stripe",
+                                      status=IntegrationStatus.ACTIVE).exists():
+        raise ServiceError(f"actions[{buy}]: buy actions need an active stripe integration on this app.")
 
 
 def _touch_conversation(app_user: AppUser, now: datetime, *, unread: int) -> bool:

@@ -20,6 +20,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from messaging.delivery import claims
+from messaging.events import TRIGGER_ALIASES as ALIASES
 from messaging.webhooks import pinned
 from messaging.models import Webhook, WebhookEvent, WebhookEventState
 
@@ -29,7 +30,6 @@ TIMEOUT = 10
 BATCH = 10
 RUN_BUDGET_SECONDS = 20
 PENDING = {"state": WebhookEventState.PENDING}
-ALIASES = {"message": {"message:appUser", "message:appMaker"}}
 
 
 def matches(triggers, trigger: str) -> bool:
