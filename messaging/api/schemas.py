@@ -18,8 +18,8 @@ fields are checked in the order they are listed, and `required` before or
 after them as it is placed.
 
 A key whose value is null counts as absent unless its schema takes null,
-and so does an empty string where a URL or an email is expected
-(as the hand-written validators did; Smooch clients send both).
+and so does an empty string where a URL or an email is expected: clients
+send both for "not given".
 """
 
 from messaging.events import SUBSCRIBABLE_TRIGGERS
