@@ -14,7 +14,14 @@ from django.utils import timezone
 
 from messaging import delivery, events
 from messaging.api.serializers import message_json
-from messaging.models import AppUser, Delivery, DeliveryState, Integration, IntegrationStatus, Message
+from messaging.models import (
+    AppUser,
+    Delivery,
+    DeliveryState,
+    Integration,
+    IntegrationStatus,
+    Message,
+)
 from messaging.services.errors import Conflict, NotFound, ServiceError
 
 logger = logging.getLogger(__name__)
