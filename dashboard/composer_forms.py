@@ -9,7 +9,7 @@ shown on the form and nothing is sent.
 
 from django import forms
 
-from messaging.api.validators import (
+from messaging.validators import (
     ValidationError,
     gravatar_url,
     validate_message,

@@ -28,7 +28,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from messaging import events
-from messaging.api.validators import validate_message
+from messaging.validators import validate_message
 from messaging.delivery import client_appeared, conversation_read, mark_delivered
 from messaging.models import ApiKey, AppUser, Client, Message
 from messaging.services.apps import origin_allowed

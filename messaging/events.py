@@ -57,6 +57,13 @@ KINDS = {
 
 WEBHOOK_TRIGGERS = sorted({t for _, t in KINDS.values() if t})
 
+# What a webhook may subscribe to (Smooch's triggers): the emitted triggers,
+# the aliases, "*" (all), and payment:success, which is accepted because the
+# reference lists it and existing receivers subscribe to it, but never
+# emitted: Parley takes no payments.
+# (The aliases are part of Smooch's matching rule: messaging.webhooks.outbox.)
+SUBSCRIBABLE_TRIGGERS = (*outbox.ALIASES, *WEBHOOK_TRIGGERS, "payment:success", "*")
+
 
 def app_group(app_id: str) -> str:
     return f"app.{app_id}"

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from dashboard.composer_forms import NewAppUserForm
 from dashboard.views import access
 from dashboard.views.htmx import INVALID
-from messaging.api.validators import gravatar_url
+from messaging.validators import gravatar_url
 from messaging.ids import is_id
 from messaging.models import AppUser, Client
 from messaging.services import appusers as appusers_service

@@ -21,7 +21,7 @@ from dashboard.composer_forms import ComposerForm
 from dashboard.views import access
 from dashboard.views.appusers import app_context, app_user_for, decorate
 from dashboard.views.htmx import INVALID
-from messaging.api.validators import gravatar_url
+from messaging.validators import gravatar_url
 from messaging.models import Delivery, DeliveryState, Message
 from messaging.services.business_reads import mark_read_by_business
 from messaging.services import messages as messages_service

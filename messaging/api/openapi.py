@@ -10,7 +10,7 @@ so a key added to a response without documenting it fails the suite.
 
 import copy
 
-from messaging.api.validators import WEBHOOK_TRIGGERS
+from messaging import schemas
 
 
 def _obj(properties: dict, required=(), **extra) -> dict:
@@ -29,11 +29,13 @@ NUM = {"type": "number"}
 INT = {"type": "integer"}
 URI = {"type": "string", "format": "uri"}
 DATETIME = {"type": "string", "format": "date-time"}
-FLAT = {
-    "type": "object",
-    "additionalProperties": {"type": ["string", "number", "boolean", "null"]},
-    "description": "A flat JSON object (no nested objects or arrays).",
-}
+FLAT = schemas.FLAT
+
+
+def _counts(node: dict) -> dict:
+    """An array's item counts, as the request schema has them."""
+    return {key: node[key] for key in ("minItems", "maxItems") if key in node}
+
 EMPTY = _obj({}, description="An empty JSON object.")
 
 ERROR = _obj(
@@ -44,7 +46,7 @@ ERROR = _obj(
 ACTION = _obj(
     {
         "_id": STR,
-        "type": {"enum": ["link", "buy", "postback", "reply", "locationRequest", "share"]},
+        "type": {"enum": schemas.ACTION_TYPES},
         "text": STR,
         "uri": STR,
         "payload": STR,
@@ -64,8 +66,8 @@ ITEM = _obj(
         "description": STR,
         "mediaUrl": URI,
         "mediaType": STR,
-        "size": {"enum": ["compact", "large"]},
-        "actions": {"type": "array", "items": ACTION, "minItems": 1, "maxItems": 3},
+        "size": {"enum": schemas.ITEM_SIZES},
+        "actions": {"type": "array", "items": ACTION, **_counts(schemas.ITEM["properties"]["actions"])},
         "metadata": FLAT,
     },
     ["_id", "title", "actions"],
@@ -75,8 +77,8 @@ MESSAGE = _obj(
     {
         "_id": STR,
         "authorId": STR,
-        "role": {"enum": ["appUser", "appMaker"]},
-        "type": {"enum": ["text", "image", "carousel", "list", "location"]},
+        "role": {"enum": schemas.ROLES},
+        "type": {"enum": schemas.MESSAGE_TYPES},
         "name": STR,
         "email": STR,
         "avatarUrl": {
@@ -89,7 +91,7 @@ MESSAGE = _obj(
         "mediaUrl": URI,
         "mediaType": STR,
         "actions": {"type": "array", "items": ACTION},
-        "items": {"type": "array", "items": ITEM, "maxItems": 10},
+        "items": {"type": "array", "items": ITEM, **_counts(schemas.MESSAGE["properties"]["items"])},
         "coordinates": _obj({"lat": NUM, "long": NUM}, ["lat", "long"]),
         "metadata": FLAT,
         "payload": STR,
@@ -139,7 +141,7 @@ APP_USER = _obj(
 WEBHOOK = _obj(
     {
         "_id": STR,
-        "triggers": {"type": "array", "items": {"enum": list(WEBHOOK_TRIGGERS)}},
+        "triggers": {"type": "array", "items": schemas.TRIGGER, "description": schemas.TRIGGERS["description"]},
         "secret": {**STR, "description": "Sent as the X-API-Key header of each call."},
         "target": URI,
     },
@@ -175,34 +177,6 @@ DELIVERY = _obj(
 
 APP_USER_BODY = _obj({"appUser": APP_USER}, ["appUser"])
 MESSAGE_BODY = _obj({"message": MESSAGE, "conversation": CONVERSATION}, ["message", "conversation"])
-
-# -------------------------------------------------------------- requests
-
-ACTION_IN = {"type": "object", "required": ["type"], "description": "An action button (see the reference)."}
-MESSAGE_IN = {
-    "type": "object",
-    "required": ["role", "type"],
-    "properties": {
-        "role": {"enum": ["appUser", "appMaker"]},
-        "type": {"enum": ["text", "image", "carousel", "list", "location"]},
-        "text": STR,
-        "mediaUrl": URI,
-        "mediaType": STR,
-        "actions": {"type": "array", "items": ACTION_IN},
-        "items": {"type": "array", "maxItems": 10},
-        "coordinates": {"type": "object"},
-        "name": STR,
-        "email": STR,
-        "avatarUrl": URI,
-        "metadata": FLAT,
-        "payload": STR,
-        "destination": {"type": "object", "properties": {"integrationType": STR, "integrationId": STR}},
-    },
-}
-PROFILE_IN = {
-    "type": "object",
-    "properties": {"givenName": STR, "surname": STR, "email": STR, "signedUpAt": DATETIME, "properties": FLAT},
-}
 
 # ------------------------------------------------------------ operations
 
@@ -246,14 +220,13 @@ APP_PATHS = {
     "/appusers": {
         "post": _op("createAppUser", "Pre-create an app user", {201: (APP_USER_BODY, "Created"),
                     409: (ERROR, "userId already exists")},
-                    body={"type": "object", "required": ["userId"], "properties": {
-                        **PROFILE_IN["properties"], "userId": STR, "credentialRequired": BOOL}},
+                    body=schemas.APP_USER,
                     security=APP_ONLY),
     },
     "/appusers/{appUserId}": {
         "get": _op("getAppUser", "Get an app user", {200: (APP_USER_BODY, "OK")}),
         "put": _op("updateAppUser", "Update an app user (additive)", {200: (APP_USER_BODY, "OK")},
-                   body=PROFILE_IN),
+                   body=schemas.PROFILE),
         "delete": _op("deleteAppUser", "Delete an app user and all their data (messages, clients, log "
                       "entries, uploaded images)", {200: (EMPTY, "Deleted")}, security=APP_ONLY),
     },
@@ -264,13 +237,11 @@ APP_PATHS = {
     "/appusers/{appUserId}/events": {
         "post": _op("trackEvent", "Track an event", {201: (_obj({"conversationUpdated": BOOL},
                     ["conversationUpdated"]), "Created")},
-                    body={"type": "object", "required": ["name"], "properties": {"name": STR,
-                          "appUser": PROFILE_IN}}),
+                    body=schemas.EVENT),
     },
     "/appusers/{appUserId}/devices/{deviceId}": {
         "put": _op("updateDevice", "Update a device (additive)", {200: (_obj({"device": CLIENT},
-                   ["device"]), "OK")}, body={"type": "object", "properties": {
-                       "appVersion": STR, "pushNotificationToken": STR, "info": FLAT}}),
+                   ["device"]), "OK")}, body=schemas.DEVICE_UPDATE),
     },
     "/appusers/{appUserId}/channels": {
         "get": _op("getChannels", "The user's channel entities",
@@ -278,8 +249,7 @@ APP_PATHS = {
         "post": _op("linkChannel", "Link a channel (twilio + phoneNumber); pending until confirmed "
                     "unless skipConfirmation (app-scope JWT only)", {200: (APP_USER_BODY, "OK"),
                     409: (ERROR, "Already linked")},
-                    body={"type": "object", "required": ["type", "phoneNumber"], "properties": {
-                        "type": {"enum": ["twilio"]}, "phoneNumber": STR, "skipConfirmation": BOOL}}),
+                    body=schemas.LINK),
     },
     "/appusers/{appUserId}/channels/{channel}": {
         "delete": _op("unlinkChannel", "Unlink a channel", {200: (EMPTY, "OK")}),
@@ -292,7 +262,7 @@ APP_PATHS = {
                            "description": f"Unix time in seconds: messages strictly {n} it."}
                           for n in ("before", "after")]),
         "post": _op("postMessage", "Post a message (appMaker needs an app-scope JWT)",
-                    {201: (MESSAGE_BODY, "Created")}, body=MESSAGE_IN),
+                    {201: (MESSAGE_BODY, "Created")}, body=schemas.MESSAGE),
         "delete": _op("deleteMessages", "Delete all messages", {200: (EMPTY, "OK")}, security=APP_ONLY),
     },
     "/appusers/{appUserId}/messages/{messageId}": {
@@ -311,33 +281,25 @@ APP_PATHS = {
     "/appusers/{appUserId}/conversation/activity": {
         "post": _op("typingActivity", "typing:start / typing:stop from the business (role defaults to "
                     "appMaker)", {200: (_obj({"conversation": CONVERSATION}, ["conversation"]), "OK")},
-                    body={"type": "object", "required": ["type"], "properties": {
-                        "role": {"enum": ["appMaker"]}, "type": {"enum": ["typing:start", "typing:stop"]},
-                        "name": STR, "avatarUrl": URI}}, security=APP_ONLY),
+                    body=schemas.ACTIVITY, security=APP_ONLY),
     },
     "/appusers/{appUserId}/images": {
         "post": _op("uploadImage", "Upload an image (JPEG, PNG, GIF or WebP by content) and post it",
                     {201: (MESSAGE_BODY, "Created"), 413: (ERROR, "Too large")},
-                    multipart={"type": "object", "required": ["source", "role"], "properties": {
-                        "source": {"type": "string", "contentMediaType": "application/octet-stream"},
-                        "role": {"enum": ["appUser", "appMaker"]}, "text": STR, "name": STR,
-                        "email": STR, "avatarUrl": URI}}),
+                    multipart=schemas.IMAGE_FORM),
     },
     "/webhooks": {
         "get": _op("listWebhooks", "List webhooks",
                    {200: (_obj({"webhooks": {"type": "array", "items": WEBHOOK}}, ["webhooks"]), "OK")},
                    security=APP_ONLY),
         "post": _op("createWebhook", "Create a webhook", {201: (_obj({"webhook": WEBHOOK}, ["webhook"]),
-                    "Created")}, body={"type": "object", "required": ["target"], "properties": {
-                        "target": URI, "triggers": {"type": "array", "items": {"enum": list(WEBHOOK_TRIGGERS)}}}},
-                    security=APP_ONLY),
+                    "Created")}, body=schemas.WEBHOOK, security=APP_ONLY),
     },
     "/webhooks/{webhookId}": {
         "get": _op("getWebhook", "Get a webhook", {200: (_obj({"webhook": WEBHOOK}, ["webhook"]), "OK")},
                    security=APP_ONLY),
         "put": _op("updateWebhook", "Update a webhook", {200: (_obj({"webhook": WEBHOOK}, ["webhook"]), "OK")},
-                   body={"type": "object", "properties": {"target": URI, "triggers": {"type": "array"}}},
-                   security=APP_ONLY),
+                   body=schemas.WEBHOOK_UPDATE, security=APP_ONLY),
         "delete": _op("deleteWebhook", "Delete a webhook", {200: (EMPTY, "OK")}, security=APP_ONLY),
     },
 }
@@ -346,11 +308,7 @@ TOP_PATHS = {
     "/init": {
         "post": _op("init", "An SDK starts on a device", {200: (_obj({"app": INIT_APP, "appUser": APP_USER},
                     ["app", "appUser"]), "OK")},
-                    body={"type": "object", "required": ["device"], "properties": {
-                        "device": {"type": "object", "required": ["id", "platform"], "properties": {
-                            "id": STR, "platform": {"enum": ["ios", "android", "web", "other"]},
-                            "appVersion": STR, "pushNotificationToken": STR, "info": FLAT}},
-                        "userId": STR}},
+                    body=schemas.INIT,
                     description="403 when app.settings.allowedOrigins is set and the Origin is not in it."),
     },
     "/ping": {
@@ -392,7 +350,10 @@ def document() -> dict:
                 "Wire-compatible with the Smooch v1 REST API. Every path also answers under /v1.1/. "
                 "App-scope JWTs and app tokens use /v1/...; account-scope JWTs address an app of "
                 "their team at /v1/apps/{appId}/.... Errors are {\"error\": {\"code\", \"description\"}}. "
-                "Keys without a value are left out, never null. Author avatars default to Gravatar "
+                "Keys without a value are left out, never null. In a request body, a null value counts "
+                "as absent (unless the field says null clears it), and so does an empty string where a URL "
+                "or an email is expected. Request schemas carry `x-errors`: the error description "
+                "given when a keyword fails. Author avatars default to Gravatar "
                 "with d=mp. Parley extensions: the resend endpoint, /v1/ping, the widget keys of "
                 "init's app."
             ),

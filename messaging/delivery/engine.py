@@ -27,6 +27,8 @@ def prepare(message) -> list[Target]:
         raise ValueError("only business messages are delivered")
     if not Message.app.is_cached(message) and AppUser.app.is_cached(message.app_user):
         message.app = message.app_user.app  # the same app, already loaded: save a query
+    # The one read of the user's clients in a send: targeting, the
+    # destination check and the failover schedule all use this list.
     clients = live_clients(message.app_user)
     targets = plan(message.app_user, message.destination, clients)
     entries = []

@@ -46,20 +46,21 @@ def live_clients(app_user) -> list[Client]:
     ))
 
 
-def resolve_destination(app_user, destination: dict) -> Client:
-    """The client a `destination` names, or NoClientForDestination."""
-    if not isinstance(destination, dict):
-        raise NoClientForDestination("destination must be an object.")
+def resolve_destination(destination: dict, clients: list[Client]) -> Client:
+    """The client among the user's live `clients` that `destination` names
+    (its shape was checked with the request body), or NoClientForDestination.
+    The one check that the user has a client there: the caller passes the
+    clients it read, so a send reads them once."""
     integration_id = destination.get("integrationId")
     integration_type = destination.get("integrationType")
-    if not integration_id and not integration_type:
-        raise NoClientForDestination("destination needs an integrationId or an integrationType.")
-    client = next((c for c in live_clients(app_user)
+    client = next((c for c in clients
                    if (not integration_id or c.integration_id == integration_id)
                    and (not integration_type or c.platform == integration_type)), None)
     if client is None:
-        what = integration_id or integration_type
-        raise NoClientForDestination(f"The user has no client linked on {what}.")
+        if integration_type:
+            raise NoClientForDestination(f"destination: this user has no active {integration_type} client.")
+        raise NoClientForDestination(f"destination: this user has no active client on integration "
+                                     f"{integration_id}.")
     return client
 
 
@@ -67,11 +68,10 @@ def plan(app_user, destination: dict | None, clients: list | None = None) -> lis
     """The deliveries to create now for a new business message (failover
     comes later). Empty when the user has no client yet. `clients`: the
     user's live clients when the caller has them already."""
-    if destination:
-        client = resolve_destination(app_user, destination)
-        return [Target(client, Purpose.DESTINATION, True)]
     if clients is None:
         clients = live_clients(app_user)
+    if destination:
+        return [Target(resolve_destination(destination, clients), Purpose.DESTINATION, True)]
     if not clients:
         return []
     preferred, others = clients[0], clients[1:]

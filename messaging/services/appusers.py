@@ -2,7 +2,7 @@
 and the SDK's /v1/init (a device becomes a client; a login merges the
 anonymous user into the identified one).
 
-Functions take instances and validated values (messaging.api.validators),
+Functions take instances and validated values (messaging.validators),
 run in one transaction, emit through messaging.events and raise
 `ServiceError`s.
 """

@@ -1,6 +1,6 @@
 """Writing a conversation: messages from either side, deletions, typing and
 reads. Called by the REST API and by the SDK websocket consumer with
-instances and validated values (see messaging.api.validators).
+instances and validated values (see messaging.validators).
 
 `post_message(app_user, *, role, fields, source=None)` is the one way a
 message is stored: keep its signature stable.
@@ -13,9 +13,17 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from messaging import delivery, events
+from messaging.models import (
+    AppUser,
+    Delivery,
+    DeliveryState,
+    Integration,
+    IntegrationStatus,
+    Message,
+    Webhook,
+)
+from messaging.services.errors import Conflict, NotFound, ServiceError
 from messaging.wire import message_json
-from messaging.models import AppUser, Delivery, DeliveryState, Message, Webhook
-from messaging.services.errors import Conflict, NotFound
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +54,7 @@ def post_message(app_user: AppUser, *, role: str, fields: dict, source: dict | N
     unknown = set(fields) - MESSAGE_FIELDS
     if unknown:
         raise ValueError(f"unknown message fields: {sorted(unknown)}")
+    _check_payments(app_user, fields.get("actions") or [])
     now = to_millis(timezone.now())
     message = Message(
         app_id=app_user.app_id,
@@ -85,6 +94,18 @@ def post_message(app_user: AppUser, *, role: str, fields: dict, source: dict | N
         if role == "appMaker":
             delivery.submit(message, targets)
     return message
+
+
+def _check_payments(app_user: AppUser, actions: list) -> None:
+    """A `buy` action needs an active stripe integration on the app (400
+    before anything is written). Asked here, not by the validator, so that
+    validating a body never reads the database."""
+    buy = next((i for i, action in enumerate(actions) if action.get("type") == "buy"), None)
+    if buy is None:
+        return
+    if not Integration.objects.filter(app_id=app_user.app_id, type="stripe",
+                                      status=IntegrationStatus.ACTIVE).exists():
+        raise ServiceError(f"actions[{buy}]: buy actions need an active stripe integration on this app.")
 
 
 def _touch_conversation(app_user: AppUser, now: datetime, *, unread: int) -> tuple[bool, bool]:

@@ -18,7 +18,8 @@ from django.db import transaction
 from messaging.models import Webhook, WebhookEvent
 from messaging.wire import app_user_json
 
-ALIASES = {"message": {"message:appUser", "message:appMaker"}}
+# Smooch's one alias: "message" is both message:appUser and message:appMaker.
+ALIASES = {"message": ("message:appUser", "message:appMaker")}
 
 
 def matches(triggers, trigger: str) -> bool:

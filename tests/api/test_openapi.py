@@ -1,13 +1,16 @@
 """The OpenAPI document is served, is valid, and lists every API route Django
 resolves (responses are checked against it by the `api` fixture)."""
 
+import json
 import re
 
+import jsonschema
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
-import jsonschema
 
+from messaging import validators
 from messaging.api.openapi import document
+from tests.api.conftest import find_operation
 
 PREFIX = "v1/"
 
@@ -56,6 +59,7 @@ def test_it_serves_the_document(api):
     assert response.status_code == 200
     assert response.data["openapi"].startswith("3.")
     assert "/v1/appusers/{appUserId}/messages" in response.data["paths"]
+    assert response.data == json.loads(json.dumps(document()))
 
 
 def test_it_holds_valid_schemas_and_unique_operation_ids():
@@ -99,3 +103,64 @@ def test_it_closes_every_response_object():
 def test_it_answers_the_ping(api):
     response = api.get("/v1/ping")
     assert response.status_code == 200 and response.data == {"ok": True}
+
+
+# The request bodies: the document serves the very schemas the validators
+# check, so the two cannot drift.
+VALIDATED = [validators.MESSAGE, validators.APP_USER, validators.PROFILE, validators.EVENT,
+             validators.DEVICE_UPDATE, validators.LINK, validators.ACTIVITY, validators.WEBHOOK,
+             validators.WEBHOOK_UPDATE, validators.INIT]
+
+
+def test_it_documents_the_request_bodies_the_validators_check():
+    checked = [json.dumps(schema.schema, sort_keys=True) for schema in VALIDATED]
+    bodies = 0
+    for path, item in document()["paths"].items():
+        for method, op in item.items():
+            content = op.get("requestBody", {}).get("content", {}) if isinstance(op, dict) else {}
+            if "application/json" in content:
+                bodies += 1
+                assert json.dumps(content["application/json"]["schema"], sort_keys=True) in checked, (path, method)
+            if "multipart/form-data" in content:
+                fields = dict(content["multipart/form-data"]["schema"]["properties"])
+                fields.pop("source")
+                assert all(fields[k] == validators.MESSAGE.schema["properties"][k] for k in fields), path
+    assert bodies >= 2 * 9
+
+
+ITEM = {"title": "T", "actions": [{"type": "postback", "text": "x", "payload": "X"}]}
+TEXT = {"role": "appMaker", "type": "text"}
+BODIES = [
+    ("post", "messages", {**TEXT, "text": "x" * 10_000}),
+    ("post", "messages", {**TEXT, "text": "x" * 10_001}),
+    ("post", "messages", {**TEXT, "text": "x", "name": 5}),
+    ("post", "messages", {**TEXT, "type": "video", "text": "x"}),
+    ("post", "messages", {"role": "appMaker", "type": "carousel", "items": [ITEM] * 10}),
+    ("post", "messages", {"role": "appMaker", "type": "carousel", "items": [ITEM] * 11}),
+    ("post", "messages", {"role": "appMaker", "type": "list", "items": [{**ITEM, "actions": ITEM["actions"] * 3}]}),
+    ("post", "messages", {"role": "appMaker", "type": "list", "items": [{**ITEM, "actions": ITEM["actions"] * 4}]}),
+    ("post", "messages", {**TEXT, "text": "x", "actions": [{"type": "link", "text": "Go", "uri": "tel:+1555"}]}),
+    ("post", "messages", {**TEXT, "text": "x", "actions": [{"type": "link", "text": "Go"}]}),
+    ("post", "messages", {**TEXT, "text": "x", "metadata": {"a": {"b": 1}}}),
+    ("put", "", {"givenName": "x" * 255, "properties": {"plan": "gold"}}),
+    ("put", "", {"givenName": "x" * 256}),
+    ("post", "events", {"name": "signed-up", "appUser": {"surname": "L"}}),
+    ("post", "events", {"name": " "}),
+    ("post", "conversation/activity", {"type": "typing:start"}),
+    ("post", "conversation/activity", {"type": "typing"}),
+    ("post", "/v1/webhooks", {"target": "https://example.com/a", "triggers": ["payment:success", "message"]}),
+    ("post", "/v1/webhooks", {"target": "https://example.com/a", "triggers": ["typing:appUser"]}),
+    ("post", "/v1/webhooks", {"target": "https://example.com/a", "triggers": []}),
+    ("post", "/v1/webhooks", {"target": "ftp://example.com/a"}),
+]
+
+
+@pytest.mark.parametrize("method,where,body", BODIES, ids=[f"{m} {w} {i}" for i, (m, w, _) in enumerate(BODIES)])
+def test_the_api_refuses_exactly_the_bodies_the_document_refuses(api, app_jwt, alice, method, where, body):
+    path = where if where.startswith("/") else f"/v1/appusers/{alice.id}/{where}".rstrip("/")
+    _, op = find_operation(path, method)
+    schema = op["requestBody"]["content"]["application/json"]["schema"]
+    documented = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker()).is_valid(body)
+    response = getattr(api, method)(path, body, headers=app_jwt)
+    assert (response.status_code < 300) == documented, (documented, response.content)
+    assert response.status_code in (200, 201, 400), response.content

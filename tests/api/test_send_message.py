@@ -5,8 +5,10 @@ import hashlib
 
 import pytest
 from django.conf import settings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
-from messaging.models import Delivery, LogEntry, Message
+from messaging.models import Client, Delivery, LogEntry, Message
 from tests.api.conftest import add_client, error_of
 
 
@@ -180,6 +182,18 @@ def test_it_sends_to_a_destination_integration_id(api, app_jwt, alice):
     response = api.post(url(alice), {"type": "text", "role": "appMaker", "text": "hi",
                                      "destination": {"integrationId": client.integration_id}}, headers=app_jwt)
     assert response.status_code == 201, response.content
+
+
+@pytest.mark.parametrize("platform", ["messenger", "line"], ids=["client there", "no client there"])
+def test_a_send_with_a_destination_reads_the_users_clients_once(api, app_jwt, alice, platform):
+    add_client(alice, "messenger")
+    body = {"type": "text", "role": "appMaker", "text": "hi", "destination": {"integrationType": platform}}
+    with CaptureQueriesContext(connection) as queries:
+        response = api.post(url(alice), body, headers=app_jwt)
+    assert response.status_code == (201 if platform == "messenger" else 400), response.content
+    table = connection.ops.quote_name(Client._meta.db_table)
+    reads = [q["sql"] for q in queries.captured_queries if f"FROM {table}" in q["sql"]]
+    assert len(reads) == 1, reads
 
 
 def test_it_accepts_buy_actions_with_stripe(api, app_jwt, alice, app):

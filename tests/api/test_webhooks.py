@@ -2,7 +2,9 @@
 
 import pytest
 
+from messaging.events import KINDS, SUBSCRIBABLE_TRIGGERS
 from messaging.models import Webhook
+from messaging.webhooks import outbox
 from tests.api.conftest import error_of
 
 
@@ -78,3 +80,17 @@ def test_it_refuses_private_targets_unless_allowed(api, app_jwt, settings, targe
     assert (status, code) == (400, "bad_request") and "loopback or private" in text
     settings.PARLEY_WEBHOOK_ALLOW_PRIVATE = True
     assert api.post("/v1/webhooks", {"target": target}, headers=app_jwt).status_code == 201
+
+
+def test_every_accepted_trigger_but_payment_success_is_emitted(api, app_jwt):
+    emitted = [trigger for _, trigger in KINDS.values() if trigger]
+    for trigger in SUBSCRIBABLE_TRIGGERS:
+        fired_by = [t for t in emitted if outbox.matches([trigger], t)]
+        if trigger == "payment:success":
+            assert not fired_by, "Parley takes no payments: payment:success is never emitted"
+        else:
+            assert fired_by, f"{trigger} is accepted but no event kind fires it"
+    # ...and each of them is accepted by the API, payment:success included.
+    response = api.post("/v1/webhooks", {"target": "https://example.com/cb", "triggers": list(SUBSCRIBABLE_TRIGGERS)},
+                        headers=app_jwt)
+    assert response.data["webhook"]["triggers"] == list(SUBSCRIBABLE_TRIGGERS)

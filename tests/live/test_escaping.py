@@ -3,7 +3,7 @@ everywhere in the live dashboard, and never become clickable script URLs."""
 
 import pytest
 
-from messaging.api.validators import validate_message
+from messaging.validators import validate_message
 from messaging.services.messages import post_message
 from tests.support.ws import make_client, make_user
 

@@ -9,7 +9,7 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from messaging.models import AppUser, Delivery, LogEntry, Message
+from messaging.models import AppUser, Delivery, Integration, LogEntry, Message
 from tests.support.browser import screenshot
 from tests.support.live import LiveServer, wait_until
 from tests.widget.conftest import PNG, Business
@@ -349,6 +349,7 @@ def test_nothing_from_the_data_is_ever_run_as_code(live, page, app):
 
     app.settings = {"widget": {"name": "Shop " + PAYLOAD, "greeting": "Hi " + PAYLOAD, "iconUrl": JS_URL}}
     app.save()
+    Integration.objects.create(app=app, type="stripe")  # post_message refuses buy actions without one
     app_user_id = open_demo(page, live, app)
     app_user = AppUser.objects.get(pk=app_user_id)
     action = lambda kind, **extra: {"_id": f"a-{kind}", "type": kind, "text": f"{kind} {PAYLOAD}", **extra}  # noqa: E731

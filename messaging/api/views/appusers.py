@@ -3,13 +3,14 @@ channels."""
 
 from django.http import JsonResponse
 
-from messaging.api.auth import api_view, bad_request, require_app_scope
+from messaging.api.auth import api_view, require_app_scope
 from messaging.wire import app_user_json, client_json
-from messaging.api.validators import (
+from messaging.validators import (
+    validate_app_user,
     validate_device_update,
+    validate_event,
     validate_link,
     validate_profile,
-    validate_user_id,
 )
 from messaging.services import appusers
 
@@ -20,14 +21,10 @@ def _app_user_response(app_user, status=200):
 
 @api_view(scope="app")
 def create(request):
-    data = request.data
-    user_id = validate_user_id(data, required=True)
-    profile = validate_profile(data)
-    credential_required = data.get("credentialRequired", False)
-    if not isinstance(credential_required, bool):
-        raise bad_request("credentialRequired must be true or false.")
+    body = validate_app_user(request.data)
     app_user = appusers.create_app_user(
-        request.app, user_id=user_id, profile=profile, credential_required=credential_required
+        request.app, user_id=body["user_id"], profile=body["profile"],
+        credential_required=body["credential_required"],
     )
     return _app_user_response(app_user, 201)
 
@@ -56,21 +53,11 @@ def delete_profile(request):
 
 @api_view(user=True)
 def track_event(request):
-    name = request.data.get("name")
-    if name is None:
-        raise bad_request("name is required.")
-    if not isinstance(name, str) or not name.strip():
-        raise bad_request("name must be a non-empty string.")
-    if len(name) > 255:
-        raise bad_request("name must be at most 255 characters.")
+    event = validate_event(request.data)
     # smooch-core sends `appUser`: profile changes applied before the event.
-    props = request.data.get("appUser")
-    if props is not None and not isinstance(props, dict):
-        raise bad_request("appUser must be an object of profile fields.")
-    profile = validate_profile(props or {})
-    if profile:
-        appusers.update_app_user(request.app_user, profile)
-    updated = appusers.track_event(request.app_user, name)
+    if event["profile"]:
+        appusers.update_app_user(request.app_user, event["profile"])
+    updated = appusers.track_event(request.app_user, event["name"])
     return JsonResponse({"conversationUpdated": updated}, status=201)
 
 

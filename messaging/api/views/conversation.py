@@ -4,7 +4,7 @@ from django.http import JsonResponse
 
 from messaging.api.auth import api_view, not_found, require_app_scope
 from messaging.wire import conversation_json
-from messaging.api.validators import validate_activity
+from messaging.validators import validate_activity
 from messaging.services import messages
 
 

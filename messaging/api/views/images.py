@@ -4,11 +4,11 @@ from django.conf import settings
 from django.http import JsonResponse
 
 from messaging.api.auth import ApiError, api_view, bad_request, require_app_scope
+from messaging.schemas import IMAGE_FORM_FIELDS as FORM_FIELDS
 from messaging.wire import conversation_json, message_json
-from messaging.api.validators import validate_message, validate_role
+from messaging.validators import validate_message, validate_role
 from messaging.services import media, messages
 
-FORM_FIELDS = ("role", "text", "name", "email", "avatarUrl", "payload")
 PLACEHOLDER_URL = "https://media.invalid/upload.jpg"
 # Room for the multipart envelope and the form fields around the image.
 ENVELOPE_BYTES = 64 * 1024

@@ -4,7 +4,7 @@ from django.http import JsonResponse
 
 from messaging.api.auth import ApiError, api_view
 from messaging.wire import app_user_json, init_app_json
-from messaging.api.validators import validate_device, validate_user_id
+from messaging.validators import validate_device, validate_user_id
 from messaging.services import appusers
 from messaging.services.apps import origin_allowed
 

@@ -9,7 +9,7 @@ from django.http import JsonResponse
 
 from messaging.api.auth import api_view, bad_request, not_found, require_app_scope
 from messaging.wire import conversation_json, delivery_json, message_json
-from messaging.api.validators import validate_message, validate_role
+from messaging.validators import validate_message, validate_role
 from messaging.services import messages
 
 PAGE_SIZE = 100

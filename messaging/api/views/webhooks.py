@@ -4,7 +4,7 @@ from django.http import JsonResponse
 
 from messaging.api.auth import api_view
 from messaging.wire import webhook_json
-from messaging.api.validators import validate_webhook
+from messaging.validators import validate_webhook
 from messaging.services import webhook_config
 
 

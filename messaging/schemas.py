@@ -1,0 +1,336 @@
+"""The REST API's request bodies as JSON Schemas (draft 2020-12, the
+dialect of OpenAPI 3.1): the one definition both the validation
+(messaging/validators.py) and the OpenAPI document
+(messaging/api/openapi.py) are made from, so the two cannot drift.
+
+Every limit (length, item count, enum) is written here and nowhere else.
+Rules across fields (what each message type takes, what each role may
+send, defaults) live in validators.py.
+
+`x-errors` (an OpenAPI extension) holds the error description of a node for
+a JSON Schema keyword, overriding validators.py's defaults. A template may
+use {name} (the field's path, e.g. `items[0].title`), {parent} (the path of
+the object holding it), {value}, {given} (how many an array holds), {enum}
+("a, b, c"), {either} ("a, b or c"), the node's own keywords ({maxLength},
+{maxItems}...) and {root[...]} (a field of the whole body). The schema of
+the first failing keyword, in the order written here, names the error:
+fields are checked in the order they are listed, and `required` before or
+after them as it is placed.
+
+A key whose value is null counts as absent unless its schema takes null,
+and so does an empty string where a URL or an email is expected: clients
+send both for "not given".
+"""
+
+from messaging.events import SUBSCRIBABLE_TRIGGERS
+
+ROLES = ["appUser", "appMaker"]
+MESSAGE_TYPES = ["text", "image", "carousel", "list", "location"]
+ITEM_SIZES = ["compact", "large"]
+SDK_PLATFORMS = ["ios", "android", "web", "other"]
+ACTIVITY_TYPES = ["typing:start", "typing:stop"]
+
+# What each action type carries: (required, optional) fields besides
+# `type` and `metadata`. The validator keeps these and drops the rest.
+ACTION_TYPE_FIELDS = {
+    "link": (("text", "uri"), ("default",)),
+    "buy": (("text", "amount"), ("currency",)),
+    "postback": (("text", "payload"), ()),
+    "reply": (("text", "payload"), ("iconUrl",)),
+    "locationRequest": (("text",), ()),
+    "share": ((), ()),
+}
+MESSAGE_ACTION_TYPES = ["link", "buy", "postback", "reply", "locationRequest"]
+ITEM_ACTION_TYPES = ["link", "postback", "share"]
+ACTION_TYPES = list(ACTION_TYPE_FIELDS)
+
+
+def string(max_length: int, **extra) -> dict:
+    return {"type": "string", "maxLength": max_length, **extra}
+
+
+def required_string(max_length: int) -> dict:
+    """A string that must hold more than spaces."""
+    return {"type": "string", "pattern": r"\S", "maxLength": max_length}
+
+
+def nullable(schema: dict) -> dict:
+    """A field an update clears with null."""
+    return {**schema, "type": [schema["type"], "null"]}
+
+
+BOOL = {"type": "boolean"}
+HTTP_URL = {
+    "type": "string",
+    "maxLength": 2000,
+    "format": "uri",
+    "pattern": r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s/?#]+\S*$",
+    "x-errors": {"pattern": "{name} must be an http or https URL."},
+}
+EMAIL = {
+    "type": "string",
+    "maxLength": 255,
+    "format": "email",
+    "x-errors": {"format": "{name} must be an email address."},
+}
+FLAT = {
+    "type": "object",
+    "additionalProperties": {
+        "type": ["string", "number", "boolean", "null"],
+        "x-errors": {"type": "{parent} must be a flat JSON object: {name} is nested."},
+    },
+    "description": "A flat JSON object (no nested objects or arrays).",
+    "x-errors": {"type": "{name} must be a flat JSON object."},
+}
+OBJECT_ERRORS = {"type": "{name} must be an object."}
+
+# ------------------------------------------------------------------ messages
+
+ACTION_FIELDS = {
+    "text": required_string(1000),
+    "uri": {
+        "type": "string",
+        "maxLength": 2000,
+        "format": "uri",
+        "pattern": r"^[A-Za-z][A-Za-z0-9+.-]*:.",
+        "x-errors": {"pattern": "{name} must be an absolute URI (e.g. https://example.org)."},
+    },
+    "default": BOOL,
+    "amount": {
+        "type": "integer",
+        "exclusiveMinimum": 0,
+        "description": "In cents. Needs an active stripe integration on the app.",
+        "x-errors": {
+            "type": "{name} must be a positive integer, in cents.",
+            "exclusiveMinimum": "{name} must be a positive integer, in cents.",
+        },
+    },
+    "currency": {
+        "type": "string",
+        "pattern": "^[A-Za-z]{3}$",
+        "x-errors": {"pattern": "{name} must be a 3-letter currency code (USD, CAD...)."},
+    },
+    "payload": required_string(1000),
+    "iconUrl": HTTP_URL,
+    "metadata": FLAT,
+}
+
+
+def _action(types: list) -> dict:
+    return {
+        "type": "object",
+        "description": "An action button; the fields it needs depend on its type.",
+        "x-errors": OBJECT_ERRORS,
+        "properties": {"type": {"enum": types}, **ACTION_FIELDS},
+        "required": ["type"],
+        "allOf": [
+            {"if": {"properties": {"type": {"const": t}}, "required": ["type"]},
+             "then": {"required": list(needs)}}
+            for t, (needs, _) in ACTION_TYPE_FIELDS.items()
+            if needs and t in types
+        ],
+    }
+
+
+MESSAGE_ACTION = _action(MESSAGE_ACTION_TYPES)
+ITEM_ACTION = _action(ITEM_ACTION_TYPES)
+
+ITEM = {
+    "type": "object",
+    "x-errors": OBJECT_ERRORS,
+    "properties": {
+        "title": required_string(1000),
+        "description": string(2000),
+        "mediaUrl": HTTP_URL,
+        "mediaType": string(100, description="Needs mediaUrl; guessed from it when left out."),
+        "size": {"enum": ITEM_SIZES},
+        "actions": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": 3,
+            "items": ITEM_ACTION,
+            "x-errors": {
+                "required": "{name} is required ({minItems} to {maxItems} actions).",
+                "minItems": "{name} must hold {minItems} to {maxItems} actions ({given} given).",
+                "maxItems": "{name} must hold {minItems} to {maxItems} actions ({given} given).",
+            },
+        },
+        "metadata": FLAT,
+    },
+    "required": ["title", "actions"],
+}
+
+COORDINATES = {
+    "type": "object",
+    "x-errors": {"type": "{name} must be an object with lat and long."},
+    "properties": {
+        "lat": {"type": "number", "minimum": -90, "maximum": 90},
+        "long": {"type": "number", "minimum": -180, "maximum": 180},
+    },
+    "required": ["lat", "long"],
+}
+
+DESTINATION = {
+    "type": "object",
+    "description": "appMaker only: send to this one channel of the user (400 if the user has no "
+    "active client there).",
+    "x-errors": {
+        "type": "{name} must be an object with integrationType or integrationId.",
+        "oneOf": "{name} needs exactly one of integrationType or integrationId.",
+    },
+    "properties": {"integrationType": required_string(20), "integrationId": required_string(24)},
+    "oneOf": [{"required": ["integrationType"]}, {"required": ["integrationId"]}],
+}
+
+MESSAGE = {
+    "type": "object",
+    "description": "Which fields a message takes depends on its type and role (see the reference): "
+    "text needs text unless it has actions; image needs mediaUrl; carousel and list (appMaker "
+    "only) need items; location (appUser only) needs coordinates. Actions are appMaker only.",
+    "x-errors": {"type": "The message must be a JSON object."},
+    "required": ["role", "type"],
+    "properties": {
+        "role": {"enum": ROLES},
+        "type": {"enum": MESSAGE_TYPES},
+        "text": string(10_000),
+        "mediaUrl": HTTP_URL,
+        "mediaType": string(100, description="An image/* type; guessed from mediaUrl when left out."),
+        "actions": {"type": "array", "items": MESSAGE_ACTION},
+        "items": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": 10,
+            "items": ITEM,
+            "x-errors": {
+                "minItems": "a {root[type]} message needs at least {minItems} item.",
+                "maxItems": "a {root[type]} message is limited to {maxItems} items ({given} given).",
+            },
+        },
+        "coordinates": COORDINATES,
+        "name": string(255),
+        "email": EMAIL,
+        "avatarUrl": {**HTTP_URL, "description": "Defaults to the Gravatar of email (d=mp)."},
+        "metadata": FLAT,
+        "payload": string(1000),
+        "destination": DESTINATION,
+    },
+}
+
+# POST /appusers/{id}/images: the image and the message fields a form carries.
+IMAGE_FORM_FIELDS = ("role", "text", "name", "email", "avatarUrl", "payload")
+IMAGE_FORM = {
+    "type": "object",
+    "properties": {
+        "source": {"type": "string", "contentMediaType": "application/octet-stream"},
+        **{key: MESSAGE["properties"][key] for key in IMAGE_FORM_FIELDS},
+    },
+    "required": ["source", "role"],
+}
+
+ACTIVITY = {
+    "type": "object",
+    "properties": {
+        "role": {"enum": ["appMaker"], "description": "Defaults to appMaker."},
+        "type": {"enum": ACTIVITY_TYPES},
+        "name": string(255),
+        "avatarUrl": HTTP_URL,
+    },
+    "required": ["type"],
+}
+
+# ----------------------------------------------------------------- app users
+
+NON_EMPTY_ERRORS = {"type": "{name} must be a non-empty string.", "pattern": "{name} must be a non-empty string."}
+USER_ID = {**required_string(255), "not": {"pattern": "/"},
+           "x-errors": {**NON_EMPTY_ERRORS, "not": "{name} must not contain '/'."}}
+
+ISO_TIME = "{name} must be an ISO 8601 time (YYYY-MM-DDThh:mm:ss.sssZ)."
+PROFILE_FIELDS = {
+    "givenName": nullable(string(255)),
+    "surname": nullable(string(255)),
+    "email": nullable(string(255)),
+    "signedUpAt": {"type": "string", "format": "date-time", "x-errors": {"type": ISO_TIME, "format": ISO_TIME}},
+    "properties": nullable(FLAT),
+}
+PROFILE = {"type": "object", "description": "Additive: only the fields given change.",
+           "properties": PROFILE_FIELDS}
+
+APP_USER = {
+    "type": "object",
+    "properties": {"userId": USER_ID, **PROFILE_FIELDS, "credentialRequired": BOOL},
+    "required": ["userId"],
+}
+
+EVENT = {
+    "type": "object",
+    "properties": {
+        "name": {**required_string(255), "x-errors": NON_EMPTY_ERRORS},
+        "appUser": {**PROFILE, "description": "Profile changes applied before the event.",
+                    "x-errors": {"type": "{name} must be an object of profile fields."}},
+    },
+    "required": ["name"],
+}
+
+LINK = {
+    "type": "object",
+    "properties": {
+        "type": {"enum": ["twilio"], "x-errors": {
+            "enum": "{name} must be {either}: it is the only channel that can be linked through the API."}},
+        "phoneNumber": {"type": "string", "description": "E.164 once spaces, dashes, dots and "
+                        "parentheses are removed (+, country code, 7 to 15 digits).",
+                        "x-errors": {"required": "{name} is required to link {root[type]}."}},
+        "skipConfirmation": BOOL,
+    },
+    "required": ["type", "phoneNumber"],
+}
+
+DEVICE = {
+    "type": "object",
+    "x-errors": OBJECT_ERRORS,
+    "properties": {
+        "id": required_string(255),
+        "platform": {"enum": SDK_PLATFORMS, "x-errors": {"enum": "{name} must be {either}."}},
+        "appVersion": string(50),
+        "pushNotificationToken": string(512),
+        "info": FLAT,
+    },
+    "required": ["id", "platform"],
+}
+INIT = {"type": "object", "properties": {"device": DEVICE, "userId": USER_ID}, "required": ["device"]}
+
+DEVICE_UPDATE = {
+    "type": "object",
+    "description": "Additive: only the fields given change (info keys merge); null clears.",
+    "properties": {
+        "appVersion": nullable(string(50)),
+        "pushNotificationToken": nullable(string(512)),
+        "info": nullable(FLAT),
+    },
+}
+
+# ------------------------------------------------------------------ webhooks
+
+TRIGGER = {
+    "type": "string",
+    "enum": list(SUBSCRIBABLE_TRIGGERS),
+    "x-errors": {
+        "type": "{parent} must be an array of strings.",
+        "enum": "unknown trigger {value!r}: triggers are case sensitive, one of {enum}.",
+    },
+}
+TRIGGERS = {
+    "type": "array",
+    "minItems": 1,
+    "items": TRIGGER,
+    "description": "Defaults to [\"message\"]. \"message\" means message:appUser and "
+    "message:appMaker, \"*\" every trigger. payment:success is accepted (Smooch lists it) but "
+    "never emitted: Parley takes no payments.",
+    "x-errors": {"type": "{name} must be an array of strings.", "minItems": "{name} must name at least one trigger."},
+}
+WEBHOOK_FIELDS = {
+    "target": {**HTTP_URL, "description": "Loopback and private addresses are refused unless "
+               "PARLEY_WEBHOOK_ALLOW_PRIVATE is set."},
+    "triggers": TRIGGERS,
+}
+WEBHOOK = {"type": "object", "properties": WEBHOOK_FIELDS, "required": ["target"]}
+WEBHOOK_UPDATE = {"type": "object", "properties": WEBHOOK_FIELDS}

@@ -1,0 +1,467 @@
+"""Request bodies checked before any write, with the rules of the Smooch v1
+reference. Each validator returns clean values or raises `ValidationError`
+(a 400 `bad_request` with a precise description); nothing is stored until
+a body has passed.
+
+The shape of each body (types, lengths, counts, enums) is its JSON Schema in
+messaging/schemas.py, the same one the OpenAPI document serves; this
+module adds what a schema does not say well: the rules across fields (what
+each message type and role may carry), normalisation and defaults. It never
+reads the database: whether a `destination` names a client of the user is
+the delivery engine's question, and whether a `buy` action has a payment
+integration the message service's, both asked before anything is written.
+
+The REST API, the SDK websocket consumer (widget messages) and the
+dashboard's composer all check bodies here, so the module belongs to the
+engine, not to messaging/api. Keep `validate_message(data, role=,
+app_user=)`'s signature stable.
+"""
+
+import hashlib
+import ipaddress
+import mimetypes
+import re
+from collections import defaultdict
+from urllib.parse import urlparse
+
+from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import EmailValidator
+from django.utils.dateparse import parse_datetime
+from jsonschema import Draft202012Validator, FormatChecker
+
+from messaging import schemas
+from messaging.ids import new_id
+from messaging.services.errors import ServiceError
+
+QUICK_REPLY_TYPES = frozenset({"reply", "locationRequest"})
+
+_email = EmailValidator()
+_E164_JUNK = re.compile(r"[\s\-().]")
+_E164 = re.compile(r"\+[1-9]\d{6,14}")
+
+
+class ValidationError(ServiceError):
+    status = 400
+    code = "bad_request"
+
+
+def _fail(description: str):
+    raise ValidationError(description)
+
+
+# ------------------------------------------------------- schemas and errors
+
+# Only these formats are asserted (jsonschema's own checkers depend on which
+# optional packages are installed); "uri" is left to each URL's pattern.
+FORMATS = FormatChecker(formats=())
+
+
+@FORMATS.checks("email")
+def _is_email(value) -> bool:
+    if not isinstance(value, str):
+        return True
+    try:
+        _email(value.strip())
+    except DjangoValidationError:
+        return False
+    return True
+
+
+def _parse_time(value: str):
+    try:
+        parsed = parse_datetime(value)
+    except ValueError:  # well-formed but out of range (month 13, offset +99:00)
+        return None
+    return parsed if parsed is not None and parsed.tzinfo is not None else None
+
+
+@FORMATS.checks("date-time")
+def _is_time(value) -> bool:
+    return not isinstance(value, str) or _parse_time(value) is not None
+
+
+TYPE_ERRORS = {
+    "string": "{name} must be a string.",
+    "boolean": "{name} must be true or false.",
+    "array": "{name} must be an array.",
+    "object": "{name} must be an object.",
+    "number": "{name} must be a number.",
+    "integer": "{name} must be an integer.",
+}
+ERRORS = {
+    "required": "{name} is required.",
+    "maxLength": "{name} must be at most {maxLength} characters.",
+    "pattern": "{name} must not be empty.",
+    "minimum": "{name} must be between {minimum} and {maximum}.",
+    "maximum": "{name} must be between {minimum} and {maximum}.",
+}
+
+
+def _name(path) -> str:
+    name = ""
+    for part in path:
+        name += f"[{part}]" if isinstance(part, int) else f".{part}" if name else part
+    return name
+
+
+def _describe(error, root) -> str:
+    """The description of the first failing keyword: the node's `x-errors`
+    template for it, or the default (see messaging/schemas.py)."""
+    keyword, node, path = error.validator, error.schema, list(error.absolute_path)
+    if keyword == "required":
+        missing = next(p for p in error.validator_value if p not in error.instance)
+        path.append(missing)
+        node = node.get("properties", {}).get(missing, {})
+    template = node.get("x-errors", {}).get(keyword)
+    if template is None:
+        if keyword == "type":
+            types = error.validator_value
+            template = TYPE_ERRORS[types[0] if isinstance(types, list) else types]
+        elif keyword == "enum":
+            many = len(error.validator_value) > 2
+            template = "{name} must be one of {enum}." if many else "{name} must be {either}."
+        else:
+            template = ERRORS.get(keyword, "{name} is not valid: {message}")
+    enum = [str(v) for v in node.get("enum", ())]
+    either = " or ".join(enum) if len(enum) < 3 else ", ".join(enum[:-1]) + " or " + enum[-1]
+    value = error.instance
+    return template.format_map({
+        **node,
+        "name": _name(path) or "The body",
+        "parent": _name(path[:-1]),
+        "value": value,
+        "given": len(value) if isinstance(value, (list, dict, str)) else None,
+        "enum": ", ".join(enum),
+        "either": either,
+        "root": defaultdict(str, root if isinstance(root, dict) else {}),
+        "message": error.message,
+    })
+
+
+BLANK_IS_ABSENT = frozenset({"uri", "email"})
+
+
+def _present(instance, schema: dict):
+    """The body as the rules read it: a key whose value is null counts as
+    absent unless its schema takes null, and so does a blank string where a
+    URL or an email is expected."""
+    properties = schema.get("properties")
+    if isinstance(instance, dict) and properties is not None:
+        clean = {}
+        for key, value in instance.items():
+            node = properties.get(key, {})
+            types = node.get("type")
+            if value is None and not ("null" in types if isinstance(types, list) else types == "null"):
+                continue
+            if isinstance(value, str) and node.get("format") in BLANK_IS_ABSENT and not value.strip():
+                continue
+            clean[key] = _present(value, node)
+        return clean
+    if isinstance(instance, list) and isinstance(schema.get("items"), dict):
+        return [_present(value, schema["items"]) for value in instance]
+    return instance
+
+
+class Schema:
+    """One request body's schema, checked as validators.py checks it."""
+
+    def __init__(self, schema: dict):
+        self.schema = schema
+        self.validator = Draft202012Validator(schema, format_checker=FORMATS)
+
+    def check(self, data) -> dict:
+        """`data` as the rules read it (see _present), or ValidationError
+        with the description of its first failing keyword."""
+        body = _present(data, self.schema)
+        error = next(self.validator.iter_errors(body), None)
+        if error is not None:
+            _fail(_describe(error, body))
+        return body
+
+
+MESSAGE = Schema(schemas.MESSAGE)
+ROLE = Schema({"type": "object", "properties": {"role": schemas.MESSAGE["properties"]["role"]},
+               "required": ["role"]})
+ACTIVITY = Schema(schemas.ACTIVITY)
+PROFILE = Schema(schemas.PROFILE)
+APP_USER = Schema(schemas.APP_USER)
+EVENT = Schema(schemas.EVENT)
+USER_ID = Schema({"type": "object", "properties": {"userId": schemas.USER_ID}})
+USER_ID_REQUIRED = Schema({**USER_ID.schema, "required": ["userId"]})
+LINK = Schema(schemas.LINK)
+INIT = Schema(schemas.INIT)
+DEVICE_UPDATE = Schema(schemas.DEVICE_UPDATE)
+WEBHOOK = Schema(schemas.WEBHOOK)
+WEBHOOK_UPDATE = Schema(schemas.WEBHOOK_UPDATE)
+
+
+def _text(value) -> str | None:
+    """An optional string: None when absent or only spaces."""
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def gravatar_url(email: str) -> str:
+    """Gravatar for an author's email; `d=mp` shows a neutral silhouette when
+    the address has no Gravatar (documented in the OpenAPI description).
+    The base URL is settings.PARLEY_GRAVATAR_URL (www.gravatar.com unless set)."""
+    digest = hashlib.md5(email.strip().lower().encode()).hexdigest()
+    return f"{settings.PARLEY_GRAVATAR_URL}{digest}?d=mp"
+
+
+def guess_media_type(url: str) -> str:
+    media_type, _ = mimetypes.guess_type(urlparse(url).path)
+    return media_type or ""
+
+
+# ------------------------------------------------------------------ messages
+
+
+def validate_role(data: dict) -> str:
+    return ROLE.check(data)["role"]
+
+
+def validate_message(data: dict, *, role: str, app_user) -> dict:
+    """A message body (Smooch's POST /messages fields) as the model's field
+    values, with `_id`s added to actions and items and the author's name
+    and avatar defaulted. `role` is the caller's (the SDK's bodies carry
+    none)."""
+    if not isinstance(data, dict):
+        _fail(schemas.MESSAGE["x-errors"]["type"])
+    body = _present({**data, "role": role}, schemas.MESSAGE)
+    type_ = body.get("type")
+    if type_ in schemas.MESSAGE_TYPES and role in schemas.ROLES:
+        # Before the shapes: a field the type or role does not take is
+        # refused as such, whatever its value.
+        _check_fields_of_type(body, role, type_)
+    MESSAGE.check(body)
+
+    text = _text(body.get("text"))
+    actions = [_clean_action(a) for a in body.get("actions", [])]
+    kinds = {a["type"] for a in actions}
+    if kinds & QUICK_REPLY_TYPES and kinds - QUICK_REPLY_TYPES:
+        _fail("reply and locationRequest actions can only be sent alone or together, "
+              "not with other action types.")
+    if type_ == "list" and kinds & QUICK_REPLY_TYPES:
+        _fail("list messages take link, buy or postback actions, not reply or locationRequest.")
+
+    fields = {"type": type_}
+    if type_ == "text" and text is None and not actions:
+        _fail("text is required for a text message (optional only when actions are provided).")
+    if type_ == "image":
+        fields["media_url"] = body["mediaUrl"]
+        media_type = _text(body.get("mediaType"))
+        if media_type is not None and not media_type.startswith("image/"):
+            _fail("mediaType of an image message must be an image/* type.")
+        fields["media_type"] = media_type or guess_media_type(body["mediaUrl"])
+    elif type_ in ("carousel", "list"):
+        fields["items"] = [_clean_item(item, f"items[{i}].") for i, item in enumerate(body["items"])]
+    elif type_ == "location":
+        c = fields["coordinates"] = {"lat": body["coordinates"]["lat"], "long": body["coordinates"]["long"]}
+        if text is None:
+            text = f"Location shared:\nhttps://maps.google.com/maps?q={c['lat']},{c['long']}"
+
+    fields["text"] = text or ""
+    fields["actions"] = actions
+    fields["metadata"] = body.get("metadata")
+    fields["payload"] = _text(body.get("payload")) or ""
+
+    name = _text(body.get("name"))
+    email = body["email"].strip() if "email" in body else None
+    avatar_url = body.get("avatarUrl")
+    if name is None and role == "appUser" and app_user is not None:
+        name = f"{app_user.given_name} {app_user.surname}".strip() or None
+    if avatar_url is None and email:
+        avatar_url = gravatar_url(email)
+    fields["name"] = name or ""
+    fields["email"] = email or ""
+    fields["avatar_url"] = avatar_url or ""
+    destination = body.get("destination")
+    fields["destination"] = None if destination is None else {
+        key: destination[key] for key in ("integrationType", "integrationId") if key in destination
+    }
+    return fields
+
+
+def _check_fields_of_type(body: dict, role: str, type_: str) -> None:
+    """What a message of this type, sent with this role, may carry."""
+    if type_ in ("carousel", "list") and role != "appMaker":
+        _fail(f"{type_} messages can only be sent with the appMaker role.")
+    if type_ == "location" and role != "appUser":
+        _fail("location messages can only be sent with the appUser role.")
+    if body.get("actions"):  # an empty array is no actions
+        if role != "appMaker":
+            _fail("actions can only be sent with the appMaker role.")
+        if type_ == "carousel":
+            _fail("carousel messages take no message-level actions: put them in items.")
+        if type_ == "location":
+            _fail("location messages take no actions.")
+    if type_ == "image" and "mediaUrl" not in body:
+        _fail("mediaUrl is required.")
+    if type_ != "image" and "mediaUrl" in body:
+        _fail("mediaUrl is only allowed in image messages (items have their own mediaUrl).")
+    if type_ in ("carousel", "list") and "items" not in body:
+        _fail(f"items is required for a {type_} message.")
+    if type_ not in ("carousel", "list") and "items" in body:
+        _fail("items are only allowed in carousel and list messages.")
+    if type_ == "location" and "coordinates" not in body:
+        _fail("coordinates is required for a location message.")
+    if "destination" in body and role != "appMaker":
+        _fail("destination can only be given with the appMaker role.")
+
+
+def _clean_action(raw: dict) -> dict:
+    """The fields the action's type carries, with an `_id`."""
+    required, optional = schemas.ACTION_TYPE_FIELDS[raw["type"]]
+    action = {"_id": new_id(), "type": raw["type"]}
+    for key in (*required, *optional, "metadata"):
+        if key in raw:
+            action[key] = raw[key]
+    if "amount" in action:
+        action["amount"] = int(action["amount"])  # 5.0 is an integer to JSON Schema
+    if "currency" in action:
+        action["currency"] = action["currency"].lower()
+    return action
+
+
+def _clean_item(raw: dict, where: str) -> dict:
+    item = {"_id": new_id(), "title": raw["title"]}
+    if _text(raw.get("description")) is not None:
+        item["description"] = raw["description"]
+    if "mediaUrl" in raw:
+        item["mediaUrl"] = raw["mediaUrl"]
+        media_type = _text(raw.get("mediaType")) or guess_media_type(raw["mediaUrl"])
+        if media_type:
+            item["mediaType"] = media_type
+    elif _text(raw.get("mediaType")) is not None:
+        _fail(f"{where}mediaType needs a mediaUrl.")
+    if "size" in raw:
+        item["size"] = raw["size"]
+    item["actions"] = [_clean_action(a) for a in raw["actions"]]
+    if "metadata" in raw:
+        item["metadata"] = raw["metadata"]
+    return item
+
+
+def validate_activity(data: dict) -> dict:
+    """POST conversation/activity: role (default appMaker, as the seed's
+    calls omit it), type typing:start|typing:stop, optional name, avatarUrl."""
+    body = ACTIVITY.check(data)
+    return {
+        "type": body["type"],
+        "name": _text(body.get("name")) or "",
+        "avatar_url": body.get("avatarUrl", ""),
+    }
+
+
+# ----------------------------------------------------------------- app users
+
+PROFILE_FIELDS = {"givenName": "given_name", "surname": "surname", "email": "email"}
+
+
+def _profile(body: dict) -> dict:
+    fields = {field: (body[key] or "").strip() for key, field in PROFILE_FIELDS.items() if key in body}
+    if "signedUpAt" in body:
+        fields["signed_up_at"] = _parse_time(body["signedUpAt"])
+    if "properties" in body:
+        fields["properties"] = body["properties"] or {}
+    return fields
+
+
+def validate_profile(data: dict) -> dict:
+    """givenName, surname, email, signedUpAt, properties (all optional) as
+    model field values; only the keys present are returned (updates are
+    additive, and null clears a field)."""
+    return _profile(PROFILE.check(data))
+
+
+def validate_app_user(data: dict) -> dict:
+    """POST /appusers: userId, the profile fields and credentialRequired."""
+    body = APP_USER.check(data)
+    return {"user_id": body["userId"], "profile": _profile(body),
+            "credential_required": body.get("credentialRequired", False)}
+
+
+def validate_event(data: dict) -> dict:
+    """POST /appusers/{id}/events: the event's name and the profile changes
+    (`appUser`, as smooch-core sends it) applied before it."""
+    body = EVENT.check(data)
+    return {"name": body["name"], "profile": _profile(body.get("appUser", {}))}
+
+
+def validate_user_id(data: dict, *, required: bool) -> str | None:
+    return (USER_ID_REQUIRED if required else USER_ID).check(data).get("userId")
+
+
+def validate_link(data: dict) -> dict:
+    """POST /appusers/{id}/channels: type (twilio only, as Smooch) and its
+    entity, phoneNumber, normalised to E.164."""
+    body = LINK.check(data)
+    normalised = _E164_JUNK.sub("", body["phoneNumber"])
+    if not normalised.startswith("+"):
+        _fail("phoneNumber must start with + and the country code (e.g. +1 212-555-2368).")
+    if not _E164.fullmatch(normalised):
+        _fail("phoneNumber is not a valid phone number (+, country code, then 7 to 15 digits).")
+    return {"type": body["type"], "phone_number": normalised,
+            "skip_confirmation": body.get("skipConfirmation", False)}
+
+
+def validate_device(data: dict) -> dict:
+    """POST /v1/init's device: id and platform required; appVersion,
+    pushNotificationToken, info (flat) optional. The whole init body is
+    checked (userId too)."""
+    device = INIT.check(data)["device"]
+    return {
+        "id": device["id"],
+        "platform": device["platform"],
+        "app_version": _text(device.get("appVersion")),
+        "push_token": _text(device.get("pushNotificationToken")),
+        "info": device.get("info"),
+    }
+
+
+def validate_device_update(data: dict) -> dict:
+    """PUT /appusers/{id}/devices/{deviceId}: additive; only the given
+    fields change (info keys merge), null clears."""
+    body = DEVICE_UPDATE.check(data)
+    fields = {}
+    if "appVersion" in body:
+        fields["app_version"] = _text(body["appVersion"]) or ""
+    if "pushNotificationToken" in body:
+        fields["push_token"] = _text(body["pushNotificationToken"]) or ""
+    if "info" in body:
+        fields["info"] = body["info"] or {}
+    return fields
+
+
+# ------------------------------------------------------------------ webhooks
+
+
+def _is_private_host(host: str) -> bool:
+    """Literal loopback/private/link-local addresses and localhost. Names
+    that resolve to such addresses are refused by the sender at send time
+    (DNS can change after configuration)."""
+    host = host.strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_private or address.is_loopback or address.is_link_local or address.is_unspecified
+
+
+def validate_webhook(data: dict, *, partial: bool) -> dict:
+    body = (WEBHOOK_UPDATE if partial else WEBHOOK).check(data)
+    fields = {}
+    if "target" in body:
+        target = body["target"]
+        if not settings.PARLEY_WEBHOOK_ALLOW_PRIVATE and _is_private_host(urlparse(target).hostname or ""):
+            _fail("target must not be a loopback or private address "
+                  "(set PARLEY_WEBHOOK_ALLOW_PRIVATE to allow it).")
+        fields["target"] = target
+    if "triggers" in body:
+        fields["triggers"] = list(dict.fromkeys(body["triggers"]))
+    elif not partial:
+        fields["triggers"] = ["message"]
+    return fields
