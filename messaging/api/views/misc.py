@@ -5,6 +5,7 @@ from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from messaging.api.auth import error_response
+from messaging.api.openapi import document
 
 
 def ping(request):
@@ -17,8 +18,6 @@ ping.api_methods = ["GET"]
 
 
 def openapi_json(request):
-    from messaging.api.openapi import document
-
     if request.method not in ("GET", "HEAD"):
         return error_response(405, "method_not_allowed", f"{request.method} is not allowed on {request.path}.")
     return JsonResponse(document())
