@@ -1,17 +1,19 @@
-"""Failover: a durable check, scheduled as a task at submit time for
-`delay` seconds later (django-tasks-db keeps it across restarts).
+"""Failover: a durable check at `delay` seconds after the send, held as a
+"failover" timer (messaging.delivery.timers: subject the message id, key
+the step) scheduled in the send's own transaction.
 
 Default rule (DESIGN.md rule 4): if the message is still unread and the
 preferred channel cannot push, send it with a notification to the most
 recently used push-capable client, even one that holds a silent copy.
 An app's own policy (messaging.services.failover_policy) replaces it with a
 chain of channel types tried in turn, `delaySeconds` apart, while unread.
-A read anywhere (messaging.delivery.reads) cancels what is still pending:
-the check finds the message read and records that instead.
+A read anywhere cancels what is still pending: the read drops the user's
+failover timers (cancel_for_read, recording `failover-cancelled`), and a
+check that finds the message read records that instead.
 
-django-tasks-db never retries a task that raised: the sweep hands such
-checks to `retry_failed` (below), which runs them again later, a bounded
-number of times, while the message is unread.
+A check that raises keeps its timer, which runs again later, a bounded
+number of times (RETRIES, RETRY_BACKOFF doubled), each failure recorded as
+`failover-retry`; then the step is given up (`failover-failed`, logged).
 """
 
 import logging
@@ -20,7 +22,8 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from messaging import events
+from messaging import background, events
+from messaging.delivery import timers
 from messaging.delivery.decisions import decision, record
 from messaging.delivery.targeting import can_push, live_clients
 from messaging.models import Delivery, Message, Purpose
@@ -28,6 +31,7 @@ from messaging.services import failover_policy
 
 logger = logging.getLogger(__name__)
 
+KIND = "failover"
 NOTIFIED = (Purpose.DESTINATION, Purpose.PREFERRED, Purpose.FAILOVER)
 # Decisions that end a step: its check has nothing left to do.
 FINAL = ("failover", "failover-cancelled", "failover-none", "failover-failed")
@@ -39,11 +43,9 @@ RETRY_BACKOFF = timedelta(seconds=30)
 
 
 def schedule_at_submit(message, preferred, clients: list) -> dict:
-    """Decide at submit time whether a failover check is needed; enqueue it
-    on commit. `clients`: the user's live clients. Returns the decision to
-    record."""
-    from messaging import tasks
-
+    """Decide at submit time whether a failover check is needed; schedule
+    its timer in the send's transaction. `clients`: the user's live
+    clients. Returns the decision to record."""
     app = message.app
     policy = failover_policy.get_policy(app)
     if policy is None:
@@ -53,9 +55,13 @@ def schedule_at_submit(message, preferred, clients: list) -> dict:
             return decision("no-failover", reason="no push-capable client")
     delay = failover_policy.delay_seconds(app)
     due = timezone.now() + timedelta(seconds=delay)
-    tasks.enqueue_on_commit(tasks.check_failover, message.id, 0, run_after=due)
+    _schedule(message.id, 0, due)
     return decision("failover-scheduled", dueAt=due.isoformat(), step=0,
                     policy="chain" if policy else "default")
+
+
+def _schedule(message_id: str, step: int, due) -> None:
+    timers.schedule(KIND, message_id, due, data={"step": step}, key=str(step))
 
 
 def _locked_message(message_id: str):
@@ -68,20 +74,24 @@ def _locked_message(message_id: str):
     )
 
 
-def check(message_id: str, step: int = 0) -> str:
-    """Run one failover step; idempotent (a repeated run finds its decision)."""
-    from messaging import tasks
+def _step_done(message, step: int) -> bool:
+    return any(d.get("step") == step and d.get("rule") in FINAL for d in message.decisions or [])
 
+
+def check(message_id: str, step: int = 0) -> str:
+    """Run one failover step (the timer's handler); idempotent: a repeated
+    run finds its decision."""
     with transaction.atomic():
         message = _locked_message(message_id)
         if message is None:
             return "gone"
-        done = [d for d in message.decisions or [] if d.get("step") == step and d.get("rule") in FINAL]
+        done = _step_done(message, step)
+        if message.read_at is not None:
+            if not done:  # a read that did not drop this step's timer
+                record(message, decision("failover-cancelled", step=step, reason="read"))
+            return "read"
         if done:
             return "done"
-        if message.read_at is not None:
-            record(message, decision("failover-cancelled", step=step, reason="read"))
-            return "read"
         policy = failover_policy.get_policy(message.app)
         notified = set(
             Delivery.objects.filter(message=message, purpose__in=NOTIFIED).values_list("client_id", flat=True)
@@ -112,75 +122,59 @@ def check(message_id: str, step: int = 0) -> str:
             detail={"messageId": message.id, "clientId": target.id, "platform": target.platform,
                     "deliveryId": delivery.id, "step": step},
         )
-        tasks.enqueue_on_commit(tasks.send_deliveries)
+        background.enqueue_on_commit("send_deliveries")
         if next_step is not None:
             due = timezone.now() + timedelta(seconds=failover_policy.delay_seconds(message.app))
             record(message, decision("failover-scheduled", dueAt=due.isoformat(), step=next_step,
                                      policy="chain"))
-            tasks.enqueue_on_commit(tasks.check_failover, message.id, next_step, run_after=due)
+            _schedule(message.id, next_step, due)
         return "sent"
 
 
-def retry_failed(failures: dict) -> dict:
-    """`failures`: {(message_id, step): how many times its check raised}
-    (the sweep counts FAILED check_failover tasks). Each still-unread
-    message whose step is not done gets its check again: recorded as a
-    `failover-retry` decision with `attempt` = that count, so a repeated
-    sweep does nothing more until the retry fails too. After RETRIES
-    retries the step is given up (`failover-failed`, logged). Returns
-    {(message_id, step): outcome}."""
-    rows = Message.objects.filter(id__in={m for m, _ in failures}).only("id", "read_at", "decisions")
-    todo = {m.id: m for m in rows}
-    outcomes = {}
-    for (message_id, step), count in failures.items():
-        message = todo.get(message_id)
-        # Most failures were handled by an earlier sweep: skip them unlocked.
-        outcome = _retry_outcome(message, step, count)
-        if outcome is None:
-            outcome = _retry(message_id, step, count)
-        outcomes[(message_id, step)] = outcome
-    return outcomes
+def cancel_for_read(unread_ids) -> int:
+    """A read: drop the pending failover timers of the messages in
+    `unread_ids` (a queryset of the user's unread message ids, before they
+    are marked read) and record `failover-cancelled` on each. Call in the
+    read's transaction before it updates the messages: timers are locked
+    before messages, as their handlers lock them. Returns how many."""
+    dropped = timers.cancel(KIND, unread_ids)
+    if not dropped:
+        return 0
+    messages = (Message.objects.select_for_update(of=("self",)).filter(id__in={t.subject for t in dropped})
+                .only("id", "decisions").in_bulk())
+    for message_id, message in messages.items():
+        steps = sorted(int(t.data.get("step", 0)) for t in dropped if t.subject == message_id)
+        record(message, *[decision("failover-cancelled", step=step, reason="read") for step in steps])
+    return len(dropped)
 
 
-def _retry_outcome(message, step: int, count: int) -> str | None:
-    """What a failed check needs, None: a retry or giving up (to do under
-    the row lock)."""
-    if message is None:
-        return "gone"
-    if message.read_at is not None:
-        return "read"
-    mine = [d for d in message.decisions or [] if d.get("step") == step]
-    if any(d.get("rule") in FINAL for d in mine):
-        return "done"
-    if any(d.get("rule") == "failover-retry" and d.get("attempt") == count for d in mine):
-        return "waiting"  # already re-run after this failure
-    return None
+def _fire(timer) -> str:
+    return check(timer.subject, int(timer.data.get("step", 0)))
 
 
-def _retry(message_id: str, step: int, count: int) -> str:
-    from messaging import tasks
+def _failed(timer, attempts: int, retry_at) -> None:
+    """A check raised (`attempts` times so far): record the retry, or, with
+    `retry_at` None, that the step was given up."""
+    step = int(timer.data.get("step", 0))
+    message = _locked_message(timer.subject)
+    if message is None or message.read_at is not None or _step_done(message, step):
+        return
+    if retry_at is None:
+        record(message, decision("failover-failed", step=step,
+                                 reason=f"the failover check failed {attempts} times"))
+        logger.error("failover check gave up: app=%s message=%s step=%s failures=%s",
+                     message.app_id, message.id, step, attempts)
+        events.emit(
+            "failover",
+            app=message.app,
+            app_user=message.app_user,
+            summary=f"Failover check failed {attempts} times: gave up",
+            detail={"messageId": message.id, "step": step, "failed": True},
+        )
+        return
+    record(message, decision("failover-retry", step=step, attempt=attempts, dueAt=retry_at.isoformat()))
+    logger.warning("failover check failed, retrying: app=%s message=%s step=%s attempt=%s",
+                   message.app_id, message.id, step, attempts)
 
-    with transaction.atomic():
-        message = _locked_message(message_id)
-        outcome = _retry_outcome(message, step, count)
-        if outcome is not None:
-            return outcome
-        if count > RETRIES:
-            record(message, decision("failover-failed", step=step,
-                                     reason=f"the failover check failed {count} times"))
-            logger.error("failover check gave up: app=%s message=%s step=%s failures=%s",
-                         message.app_id, message.id, step, count)
-            events.emit(
-                "failover",
-                app=message.app,
-                app_user=message.app_user,
-                summary=f"Failover check failed {count} times: gave up",
-                detail={"messageId": message.id, "step": step, "failed": True},
-            )
-            return "gave-up"
-        due = timezone.now() + RETRY_BACKOFF * 2 ** (count - 1)
-        record(message, decision("failover-retry", step=step, attempt=count, dueAt=due.isoformat()))
-        tasks.enqueue_on_commit(tasks.check_failover, message.id, step, run_after=due)
-        logger.warning("failover check failed, retrying: app=%s message=%s step=%s attempt=%s",
-                       message.app_id, message.id, step, count)
-        return "retry"
+
+timers.register(KIND, _fire, retries=RETRIES, backoff=RETRY_BACKOFF, failed=_failed)

@@ -11,6 +11,7 @@ is logged (webhook:attempt), a final failure too (webhook:failure).
 """
 
 import logging
+from functools import partial
 from urllib.parse import urlparse
 
 import requests
@@ -19,6 +20,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from messaging import background
 from messaging.delivery import claims
 from messaging.webhooks import pinned
 from messaging.models import Webhook, WebhookEvent, WebhookEventState
@@ -55,8 +57,6 @@ def build_payload(app, trigger: str, event: dict, app_user=None, extra: dict | N
 def on_event(app, trigger: str, event: dict, app_user=None, extra: dict | None = None) -> list:
     """Queue `event` for every webhook of `app` subscribed to `trigger`
     (inside the event's transaction; sending starts after commit)."""
-    from messaging import tasks
-
     if getattr(app_user, "app_has_webhooks", None) is False:
         # Known from the query that loaded the user for this call (the API
         # annotates it): no webhook to look up.
@@ -68,23 +68,21 @@ def on_event(app, trigger: str, event: dict, app_user=None, extra: dict | None =
     rows = WebhookEvent.objects.bulk_create(
         [WebhookEvent(app=app, webhook=w, trigger=trigger, payload=payload) for w in webhooks]
     )
-    tasks.enqueue_on_commit(tasks.send_webhooks)
+    background.enqueue_on_commit("send_webhooks")
     return rows
 
 
 def run_due(budget: float = RUN_BUDGET_SECONDS) -> int:
     """Send due webhook events until none is left or the budget is spent."""
-    from messaging import tasks
-
     return claims.drain(
         WebhookEvent, pending_filter=PENDING, limit=BATCH, budget=budget,
         work_batch=lambda ids, token: sum(1 for event_id in ids if send_one(event_id, token)),
-        requeue=tasks.send_webhooks.enqueue,
+        requeue=partial(background.enqueue, "send_webhooks"),
     )
 
 
 def send_one(event_id: int, token: str) -> bool:
-    from messaging import events, tasks
+    from messaging import events
 
     if not claims.renew(WebhookEvent, event_id, pending_filter=PENDING, token=token,
                         attempts=F("attempts") + 1):
@@ -135,5 +133,5 @@ def send_one(event_id: int, token: str) -> bool:
                         claimed_until=None, claimed_by="")
             events.emit("webhook:attempt", app=row.app, summary=summary,
                         detail={**detail, "nextAttemptAt": next_at.isoformat()})
-            tasks.enqueue_on_commit(tasks.send_webhooks, run_after=next_at)
+            background.enqueue_on_commit("send_webhooks", run_after=next_at)
     return True
