@@ -17,6 +17,8 @@ number of times (RETRIES, RETRY_BACKOFF doubled), each failure recorded as
 """
 
 import logging
+from collections import defaultdict
+from contextlib import nullcontext
 from datetime import timedelta
 
 from django.db import transaction
@@ -64,14 +66,12 @@ def _schedule(message_id: str, step: int, due) -> None:
     timers.schedule(KIND, message_id, due, data={"step": step}, key=str(step))
 
 
-def _locked_message(message_id: str):
-    """The message with its app and user, locked for this transaction (None if gone)."""
-    return (
-        Message.objects.select_for_update(of=("self",))
-        .select_related("app", "app_user")
-        .filter(id=message_id)
-        .first()
-    )
+def _locked_messages(message_ids) -> dict:
+    """The messages with their apps and users, locked for this transaction
+    (in id order, so batches never wait on each other in a cycle); the
+    gone ones are missing."""
+    return {m.id: m for m in Message.objects.select_for_update(of=("self",))
+            .select_related("app", "app_user").filter(id__in=list(message_ids)).order_by("id")}
 
 
 def _step_done(message, step: int) -> bool:
@@ -79,56 +79,89 @@ def _step_done(message, step: int) -> bool:
 
 
 def check(message_id: str, step: int = 0) -> str:
-    """Run one failover step (the timer's handler); idempotent: a repeated
-    run finds its decision."""
-    with transaction.atomic():
-        message = _locked_message(message_id)
-        if message is None:
-            return "gone"
-        done = _step_done(message, step)
-        if message.read_at is not None:
-            if not done:  # a read that did not drop this step's timer
-                record(message, decision("failover-cancelled", step=step, reason="read"))
-            return "read"
-        if done:
-            return "done"
-        policy = failover_policy.get_policy(message.app)
-        notified = set(
-            Delivery.objects.filter(message=message, purpose__in=NOTIFIED).values_list("client_id", flat=True)
-        )
-        clients = [c for c in live_clients(message.app_user) if c.id not in notified]
-        target, next_step = None, None
-        if policy is None:
-            target = next((c for c in clients if can_push(c)), None)
-        else:
-            chain = policy["chain"]
-            for index in range(step, len(chain)):
-                target = next((c for c in clients if c.platform == chain[index]), None)
-                if target is not None:
-                    next_step = index + 1 if index + 1 < len(chain) else None
-                    break
-        if target is None:
-            record(message, decision("failover-none", step=step, reason="no client left to notify"))
-            return "none"
-        delivery, _ = Delivery.objects.get_or_create(
-            message=message, client=target, purpose=Purpose.FAILOVER, defaults={"notify": True}
-        )
-        record(message, decision("failover", target, step=step))
-        events.emit(
-            "failover",
-            app=message.app,
-            app_user=message.app_user,
-            summary=f"Unread: failing over to {target.platform}",
-            detail={"messageId": message.id, "clientId": target.id, "platform": target.platform,
-                    "deliveryId": delivery.id, "step": step},
-        )
+    """Run one failover step; idempotent: a repeated run finds its decision."""
+    return check_many([(message_id, step)])[message_id, step]
+
+
+def check_many(steps: list[tuple[str, int]]) -> dict[tuple[str, int], str]:
+    """Run failover steps, each (message id, step), in one transaction (the
+    timers' handler gets a batch): the messages are locked and their
+    notified clients read with one query each, the new deliveries stored
+    with one INSERT, the events logged with one. Returns each step's
+    outcome: "sent", "none", "read", "done" or "gone"."""
+    # Usually the timers' transaction: no savepoint round trips then.
+    in_transaction = transaction.get_connection().in_atomic_block
+    with nullcontext() if in_transaction else transaction.atomic(), events.batch():
+        messages = _locked_messages({message_id for message_id, _ in steps})
+        notified = defaultdict(set)
+        for message_id, client_id in Delivery.objects.filter(
+            message_id__in=list(messages), purpose__in=NOTIFIED
+        ).values_list("message_id", "client_id"):
+            notified[message_id].add(client_id)
+        outcomes, sends = {}, []
+        for message_id, step in steps:
+            message = messages.get(message_id)
+            outcome, target, next_step = _decide(message, step, notified[message_id])
+            outcomes[message_id, step] = outcome
+            if target is not None:
+                sends.append((message, step, target, next_step))
+                notified[message_id].add(target.id)
+        if not sends:
+            return outcomes
+        # New for certain: `notified` holds every client with a failover
+        # delivery of these messages, read under their locks.
+        deliveries = Delivery.objects.bulk_create(
+            [Delivery(message=message, client=target, purpose=Purpose.FAILOVER, notify=True)
+             for message, _, target, _ in sends])
+        for (message, step, target, next_step), delivery in zip(sends, deliveries):
+            entries = [decision("failover", target, step=step)]
+            events.emit(
+                "failover",
+                app=message.app,
+                app_user=message.app_user,
+                summary=f"Unread: failing over to {target.platform}",
+                detail={"messageId": message.id, "clientId": target.id, "platform": target.platform,
+                        "deliveryId": delivery.id, "step": step},
+            )
+            if next_step is not None:
+                due = timezone.now() + timedelta(seconds=failover_policy.delay_seconds(message.app))
+                entries.append(decision("failover-scheduled", dueAt=due.isoformat(), step=next_step,
+                                        policy="chain"))
+                _schedule(message.id, next_step, due)
+            record(message, *entries)
         background.enqueue_on_commit("send_deliveries")
-        if next_step is not None:
-            due = timezone.now() + timedelta(seconds=failover_policy.delay_seconds(message.app))
-            record(message, decision("failover-scheduled", dueAt=due.isoformat(), step=next_step,
-                                     policy="chain"))
-            _schedule(message.id, next_step, due)
-        return "sent"
+    return outcomes
+
+
+def _decide(message, step: int, notified: set) -> tuple[str, object, int | None]:
+    """One step of a locked message: (outcome, the client to fail over to
+    or None, the chain's next step or None). Records what ends the step
+    without a send."""
+    if message is None:
+        return "gone", None, None
+    done = _step_done(message, step)
+    if message.read_at is not None:
+        if not done:  # a read that did not drop this step's timer
+            record(message, decision("failover-cancelled", step=step, reason="read"))
+        return "read", None, None
+    if done:
+        return "done", None, None
+    policy = failover_policy.get_policy(message.app)
+    clients = [c for c in live_clients(message.app_user) if c.id not in notified]
+    target, next_step = None, None
+    if policy is None:
+        target = next((c for c in clients if can_push(c)), None)
+    else:
+        chain = policy["chain"]
+        for index in range(step, len(chain)):
+            target = next((c for c in clients if c.platform == chain[index]), None)
+            if target is not None:
+                next_step = index + 1 if index + 1 < len(chain) else None
+                break
+    if target is None:
+        record(message, decision("failover-none", step=step, reason="no client left to notify"))
+        return "none", None, None
+    return "sent", target, next_step
 
 
 def cancel_for_read(unread_ids) -> int:
@@ -148,15 +181,15 @@ def cancel_for_read(unread_ids) -> int:
     return len(dropped)
 
 
-def _fire(timer) -> str:
-    return check(timer.subject, int(timer.data.get("step", 0)))
+def _fire(batch: list) -> None:
+    check_many([(timer.subject, int(timer.data.get("step", 0))) for timer in batch])
 
 
 def _failed(timer, attempts: int, retry_at) -> None:
     """A check raised (`attempts` times so far): record the retry, or, with
     `retry_at` None, that the step was given up."""
     step = int(timer.data.get("step", 0))
-    message = _locked_message(timer.subject)
+    message = _locked_messages([timer.subject]).get(timer.subject)
     if message is None or message.read_at is not None or _step_done(message, step):
         return
     if retry_at is None:

@@ -10,10 +10,12 @@ timer exists exactly when the change that wants it committed.
 The worker's scheduler thread calls `run_due()` a few times a second. It
 claims due timers in batches (`SELECT ... FOR UPDATE SKIP LOCKED` on
 PostgreSQL, through messaging.delivery.claims: several workers take
-different rows) and runs each handler in a transaction that re-locks the
-timer on this run's token and deletes it: the handler's work and the
-timer's end commit together, so a timer fires once. A killed worker's
-claimed timers are due again when their lease (PARLEY_CLAIM_SECONDS) ends.
+different rows) and hands each kind its share of a batch in one
+transaction that deletes the timers still claimed on this run's token:
+the handlers' work and the timers' end commit together, so a timer fires
+once. A killed worker's claimed timers are due again when their lease
+(PARLEY_CLAIM_SECONDS) ends. The kinds register when messaging.delivery
+is imported (its package imports the engine, which imports them).
 
 A handler that raises leaves its timer in place: `attempts` grows and it is
 due again after the kind's backoff (doubled each time), at most `retries`
@@ -52,7 +54,7 @@ RUN_BUDGET_SECONDS = 5.0
 @dataclass(frozen=True)
 class Kind:
     name: str
-    handle: Callable[[Timer], object]
+    handle: Callable[[list[Timer]], object]
     retries: int
     backoff: timedelta
     # failed(timer, attempts, retry_at): called in the transaction that
@@ -63,11 +65,12 @@ class Kind:
 KINDS: dict[str, Kind] = {}
 
 
-def register(name: str, handle: Callable[[Timer], object], *, retries: int = 3,
+def register(name: str, handle: Callable[[list[Timer]], object], *, retries: int = 3,
              backoff: timedelta = timedelta(seconds=30),
              failed: Callable[[Timer, int, datetime | None], None] | None = None) -> None:
-    """Say what a timer of kind `name` does when due: `handle(timer)` runs
-    in the transaction that deletes the timer."""
+    """Say what timers of kind `name` do when due: `handle(timers)` gets
+    the due timers of a claimed batch (one or more) and runs in the
+    transaction that deletes them."""
     KINDS[name] = Kind(name, handle, retries, backoff, failed)
 
 
@@ -112,50 +115,51 @@ def run_due(limit: int = BATCH, budget: float = RUN_BUDGET_SECONDS) -> int:
         ids = claims.claim_batch(Timer, pending_filter={}, token=token, limit=limit, due_field="due_at")
         if not ids:
             return fired
-        rows = Timer.objects.in_bulk(ids)
         with background.coalesced():
-            for timer_id in ids:
-                if timer_id in rows and fire(rows[timer_id], token):
-                    fired += 1
+            fired += fire(ids, token)
         if time.monotonic() > deadline:
             return fired
 
 
-def fire(timer: Timer, token: str) -> bool:
-    """Run one claimed timer's handler; False if it was cancelled, moved or
-    taken over meanwhile, or raised."""
-    kind = KINDS.get(timer.kind)
+def fire(ids: list[int], token: str) -> int:
+    """Run the handlers of claimed timers, each kind's batch in one call,
+    all in one transaction that deletes the timers still claimed on
+    `token` (the others were cancelled, moved or taken over meanwhile):
+    their work and their end commit together. A batch that raises is run
+    again one timer at a time, so only the failing timer counts a failure.
+    Returns how many fired."""
     try:
         with transaction.atomic():
-            held = _held(timer.id, token)
-            if held is None:
-                return False
-            if kind is None:
-                raise LookupError(f"no timer kind {timer.kind!r}")
-            kind.handle(held)
-            Timer.objects.filter(id=held.id).delete()
-        return True
+            held = list(Timer.objects.select_for_update().filter(id__in=ids, claimed_by=token).order_by("id"))
+            if not held:
+                return 0
+            Timer.objects.filter(id__in=[t.id for t in held]).delete()
+            for name in sorted({t.kind for t in held}):
+                kind = KINDS.get(name)
+                if kind is None:
+                    raise LookupError(f"no timer kind {name!r}")
+                kind.handle([t for t in held if t.kind == name])
+        return len(held)
     except Exception:
-        logger.exception("timer %s (%s %s %s) failed", timer.id, timer.kind, timer.subject, timer.key)
-        _failed(timer, kind, token)
-        return False
+        if len(ids) > 1:
+            logger.warning("a batch of %s timers failed: firing them one by one", len(ids), exc_info=True)
+            return sum(fire([timer_id], token) for timer_id in ids)
+        logger.exception("timer %s failed", ids[0])
+        _failed(ids[0], token)
+        return 0
 
 
-def _held(timer_id: int, token: str) -> Timer | None:
-    """The timer, locked, while this run's claim on it holds."""
-    return next(iter(Timer.objects.select_for_update().filter(id=timer_id, claimed_by=token)), None)
-
-
-def _failed(timer: Timer, kind: Kind | None, token: str) -> None:
+def _failed(timer_id: int, token: str) -> None:
     """Count a failure: due again after a backoff, or dropped past the
     kind's retries (an unknown kind, a bug or a deploy mismatch, is
     retried like any failure and then dropped)."""
-    retries = kind.retries if kind else 3
-    backoff = kind.backoff if kind else timedelta(seconds=30)
     with transaction.atomic():
-        held = _held(timer.id, token)
+        held = next(iter(Timer.objects.select_for_update().filter(id=timer_id, claimed_by=token)), None)
         if held is None:
             return
+        kind = KINDS.get(held.kind)
+        retries = kind.retries if kind else 3
+        backoff = kind.backoff if kind else timedelta(seconds=30)
         held.attempts += 1
         if held.attempts > retries:
             Timer.objects.filter(id=held.id).delete()

@@ -96,8 +96,9 @@ def send_to_platform(client_id: str, state: str, name: str = "", avatar_url: str
         logger.info("typing to client %s failed: %s", client_id, error.message)
 
 
-def _fire(timer) -> bool:
-    return stop_if_still_typing(timer.subject, timer.data["until"])
+def _fire(batch: list) -> None:
+    for timer in batch:
+        stop_if_still_typing(timer.subject, timer.data["until"])
 
 
 # A stop that fails is worth a short retry or two, not more: typing is ephemeral.

@@ -8,7 +8,7 @@ from django.utils import timezone
 from messaging.delivery import conversation_read, failover, timers
 from messaging.models import Delivery, LogEntry, Timer
 from messaging.services.failover_policy import set_policy
-from tests.support.ws import business_message, decisions, make_client, run_tasks
+from tests.support.ws import business_message, decisions, make_client, make_user, run_tasks
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -103,3 +103,17 @@ def test_a_message_read_meanwhile_is_not_checked_again(user, unread):
     # Only the failure before the read was recorded; no retry after it.
     assert [d["attempt"] for d in decisions(unread, "failover-retry")] == [1]
     assert not decisions(unread, "failover-failed")
+
+
+def test_a_failing_check_does_not_hold_back_the_others_due_with_it(team, make_app, unread, fake_platform):
+    healthy = make_user(make_app(team, "Healthy"), "bob")
+    make_client(healthy, "web")
+    make_client(healthy, "fake", minutes_ago=10, external_id="psid-2")
+    other = business_message(healthy, "Still there?")
+    time_passes()  # both due: one batch
+    assert timers.run_due() == 1
+    run_tasks()
+    assert [r["body"]["messageId"] for r in fake_platform.received() if r["body"]["purpose"] == "failover"] == [
+        other.id]
+    assert waiting_check(unread).attempts == 2
+    assert not Timer.objects.filter(subject=other.id).exists()
