@@ -27,7 +27,7 @@ from django.utils import timezone
 from messaging import background, events
 from messaging.delivery import timers
 from messaging.delivery.decisions import decision, record
-from messaging.delivery.targeting import can_push, live_clients
+from messaging.delivery.targeting import can_push, live_clients_of
 from messaging.models import Delivery, Message, Purpose
 from messaging.services import failover_policy
 
@@ -85,27 +85,41 @@ def check(message_id: str, step: int = 0) -> str:
 
 def check_many(steps: list[tuple[str, int]]) -> dict[tuple[str, int], str]:
     """Run failover steps, each (message id, step), in one transaction (the
-    timers' handler gets a batch): the messages are locked and their
-    notified clients read with one query each, the new deliveries stored
-    with one INSERT, the events logged with one. Returns each step's
-    outcome: "sent", "none", "read", "done" or "gone"."""
+    timers' handler gets a batch): a fixed number of statements for the
+    batch (the messages locked, their notified clients and their users'
+    live clients read, the new deliveries stored, the decisions written,
+    the events logged: one each), so a burst of deadlines costs little per
+    timer. Returns each step's outcome: "sent", "none", "read", "done" or
+    "gone"."""
     # Usually the timers' transaction: no savepoint round trips then.
     in_transaction = transaction.get_connection().in_atomic_block
     with nullcontext() if in_transaction else transaction.atomic(), events.batch():
         messages = _locked_messages({message_id for message_id, _ in steps})
+        outcomes, todo = {}, []
+        for message_id, step in steps:
+            outcome = _settled(messages.get(message_id), step)
+            if outcome is None:
+                todo.append((messages[message_id], step))
+            else:
+                outcomes[message_id, step] = outcome
+        if not todo:
+            return outcomes
         notified = defaultdict(set)
         for message_id, client_id in Delivery.objects.filter(
-            message_id__in=list(messages), purpose__in=NOTIFIED
+            message_id__in={message.id for message, _ in todo}, purpose__in=NOTIFIED
         ).values_list("message_id", "client_id"):
             notified[message_id].add(client_id)
-        outcomes, sends = {}, []
-        for message_id, step in steps:
-            message = messages.get(message_id)
-            outcome, target, next_step = _decide(message, step, notified[message_id])
-            outcomes[message_id, step] = outcome
-            if target is not None:
+        clients = live_clients_of({message.app_user_id for message, _ in todo})
+        sends = []
+        for message, step in todo:
+            target, next_step = _target(message, step, clients[message.app_user_id], notified[message.id])
+            if target is None:
+                record(message, decision("failover-none", step=step, reason="no client left to notify"))
+                outcomes[message.id, step] = "none"
+            else:
                 sends.append((message, step, target, next_step))
-                notified[message_id].add(target.id)
+                notified[message.id].add(target.id)
+                outcomes[message.id, step] = "sent"
         if not sends:
             return outcomes
         # New for certain: `notified` holds every client with a failover
@@ -128,40 +142,39 @@ def check_many(steps: list[tuple[str, int]]) -> dict[tuple[str, int], str]:
                 entries.append(decision("failover-scheduled", dueAt=due.isoformat(), step=next_step,
                                         policy="chain"))
                 _schedule(message.id, next_step, due)
-            record(message, *entries)
+            message.decisions = list(message.decisions or []) + entries
+        # decisions.record() for the batch: the rows are locked above.
+        Message.objects.bulk_update({message.id: message for message, *_ in sends}.values(), ["decisions"])
         background.enqueue_on_commit("send_deliveries")
     return outcomes
 
 
-def _decide(message, step: int, notified: set) -> tuple[str, object, int | None]:
-    """One step of a locked message: (outcome, the client to fail over to
-    or None, the chain's next step or None). Records what ends the step
-    without a send."""
+def _settled(message, step: int) -> str | None:
+    """What ends a step of a locked message without a look at its clients
+    (recorded), or None."""
     if message is None:
-        return "gone", None, None
+        return "gone"
     done = _step_done(message, step)
     if message.read_at is not None:
         if not done:  # a read that did not drop this step's timer
             record(message, decision("failover-cancelled", step=step, reason="read"))
-        return "read", None, None
-    if done:
-        return "done", None, None
+        return "read"
+    return "done" if done else None
+
+
+def _target(message, step: int, clients: list, notified: set) -> tuple[object, int | None]:
+    """The client to fail over to at this step (None: none left) and the
+    chain's next step (None: none)."""
+    clients = [c for c in clients if c.id not in notified]
     policy = failover_policy.get_policy(message.app)
-    clients = [c for c in live_clients(message.app_user) if c.id not in notified]
-    target, next_step = None, None
     if policy is None:
-        target = next((c for c in clients if can_push(c)), None)
-    else:
-        chain = policy["chain"]
-        for index in range(step, len(chain)):
-            target = next((c for c in clients if c.platform == chain[index]), None)
-            if target is not None:
-                next_step = index + 1 if index + 1 < len(chain) else None
-                break
-    if target is None:
-        record(message, decision("failover-none", step=step, reason="no client left to notify"))
-        return "none", None, None
-    return "sent", target, next_step
+        return next((c for c in clients if can_push(c)), None), None
+    chain = policy["chain"]
+    for index in range(step, len(chain)):
+        target = next((c for c in clients if c.platform == chain[index]), None)
+        if target is not None:
+            return target, index + 1 if index + 1 < len(chain) else None
+    return None, None
 
 
 def cancel_for_read(unread_ids) -> int:

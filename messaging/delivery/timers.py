@@ -45,7 +45,7 @@ logger = logging.getLogger(__name__)
 
 # Timers claimed per round trip. A batch's enqueues (send_deliveries...)
 # go out when it ends, so a small batch keeps what it wakes prompt.
-BATCH = 20
+BATCH = 50
 # One run_due() stops after this long so the scheduler's other jobs run;
 # the next tick goes on.
 RUN_BUDGET_SECONDS = 5.0
