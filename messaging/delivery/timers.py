@@ -97,7 +97,8 @@ def cancel(kind: str, subject) -> list[Timer]:
     # Usually inside the caller's transaction: no savepoint round trips then.
     in_transaction = transaction.get_connection().in_atomic_block
     with nullcontext() if in_transaction else transaction.atomic():
-        found = list(rows.select_for_update(of=("self",)))
+        # In id order, as fire() locks a batch: two lockers never wait in a cycle.
+        found = list(rows.select_for_update(of=("self",)).order_by("id"))
         if found:
             Timer.objects.filter(id__in=[t.id for t in found]).delete()
     return found

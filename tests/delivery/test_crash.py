@@ -28,7 +28,6 @@ def test_a_killed_worker_leaves_every_delivery_sent_exactly_once(settings, user)
         "PARLEY_FAKE_API_BASE": platform.url,
         "PARLEY_CLAIM_SECONDS": 3,
         "PARLEY_SWEEP_SECONDS": 1,
-        "PARLEY_TASK_STUCK_SECONDS": 3,
     }
     make_client(user, "fake", external_id="psid-crash")
     messages = [business_message(user, f"burst {i}") for i in range(BURST)]

@@ -71,3 +71,15 @@ def test_old_finished_webhook_events_are_pruned(app, settings):
     WebhookEvent.objects.create(app=app, webhook=webhook, trigger="x", payload={}, state="failed")
     assert prune_webhook_events() == 1
     assert WebhookEvent.objects.count() == 2
+
+
+def test_finished_task_rows_older_than_a_day_are_pruned_with_the_backends_own_command(user):
+    make_client(user, "telegram")
+    business_message(user, "Hi")
+    run_tasks()
+    finished = DBTaskResult.objects.finished()
+    assert finished.exists()
+    finished.update(finished_at=timezone.now() - timedelta(days=2))
+    waiting = tasks.send_deliveries.enqueue()
+    periodic.prune_task_results()
+    assert [str(i) for i in DBTaskResult.objects.values_list("id", flat=True)] == [str(waiting.id)]
