@@ -176,10 +176,6 @@ def run(timers_n: int, span: float, workers: int) -> dict:
     for r in received:
         first_at.setdefault(r["body"]["messageId"], r["at"])
     late = [at - deadlines[m] for m, at in first_at.items() if m in deadlines]
-    if os.environ.get("BENCH_DEBUG"):
-        order = sorted(deadlines, key=deadlines.get)
-        for m in order[:5] + order[len(order) // 2:len(order) // 2 + 3] + order[-5:]:
-            print(f"deadline +{deadlines[m] - deadlines[order[0]]:.2f} late {first_at.get(m, float('nan')) - deadlines[m]:.2f}")
     return {
         "database": "postgresql" if os.environ.get("DATABASE_URL") else "sqlite",
         "layer": "redis-pubsub" if os.environ.get("REDIS_URL") else "inmemory",
