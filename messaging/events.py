@@ -121,7 +121,7 @@ def emit(
     if current is None:
         _store_and_publish([(entry, event)])
         if hook:
-            outbox.queue([hook], wake=_wake_sender)
+            outbox.queue([hook])
     else:
         current.held.append((entry, event))
         if hook:
@@ -171,13 +171,7 @@ def batch():
     if current.held:
         _store_and_publish(current.held)
     if current.hooks:
-        outbox.queue(current.hooks, has_webhooks=current.has_webhooks, wake=_wake_sender)
-
-
-def _wake_sender() -> None:
-    from messaging import tasks
-
-    tasks.enqueue_on_commit(tasks.send_webhooks)
+        outbox.queue(current.hooks, has_webhooks=current.has_webhooks)
 
 
 def _store_and_publish(held: list) -> None:

@@ -2,8 +2,9 @@
 
 `manage.py worker` runs it as its own process (scale-out); `manage.py serve`
 runs it in threads inside daphne (embedded defaults), so the in-memory
-channel layer reaches every socket. The periodic jobs run in a thread of the
-worker process, never as tasks (see messaging.periodic).
+channel layer reaches every socket. The periodic jobs, due timers among
+them, run in a thread of the worker process, never as tasks (see
+messaging.periodic).
 """
 
 import logging
@@ -32,15 +33,12 @@ def make_worker(interval: float | None = None, worker_id: str | None = None) -> 
     )
 
 
-def run_scheduler(stop: threading.Event, tick: float = 1.0) -> None:
-    # Import the modules whose periodic jobs register themselves.
-    from messaging import tasks  # noqa: F401
-
+def run_scheduler(stop: threading.Event) -> None:
+    """Run the periodic jobs (due timers every TIMER_TICK_SECONDS) until `stop`."""
     scheduler = periodic.Scheduler(periodic.default_jobs())
     try:
         while not stop.is_set():
-            scheduler.run_due()
-            stop.wait(tick)
+            stop.wait(scheduler.run_due())
     finally:
         close_old_connections()
 

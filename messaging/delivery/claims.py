@@ -1,4 +1,4 @@
-"""Claiming due rows (deliveries, webhook events) for one worker run.
+"""Claiming due rows (deliveries, webhook events, timers) for one worker run.
 
 The rows are the source of truth. A run claims a small batch of due rows
 (`SELECT ... FOR UPDATE SKIP LOCKED` on PostgreSQL, so several workers take
@@ -29,14 +29,16 @@ def lease() -> timedelta:
     return timedelta(seconds=settings.PARLEY_CLAIM_SECONDS)
 
 
-def claim_batch(model, *, pending_filter: dict, token: str, limit: int) -> list[int]:
-    """Claim up to `limit` due, unclaimed rows of `model`; returns their ids."""
+def claim_batch(model, *, pending_filter: dict, token: str, limit: int,
+                due_field: str = "next_attempt_at") -> list[int]:
+    """Claim up to `limit` due rows of `model` that are unclaimed or whose
+    lease ended; returns their ids. `due_field`: the row's due time."""
     now = timezone.now()
     with transaction.atomic():
         due = (
-            model.objects.filter(**pending_filter, next_attempt_at__lte=now)
+            model.objects.filter(**pending_filter, **{f"{due_field}__lte": now})
             .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
-            .order_by("next_attempt_at", "id")
+            .order_by(due_field, "id")
         )
         if connection.vendor == "postgresql":
             due = due.select_for_update(skip_locked=True, of=("self",))

@@ -6,7 +6,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from messaging import events
+from messaging import background, events
 from messaging.delivery import failover, sending, typing
 from messaging.delivery.decisions import decision, record
 from messaging.delivery.targeting import Target, live_clients, plan
@@ -51,8 +51,6 @@ def submit(message, targets: list[Target] | None = None) -> list[Delivery]:
     (`sends_in_process`: the web widget) are stored as sent, with their
     delivery:success; the others are queued for the worker, whose work
     starts once the transaction commits."""
-    from messaging import tasks
-
     # Usually inside post_message's transaction: no savepoint round trips then.
     in_transaction = transaction.get_connection().in_atomic_block
     with nullcontext() if in_transaction else transaction.atomic(), events.batch():
@@ -71,7 +69,7 @@ def submit(message, targets: list[Target] | None = None) -> list[Delivery]:
         typing.end_on_message(message.app_user)
         if any(row.state == DeliveryState.QUEUED for row in deliveries):
             # One trigger per message; the run claims every due row.
-            tasks.enqueue_on_commit(tasks.send_deliveries)
+            background.enqueue_on_commit("send_deliveries")
     return deliveries
 
 
@@ -79,8 +77,6 @@ def client_appeared(client) -> list[Delivery]:
     """A new or re-activated client (widget connected, link confirmed): it
     gets the unread business messages that found no client when they were
     sent."""
-    from messaging import tasks
-
     if not client.active or client.pending:
         return []
     created = []
@@ -108,7 +104,7 @@ def client_appeared(client) -> list[Delivery]:
                 if delivery.state == DeliveryState.SENT:
                     sending.announce_sent(delivery)
         if any(delivery.state == DeliveryState.QUEUED for delivery in created):
-            tasks.enqueue_on_commit(tasks.send_deliveries)
+            background.enqueue_on_commit("send_deliveries")
     return created
 
 

@@ -1,13 +1,15 @@
 """What clients report back: shown (`delivered`) and read.
 
 A read anywhere marks the conversation read: every unread business message
-gets `read_at` (pending failover checks then cancel themselves), the unread
-count resets, and the reading client's deliveries move to `read`."""
+gets `read_at` and its pending failover timers are dropped (recorded as
+`failover-cancelled`), the unread count resets, and the reading client's
+deliveries move to `read`."""
 
 from django.db import transaction
 from django.utils import timezone
 
 from messaging import events
+from messaging.delivery import failover
 from messaging.wire import unix
 from messaging.models import AppUser, Delivery, DeliveryState, Message, MessageRole
 
@@ -46,6 +48,8 @@ def conversation_read(app_user, client=None) -> dict:
     now = timezone.now()
     with transaction.atomic():
         unread = Message.objects.filter(app_user=app_user, role=MessageRole.APP_MAKER, read_at__isnull=True)
+        # Before the messages' UPDATE: timers are locked before messages.
+        failover.cancel_for_read(unread.values("id"))
         message_count = unread.update(read_at=now)
         AppUser.objects.filter(pk=app_user.pk).update(unread_count=0, app_user_last_read=now)
         app_user.unread_count, app_user.app_user_last_read = 0, now

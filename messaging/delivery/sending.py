@@ -6,13 +6,14 @@ to PARLEY_DELIVERY_MAX_ATTEMPTS; permanent ones (4xx, no integration) fail
 at once."""
 
 import logging
+from functools import partial
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from messaging import events
+from messaging import background, events
 from messaging.delivery import claims
 from messaging.integrations import registry
 from messaging.integrations.base import PlatformError
@@ -28,10 +29,8 @@ RUN_BUDGET_SECONDS = 20
 
 def run_due(budget: float = RUN_BUDGET_SECONDS) -> int:
     """Work due deliveries until none is left or the budget is spent."""
-    from messaging import tasks
-
     return claims.drain(Delivery, pending_filter=QUEUED, limit=BATCH, budget=budget,
-                        work_batch=_send_batch, requeue=tasks.send_deliveries.enqueue)
+                        work_batch=_send_batch, requeue=partial(background.enqueue, "send_deliveries"))
 
 
 def _send_batch(ids: list[int], token: str) -> int:
@@ -161,8 +160,6 @@ def fail(delivery, error: dict, *, token: str | None = None) -> bool:
 
 
 def retry_later(delivery, error: PlatformError, *, token: str) -> None:
-    from messaging import tasks
-
     next_at = timezone.now() + claims.backoff(delivery.attempts, error.retry_after)
     with transaction.atomic():
         updated = Delivery.objects.filter(
@@ -177,20 +174,18 @@ def retry_later(delivery, error: PlatformError, *, token: str) -> None:
             summary=f"Retrying {delivery.client.platform} after: {error.message}"[:500],
             detail=_event_detail(delivery, error=error.as_json(), nextAttemptAt=next_at.isoformat()),
         )
-        tasks.enqueue_on_commit(tasks.send_deliveries, run_after=next_at)
+        background.enqueue_on_commit("send_deliveries", run_after=next_at)
 
 
 def resend(delivery) -> Delivery:
     """Send a delivery again through its integration, as a new attempt on the
     same row (a failed one, or one the user says never arrived)."""
-    from messaging import tasks
-
     now = timezone.now()
     with transaction.atomic():
         Delivery.objects.filter(id=delivery.id).update(
             state=DeliveryState.QUEUED, next_attempt_at=now, claimed_until=None, claimed_by="",
             error=None, failed_at=None,
         )
-        tasks.enqueue_on_commit(tasks.send_deliveries)
+        background.enqueue_on_commit("send_deliveries")
     delivery.refresh_from_db()
     return delivery

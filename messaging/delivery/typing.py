@@ -1,9 +1,12 @@
 """Typing from the business, routed to the preferred client when its
 channel shows typing. `typing:start` ends on its own after
-PARLEY_TYPING_TIMEOUT_SECONDS (a delayed task, not a sleep) and when the
+PARLEY_TYPING_TIMEOUT_SECONDS (a "typing" timer, not a sleep) and when the
 business sends a message. `AppUser.app_maker_typing_until` holds the state:
-the auto-stop task carries the value it was scheduled for and stops only if
-it is unchanged (a conditional update: one stop, whoever runs it)."""
+the auto-stop timer (one per app user: a new start moves it) carries the
+value it was scheduled for and stops only if it is unchanged (a
+conditional update: one stop, whoever runs it). A stop or a message leaves
+the timer to find typing changed: cancelling it there would lock the timer
+after the app user, the reverse of the timer's handler."""
 
 import logging
 from datetime import datetime, timedelta
@@ -11,7 +14,9 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from messaging import events
+from messaging import background, events
+from messaging.delivery import timers
+from messaging.delivery.targeting import live_clients
 from messaging.integrations import registry
 from messaging.integrations.base import PlatformError
 from messaging.models import AppUser, Client
@@ -19,13 +24,11 @@ from messaging.services.errors import ServiceError
 
 logger = logging.getLogger(__name__)
 
+KIND = "typing"
 ACTIONS = {"typing:start": "start", "typing:stop": "stop"}
 
 
 def send_typing(app_user, action: str, name: str = "", avatar_url: str = "", *, reason: str = "") -> dict:
-    from messaging import tasks
-    from messaging.delivery.targeting import live_clients
-
     if action not in ACTIONS:
         raise ServiceError("Typing type must be typing:start or typing:stop.")
     state = ACTIONS[action]
@@ -39,6 +42,8 @@ def send_typing(app_user, action: str, name: str = "", avatar_url: str = "", *, 
     until = None
     if state == "start":
         until = timezone.now() + timedelta(seconds=settings.PARLEY_TYPING_TIMEOUT_SECONDS)
+        # The timer before the app user's row: the order its handler locks them in.
+        timers.schedule(KIND, app_user.id, until, data={"until": until.isoformat()})
     AppUser.objects.filter(pk=app_user.pk).update(app_maker_typing_until=until)
     app_user.app_maker_typing_until = until
     events.emit(
@@ -50,9 +55,7 @@ def send_typing(app_user, action: str, name: str = "", avatar_url: str = "", *, 
     )
     if shown and preferred.platform != "web":
         # The widget gets the event through the user's group; platforms need a call.
-        tasks.enqueue_on_commit(tasks.send_platform_typing, preferred.id, state, name, avatar_url)
-    if until is not None:
-        tasks.enqueue_on_commit(tasks.typing_timeout, app_user.id, until.isoformat(), run_after=until)
+        background.enqueue_on_commit("send_platform_typing", preferred.id, state, name, avatar_url)
     return detail
 
 
@@ -91,3 +94,12 @@ def send_to_platform(client_id: str, state: str, name: str = "", avatar_url: str
     except PlatformError as error:
         # Typing is ephemeral: not worth a retry.
         logger.info("typing to client %s failed: %s", client_id, error.message)
+
+
+def _fire(batch: list) -> None:
+    for timer in batch:
+        stop_if_still_typing(timer.subject, timer.data["until"])
+
+
+# A stop that fails is worth a short retry or two, not more: typing is ephemeral.
+timers.register(KIND, _fire, retries=2, backoff=timedelta(seconds=5))

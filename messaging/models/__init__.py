@@ -10,6 +10,7 @@ from messaging.models.messages import (
     Purpose,
 )
 from messaging.models.messages import Role as MessageRole
+from messaging.models.timers import Timer
 from messaging.models.webhooks import WebhookEvent, WebhookEventState
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "Purpose",
     "Role",
     "Team",
+    "Timer",
     "User",
     "Webhook",
     "WebhookEvent",

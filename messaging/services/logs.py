@@ -18,7 +18,6 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from messaging import periodic
 from messaging.events import KINDS
 from messaging.ids import is_id
 from messaging.models import App, AppUser, LogEntry
@@ -154,8 +153,3 @@ def prune_logs(*, now=None, batch: int = PRUNE_BATCH) -> dict[str, int]:
             result[app.id] = count
             logger.info("pruned %s log entries of app %s", count, app.id)
     return result
-
-
-@periodic.register("prunelogs", 24 * 3600)
-def _scheduled_prune() -> int:
-    return sum(prune_logs().values())

@@ -13,8 +13,7 @@ statements (a message send reads it with the conversation counters) saves
 the lookup.
 """
 
-from django.db import transaction
-
+from messaging import background
 from messaging.models import Webhook, WebhookEvent
 from messaging.wire import app_user_json
 
@@ -40,12 +39,12 @@ def build_payload(app, trigger: str, event: dict, app_user=None, extra: dict | N
     return payload
 
 
-def queue(items: list[tuple], *, has_webhooks: dict | None = None, wake=None) -> list[WebhookEvent]:
+def queue(items: list[tuple], *, has_webhooks: dict | None = None) -> list[WebhookEvent]:
     """Store an outbox row for every webhook subscribed to each item's
     trigger; `items` are (app, trigger, event, app_user, extra). One query
     for the webhooks of each app (none for an app `has_webhooks` says has
-    none) and one INSERT for all rows. `wake()` is called on commit when
-    rows were stored (it starts the sender)."""
+    none) and one INSERT for all rows; the sender starts once the
+    transaction commits."""
     by_app: dict[str, list] = {}
     for item in items:
         by_app.setdefault(item[0].id, []).append(item)
@@ -62,6 +61,5 @@ def queue(items: list[tuple], *, has_webhooks: dict | None = None, wake=None) ->
     if not rows:
         return []
     stored = WebhookEvent.objects.bulk_create(rows)
-    if wake is not None:
-        transaction.on_commit(wake)
+    background.enqueue_on_commit("send_webhooks")
     return stored

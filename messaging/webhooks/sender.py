@@ -11,6 +11,7 @@ is logged (webhook:attempt), a final failure too (webhook:failure).
 """
 
 import logging
+from functools import partial
 from urllib.parse import urlparse
 
 import requests
@@ -19,7 +20,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from messaging import events, outbound
+from messaging import background, events, outbound
 from messaging.delivery import claims
 from messaging.models import WebhookEvent, WebhookEventState
 
@@ -33,17 +34,14 @@ PENDING = {"state": WebhookEventState.PENDING}
 
 def run_due(budget: float = RUN_BUDGET_SECONDS) -> int:
     """Send due webhook events until none is left or the budget is spent."""
-    from messaging import tasks
-
     return claims.drain(
         WebhookEvent, pending_filter=PENDING, limit=BATCH, budget=budget,
         work_batch=lambda ids, token: sum(1 for event_id in ids if send_one(event_id, token)),
-        requeue=tasks.send_webhooks.enqueue,
+        requeue=partial(background.enqueue, "send_webhooks"),
     )
 
 
 def send_one(event_id: int, token: str) -> bool:
-    from messaging import tasks
 
     if not claims.renew(WebhookEvent, event_id, pending_filter=PENDING, token=token,
                         attempts=F("attempts") + 1):
@@ -94,5 +92,5 @@ def send_one(event_id: int, token: str) -> bool:
                         claimed_until=None, claimed_by="")
             events.emit("webhook:attempt", app=row.app, summary=summary,
                         detail={**detail, "nextAttemptAt": next_at.isoformat()})
-            tasks.enqueue_on_commit(tasks.send_webhooks, run_after=next_at)
+            background.enqueue_on_commit("send_webhooks", run_after=next_at)
     return True

@@ -2,12 +2,10 @@
 whichever comes first (stop, message, timeout)."""
 
 import pytest
-from django.tasks import TaskResultStatus
 from django.utils import timezone
-from django_tasks_db.models import DBTaskResult
 
-from messaging.delivery import send_typing
-from messaging.models import LogEntry
+from messaging.delivery import send_typing, timers
+from messaging.models import LogEntry, Timer
 from messaging.services.errors import ServiceError
 from tests.support.ws import business_message, make_client, run_tasks
 
@@ -20,7 +18,9 @@ def states(user):
 
 
 def fire_timeouts():
-    DBTaskResult.objects.filter(status=TaskResultStatus.READY).update(run_after=timezone.now())
+    """The timeout is over: due timers fire, then the tasks they queued run."""
+    Timer.objects.update(due_at=timezone.now())
+    timers.run_due()
     run_tasks()
 
 
@@ -31,6 +31,7 @@ def test_the_timeout_stops_typing_once(user, fake_platform):
     fire_timeouts()
     assert states(user) == [("start", ""), ("stop", "timeout")]
     assert [r["body"]["state"] for r in fake_platform.received("/typing")] == ["start", "stop"]
+    assert not Timer.objects.exists()
 
 
 def test_an_explicit_stop_or_a_new_start_disarms_the_old_timeout(user, fake_platform):
@@ -40,6 +41,9 @@ def test_an_explicit_stop_or_a_new_start_disarms_the_old_timeout(user, fake_plat
     send_typing(user, "typing:start")
     user.refresh_from_db()
     armed = user.app_maker_typing_until
+    # One pending auto-stop per user: the new start moved it.
+    [timer] = Timer.objects.filter(kind="typing", subject=user.id)
+    assert timer.data["until"] == armed.isoformat()
     fire_timeouts()
     # Only the last start's timeout fires.
     assert states(user) == [("start", ""), ("stop", ""), ("start", ""), ("stop", "timeout")]
