@@ -282,12 +282,11 @@ PARLEY_VIBER_API_BASE = os.environ.get("PARLEY_VIBER_API_BASE", "https://chatapi
 # Channel classes added to the built-in registry (dotted paths); production
 # has none, the test settings add the test-only "fake" channel.
 PARLEY_EXTRA_INTEGRATIONS = []
-# Delivery engine: how long a worker's claim on a delivery or webhook event
-# holds, how often the sweep runs, when a RUNNING task counts as lost, and
-# the retry budget (exponential backoff from PARLEY_RETRY_BASE_SECONDS).
+# Delivery engine: how long a worker's claim on a delivery, webhook event or
+# timer holds, how often the sweep runs, and the retry budget (exponential
+# backoff from PARLEY_RETRY_BASE_SECONDS).
 PARLEY_CLAIM_SECONDS = envint("PARLEY_CLAIM_SECONDS", 60)
 PARLEY_SWEEP_SECONDS = envint("PARLEY_SWEEP_SECONDS", 15)
-PARLEY_TASK_STUCK_SECONDS = envint("PARLEY_TASK_STUCK_SECONDS", 900)
 PARLEY_DELIVERY_MAX_ATTEMPTS = envint("PARLEY_DELIVERY_MAX_ATTEMPTS", 6)
 PARLEY_WEBHOOK_MAX_ATTEMPTS = envint("PARLEY_WEBHOOK_MAX_ATTEMPTS", 6)
 PARLEY_RETRY_BASE_SECONDS = float(os.environ.get("PARLEY_RETRY_BASE_SECONDS", "2"))
