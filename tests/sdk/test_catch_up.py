@@ -25,7 +25,7 @@ async def sdk_socket(app, user, **extra):
     return socket
 
 
-async def test_an_sdk_client_catches_up_on_a_dropped_broadcast(app, user, monkeypatch):
+async def test_an_sdk_client_catches_up_on_a_dropped_broadcast(app, user, monkeypatch, caplog):
     first = await sync_to_async(business_message)(user, "before")
     socket = await sdk_socket(app, user)
     assert (await socket.receive_json_from(timeout=5))["message"]["_id"] == first.id  # catch-up
@@ -33,7 +33,8 @@ async def test_an_sdk_client_catches_up_on_a_dropped_broadcast(app, user, monkey
 
     missed = await sync_to_async(business_message)(user, "while the layer stalls")
 
-    assert await socket.receive_nothing(timeout=0.5)  # the broadcast was dropped
+    assert await socket.receive_nothing(timeout=0.5)
+    assert "dropping a broadcast" in caplog.text  # dropped for real, by the server's loop
     await socket.disconnect()
     monkeypatch.setattr(publisher, "MAX_BACKLOG", 10_000)
     socket = await sdk_socket(app, user, since=first.received.timestamp())
