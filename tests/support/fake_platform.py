@@ -25,6 +25,9 @@ class FakePlatform:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"  # keep-alive: every answer has a Content-Length
+            # Headers and body go out as separate writes: without this, Nagle's
+            # algorithm holds the body for the client's delayed ACK (40 ms).
+            disable_nagle_algorithm = True
 
             def setup(self):
                 super().setup()
