@@ -3,7 +3,8 @@ outcome. queued -> sent (the platform accepted it: delivery:success), or
 failed (delivery:failure, with the platform's error). Transient errors
 (timeouts, 5xx, 429 + Retry-After) are retried with exponential backoff up
 to PARLEY_DELIVERY_MAX_ATTEMPTS; permanent ones (4xx, no integration) fail
-at once."""
+at once. A claimed batch is worked as one: one renewal, one load, a platform
+call per row, and its outcomes recorded together (BatchRecorder)."""
 
 import logging
 import time
@@ -168,11 +169,6 @@ def _still_queued(delivery, token: str | None):
     claimed by this worker): updating it is how one caller wins."""
     rows = Delivery.objects.filter(id=delivery.id, state=DeliveryState.QUEUED)
     return rows if token is None else rows.filter(claimed_by=token)
-
-
-def mark_sent(delivery, platform_id: str, *, token: str | None = None) -> bool:
-    """queued -> sent (conditional: only one caller wins) + delivery:success."""
-    return bool(mark_sent_many([(delivery, platform_id)], token=token))
 
 
 def mark_sent_many(sent: list[tuple[Delivery, str]], *, token: str | None = None) -> list[Delivery]:
