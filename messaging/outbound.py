@@ -20,14 +20,23 @@ What each request gets, whoever makes it:
   nothing a test or a fuzzer invents reaches a DNS server;
 - no proxy from the environment (it would sit between the check and the
   call), no redirect followed (a redirect is a new, unchecked target), and a
-  timeout on every request.
+  timeout on every request;
+- connections are kept alive and reused (a new TCP connection, and TLS
+  handshake, per platform call cost the worker more CPU than the rest of a
+  delivery): each thread keeps a session per (scheme, host name, port),
+  whose pools are keyed by the checked address in the pinned URL, so the
+  check still runs before every request and a name that now resolves
+  elsewhere gets a new pool, never a connection opened for another address.
 
 A refusal raises `Refused` before any connection is opened; network errors
 and timeouts are requests' own exceptions, for the caller to classify.
 """
 
+import http.cookiejar
 import ipaddress
 import socket
+import threading
+from collections import OrderedDict
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
@@ -100,6 +109,37 @@ class _NamedTLSAdapter(HTTPAdapter):
         super().init_poolmanager(connections, maxsize, block, **pool_kwargs)
 
 
+# Sessions a thread keeps open (the least recently used one is closed past
+# this): platforms are a handful of hosts, webhook targets may be many.
+MAX_SESSIONS = 32
+
+_local = threading.local()
+
+
+def _session(scheme: str, hostname: str, port: int) -> requests.Session:
+    """This thread's session for one (scheme, host name, port): requests'
+    pools keep its connections alive between calls."""
+    sessions = getattr(_local, "sessions", None)
+    if sessions is None:
+        sessions = _local.sessions = OrderedDict()
+    key = (scheme, hostname, port)
+    session = sessions.get(key)
+    if session is not None:
+        sessions.move_to_end(key)
+        return session
+    session = requests.Session()
+    session.trust_env = False
+    # Each request stands alone, as with a session per request: a cookie one
+    # answer sets (one app's webhook target) is never sent with the next.
+    session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+    if scheme == "https":
+        session.mount("https://", _NamedTLSAdapter(hostname))
+    sessions[key] = session
+    while len(sessions) > MAX_SESSIONS:
+        sessions.popitem(last=False)[1].close()
+    return session
+
+
 def _bracketed(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
@@ -120,14 +160,10 @@ def request(method: str, url: str, *, timeout: float, allow_private: bool, heade
     address = checked_address(parts.hostname, port, allow_private=allow_private)
     suffix = f":{explicit_port}" if explicit_port else ""
     pinned = urlunsplit((parts.scheme, _bracketed(str(address)) + suffix, parts.path or "/", parts.query, ""))
-    with requests.Session() as session:
-        session.trust_env = False
-        if parts.scheme == "https":
-            session.mount("https://", _NamedTLSAdapter(parts.hostname))
-        return session.request(
-            method, pinned, headers={**(headers or {}), "Host": _bracketed(parts.hostname) + suffix},
-            timeout=timeout, allow_redirects=False, **kwargs,
-        )
+    return _session(parts.scheme, parts.hostname, port).request(
+        method, pinned, headers={**(headers or {}), "Host": _bracketed(parts.hostname) + suffix},
+        timeout=timeout, allow_redirects=False, **kwargs,
+    )
 
 
 def post(url: str, *, timeout: float, allow_private: bool, **kwargs) -> requests.Response:

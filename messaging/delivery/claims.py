@@ -7,7 +7,8 @@ different rows; SQLite serialises writers anyway) by stamping a lease
 renews the lease with a conditional update on its token: if the lease
 expired and another run took the row over, the update touches nothing and
 the first run leaves it alone, so a row is never worked twice by runs that
-are both alive. A killed run's rows come back when their lease ends (the
+are both alive. A run may renew a batch at once (renew_many), as long as it
+renews again before half the lease has passed. A killed run's rows come back when their lease ends (the
 sweep clears expired claims and re-enqueues).
 """
 
@@ -73,6 +74,15 @@ def renew(model, row_id: int, *, pending_filter: dict, token: str, **changes) ->
         claimed_until=timezone.now() + lease(), **changes
     )
     return updated == 1
+
+
+def renew_many(model, row_ids, *, pending_filter: dict, token: str, **changes) -> int:
+    """renew() for many rows with one conditional UPDATE; returns how many
+    were renewed (read which with the same filter: a claim just renewed
+    cannot be taken over before it expires)."""
+    return model.objects.filter(id__in=list(row_ids), claimed_by=token, **pending_filter).update(
+        claimed_until=timezone.now() + lease(), **changes
+    )
 
 
 def release_expired(model, *, pending_filter: dict) -> int:

@@ -105,8 +105,13 @@ def cancel(kind: str, subject) -> list[Timer]:
 
 
 def run_due(limit: int = BATCH, budget: float = RUN_BUDGET_SECONDS) -> int:
-    """Fire due timers in claimed batches until none is due or `budget`
-    seconds are spent. Returns how many fired."""
+    """Fire due timers in claimed batches until a batch is not full (all
+    that was due is fired) or `budget` seconds are spent. Returns how many
+    fired. Timers that fall due while a batch fires wait for the
+    scheduler's next tick (messaging.periodic), to fire together: claimed as
+    they trickle in, one or two a batch, deadlines spread at 67 a second
+    (bench/failover.py --quick's rate) cost 10 ms of worker CPU each,
+    against 3 ms when each tick fires what is due in one batch."""
     if not Timer.objects.filter(due_at__lte=timezone.now()).exists():
         return 0  # the common case: one indexed query
     token = claims.new_token()
@@ -118,7 +123,7 @@ def run_due(limit: int = BATCH, budget: float = RUN_BUDGET_SECONDS) -> int:
             return fired
         with background.coalesced():
             fired += fire(ids, token)
-        if time.monotonic() > deadline:
+        if len(ids) < limit or time.monotonic() > deadline:
             return fired
 
 

@@ -47,6 +47,20 @@ def test_it_sends_through_the_platform_and_marks_it_sent(user, fake_platform):
     assert success.detail["deliveryId"] == delivery.id
 
 
+def test_a_burst_is_recorded_with_each_delivery_keeping_its_own_platform_id(user, fake_platform):
+    make_client(user, "fake", external_id="psid-burst")
+    messages = [business_message(user, f"burst {i}") for i in range(4)]
+    fake_platform.fail_next(503)  # one transient failure among the sends
+    run_tasks()
+    ids = {r["body"]["messageId"]: f"fake-{r['n']}" for r in fake_platform.accepted()}
+    rows = Delivery.objects.filter(message__in=messages)
+    assert {d.message_id: d.platform_message_id for d in rows if d.state == "sent"} == ids
+    assert len(ids) == 3 and [d.state for d in rows if d.message_id not in ids] == ["queued"]
+    assert sorted(e.detail["deliveryId"] for e in LogEntry.objects.filter(kind="delivery:success")) == sorted(
+        d.id for d in rows if d.state == "sent")
+    assert LogEntry.objects.filter(kind="delivery:retry").count() == 1
+
+
 def test_silent_copies_go_without_notification(user, fake_platform):
     make_client(user, "web", minutes_ago=1)
     make_client(user, "fake", minutes_ago=5)

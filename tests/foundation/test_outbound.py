@@ -168,3 +168,19 @@ def test_a_name_answering_outside_a_wider_allow_list_is_refused(monkeypatch, set
     with pytest.raises(outbound.Refused, match="hooks.example resolves to 198.51.100.7, outside"):
         outbound.post("http://hooks.example/in", json={}, headers={}, timeout=5, allow_private=True)
     assert [call for call in network_calls if call[0] == "connect"] == []
+
+
+def test_calls_to_one_host_share_a_kept_alive_connection_and_a_refusal_opens_none(network_calls):
+    platform = FakePlatform()
+    try:
+        for text in ("one", "two"):
+            response = outbound.post(platform.url + "/messages", json={"text": text}, timeout=5, allow_private=True)
+            assert response.status_code == 200
+        with pytest.raises(outbound.Refused):
+            outbound.post("http://10.0.0.1:9/messages", json={}, timeout=5, allow_private=True)
+        first, second = platform.received()
+        assert (first["body"], second["body"]) == ({"text": "one"}, {"text": "two"})
+        assert first["port"] == second["port"]  # the second call came over the first one's connection
+        assert [call for call in network_calls if call[1] == "10.0.0.1"] == []
+    finally:
+        platform.close()
