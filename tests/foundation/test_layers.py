@@ -110,19 +110,13 @@ def test_an_import_inside_a_function_says_why():
     assert not unexplained, "\n".join(unexplained)
 
 
-@pytest.mark.parametrize("source, expected", [
-    ("from messaging import api\n", "messaging.api"),
-    ("from messaging.api.auth import api_view\n", "messaging.api.auth"),
-    ("def f():\n    import dashboard.settings\n", "dashboard.settings"),
+@pytest.mark.parametrize("source, expected, in_function", [
+    ("from messaging import api\n", "messaging.api", False),
+    ("from messaging.api.auth import api_view\n", "messaging.api.auth", False),
+    ("from .api import auth\n", "messaging.api.auth", False),
+    ("def f():\n    import dashboard.settings\n", "dashboard.settings", True),
 ])
-def test_the_graph_sees_every_form_of_import(tmp_path, source, expected):
-    path = ROOT / "messaging" / "example.py"  # named as if it were in the package; never written
-    tree_source = source
-
-    class Fake:
-        name = "example.py"
-
-        def read_text(self):
-            return tree_source
-
-    assert expected in [t for t, _, _ in imports("messaging.example", Fake())], path
+def test_the_graph_sees_every_form_of_import(tmp_path, source, expected, in_function):
+    module = tmp_path / "example.py"  # read as if it were messaging/example.py
+    module.write_text(source)
+    assert [(t, inside) for t, _, inside in imports("messaging.example", module)] == [(expected, in_function)]
