@@ -82,6 +82,20 @@ def _resolve(host: str, port: int, *, allow) -> list[Address]:
     return [_plain(ipaddress.ip_address(info[4][0])) for info in infos]
 
 
+def is_private_literal(host: str) -> bool:
+    """Whether `host` is known to be non-public without a lookup: localhost
+    (and *.localhost) or an IP literal that is not global, by the very rule
+    checked_address() applies. Configuration checks use it (a name is only
+    judged when it is called: DNS can change after configuration)."""
+    host = host.strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return not _plain(ipaddress.ip_address(host)).is_global
+    except ValueError:
+        return False
+
+
 def checked_address(host: str, port: int, *, allow_private: bool) -> Address:
     """The address to connect to for `host`, once every address it resolves
     to has passed the allow-list and (unless `allow_private`) the

@@ -18,7 +18,6 @@ app_user=)`'s signature stable.
 """
 
 import hashlib
-import ipaddress
 import mimetypes
 import re
 from collections import defaultdict
@@ -30,7 +29,7 @@ from django.core.validators import EmailValidator
 from django.utils.dateparse import parse_datetime
 from jsonschema import Draft202012Validator, FormatChecker
 
-from messaging import schemas
+from messaging import outbound, schemas
 from messaging.ids import new_id
 from messaging.services.errors import ServiceError
 
@@ -437,26 +436,12 @@ def validate_device_update(data: dict) -> dict:
 # ------------------------------------------------------------------ webhooks
 
 
-def _is_private_host(host: str) -> bool:
-    """Literal loopback/private/link-local addresses and localhost. Names
-    that resolve to such addresses are refused by the sender at send time
-    (DNS can change after configuration)."""
-    host = host.strip("[]").lower()
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return address.is_private or address.is_loopback or address.is_link_local or address.is_unspecified
-
-
 def validate_webhook(data: dict, *, partial: bool) -> dict:
     body = (WEBHOOK_UPDATE if partial else WEBHOOK).check(data)
     fields = {}
     if "target" in body:
         target = body["target"]
-        if not settings.PARLEY_WEBHOOK_ALLOW_PRIVATE and _is_private_host(urlparse(target).hostname or ""):
+        if not settings.PARLEY_WEBHOOK_ALLOW_PRIVATE and outbound.is_private_literal(urlparse(target).hostname or ""):
             _fail("target must not be a loopback or private address "
                   "(set PARLEY_WEBHOOK_ALLOW_PRIVATE to allow it).")
         fields["target"] = target

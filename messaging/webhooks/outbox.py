@@ -28,10 +28,17 @@ def matches(triggers, trigger: str) -> bool:
     return False
 
 
-def build_payload(app, trigger: str, event: dict, app_user=None, extra: dict | None = None) -> dict:
+def build_payload(app, trigger: str, event: dict, app_user=None, extra: dict | None = None,
+                  app_users: dict | None = None) -> dict:
+    """The Smooch webhook body. `app_users` keeps each user's JSON for the
+    payloads built together (a send's message and delivery events read the
+    user's clients once)."""
     payload = {"trigger": trigger, "app": {"_id": app.id}, "version": "v1.1"}
     if app_user is not None:
-        payload["appUser"] = app_user_json(app_user)
+        cache = {} if app_users is None else app_users
+        if app_user.id not in cache:
+            cache[app_user.id] = app_user_json(app_user)
+        payload["appUser"] = cache[app_user.id]
     detail = event.get("detail") or {}
     if detail.get("message") and not (extra or {}).get("messages"):
         payload["messages"] = [detail["message"]]
@@ -48,7 +55,7 @@ def queue(items: list[tuple], *, has_webhooks: dict | None = None) -> list[Webho
     by_app: dict[str, list] = {}
     for item in items:
         by_app.setdefault(item[0].id, []).append(item)
-    rows = []
+    rows, app_users = [], {}
     for app_id, app_items in by_app.items():
         if (has_webhooks or {}).get(app_id) is False:
             continue
@@ -56,7 +63,7 @@ def queue(items: list[tuple], *, has_webhooks: dict | None = None) -> list[Webho
         for app, trigger, event, app_user, extra in app_items:
             subscribed = [w for w in webhooks if matches(w.triggers, trigger)]
             if subscribed:
-                payload = build_payload(app, trigger, event, app_user, extra)
+                payload = build_payload(app, trigger, event, app_user, extra, app_users)
                 rows += [WebhookEvent(app=app, webhook=w, trigger=trigger, payload=payload) for w in subscribed]
     if not rows:
         return []

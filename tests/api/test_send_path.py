@@ -134,3 +134,17 @@ def test_a_webhook_created_just_before_a_send_gets_its_events(api, app, alice, a
     events = WebhookEvent.objects.filter(app=app).order_by("id")
     assert [e.trigger for e in events] == ["message:appMaker", "delivery:success"]
     assert all(e.payload["messages"][0]["_id"] == response.data["message"]["_id"] for e in events)
+
+
+def test_a_send_to_an_app_with_webhooks_reads_the_users_clients_twice_at_most(api, app, alice, app_jwt):
+    """Once to target the message, once for the webhook payloads' appUser
+    (shared by the conversation's, the message's and the delivery's events)."""
+    Webhook.objects.create(app=app, target="https://hooks.example/parley", triggers=["*"])
+    with CaptureQueriesContext(connection) as queries:
+        assert send(api, alice, app_jwt, "hello").status_code == 201
+    reads = [q["sql"] for q in queries.captured_queries
+             if q["sql"].startswith("SELECT") and 'FROM "messaging_client"' in q["sql"]]
+    assert len(reads) == 2, "\n".join(reads)
+    events = WebhookEvent.objects.filter(app=app).order_by("id")
+    assert [e.trigger for e in events] == ["conversation:start", "message:appMaker", "delivery:success"]
+    assert all(e.payload["appUser"]["_id"] == alice.id for e in events)
