@@ -37,3 +37,9 @@ if REDIS_URL:  # noqa: F405
     CACHES["default"]["KEY_PREFIX"] = os.environ.setdefault(  # noqa: F405
         "PARLEY_CACHE_KEY_PREFIX", f"parley-test-{os.getpid()}-{os.urandom(4).hex()}"
     )
+
+# A live server started by a test that signs in many times may hash with MD5
+# (the test process then creates its users with MD5 too): PBKDF2's
+# deliberate slowness would only slow the suite down.
+if os.environ.get("PARLEY_TEST_FAST_HASHER"):
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
