@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
-from benchlib import free_port, pct, stop_group
+from benchlib import BENCH_RATES, free_port, pct, stop_group
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET = 0.6
@@ -149,6 +149,7 @@ class Stack:
             "LOG_LEVEL": "WARNING",
             # The test settings: outbound calls allow-listed to loopback, as in the suite.
             "DJANGO_SETTINGS_MODULE": "tests.settings",
+            **BENCH_RATES,
         })
         self.env.pop("DEBUG", None)
         self.env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)

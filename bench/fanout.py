@@ -33,7 +33,7 @@ from urllib.parse import urlparse, urlunparse
 import jwt
 import requests
 
-from benchlib import free_port, pct, stop_group
+from benchlib import BENCH_RATES, free_port, pct, stop_group
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -63,6 +63,7 @@ class Stack:
             "CSRF_COOKIE_SECURE": "false",
             "LOG_LEVEL": "WARNING",
             "PYTHONUNBUFFERED": "1",
+            **BENCH_RATES,
         })
         # The test settings: outbound calls allow-listed to loopback, as in the suite.
         env["DJANGO_SETTINGS_MODULE"] = "tests.settings"

@@ -30,7 +30,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchlib import free_port, stop_group
+from benchlib import BENCH_RATES, free_port, stop_group
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET = 1.5
@@ -132,6 +132,7 @@ def start_server(url: str, var_dir: str):
         "CSRF_COOKIE_SECURE": "false", "DEBUG": "false", "PYTHONUNBUFFERED": "1",
         # Persistent connections, as a production deployment would run.
         "DATABASE_CONN_MAX_AGE": "60",
+        **BENCH_RATES,
     })
     env.pop("REDIS_URL", None)
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)

@@ -8,6 +8,7 @@ once and kept under var/.
 
 import ipaddress
 import os
+import re
 import secrets
 from pathlib import Path
 
@@ -63,6 +64,21 @@ def envnetworks(name):
     return tuple(networks)
 
 
+RATE_RE = re.compile(r"^(\d+)/(\d*)([smhd])$")
+
+
+def envrate(name, default):
+    """A django-ratelimit rate such as `400/2s`; checked here so that a typo
+    fails at start-up rather than on the first request."""
+    value = os.environ.get(name) or default
+    match = RATE_RE.match(value.strip())
+    if not match or int(match.group(1)) < 1 or match.group(2) in ("0",):
+        raise ImproperlyConfigured(
+            f"{name} must be a rate such as 400/2s (count/period, period in s, m, h or d), not {value!r}"
+        )
+    return value.strip()
+
+
 def _read_or_create_secret(path: Path) -> str:
     """A random secret kept in a file under var/, made on first use."""
     try:
@@ -94,11 +110,16 @@ INSTALLED_APPS = [
     "django_htmx",
     "channels",
     "django_tasks_db",
+    "django_ratelimit",
     "messaging",
     "dashboard",
 ]
 
 MIDDLEWARE = [
+    # First: every later middleware (HTTPS redirect, CORS, sign-in
+    # throttles) sees the client's address and scheme as trusted proxies
+    # report them, and never what an untrusted peer claims.
+    "messaging.client_address.ClientAddressMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "messaging.api.cors.CorsMiddleware",
@@ -161,6 +182,26 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "messaging.User"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# Django's cache holds rate-limit counters and sign-in throttles: in Redis
+# when REDIS_URL is set, so they hold across every web process; otherwise
+# the local-memory default, right for the one process of the embedded
+# defaults.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": os.environ.get("PARLEY_CACHE_KEY_PREFIX", "parley"),
+        }
+    }
+    # django-ratelimit lists only django-redis among Redis caches; Django's
+    # own RedisCache counts with SET NX and INCR, atomic in Redis.
+    SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"]
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # Without Redis Parley is one process (make run): a per-process cache is
+    # shared by everything that counts.
+    SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
@@ -255,7 +296,11 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", "")
-if envbool("PARLEY_BEHIND_PROXY", False):
+# Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed
+# (addresses or networks); unset: none, the direct peer is the client
+# (messaging/client_address.py). Nothing else makes Parley believe them.
+PARLEY_TRUSTED_PROXIES = envnetworks("PARLEY_TRUSTED_PROXIES")
+if PARLEY_TRUSTED_PROXIES:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # Parley's own settings.
@@ -290,6 +335,23 @@ PARLEY_SWEEP_SECONDS = envint("PARLEY_SWEEP_SECONDS", 15)
 PARLEY_DELIVERY_MAX_ATTEMPTS = envint("PARLEY_DELIVERY_MAX_ATTEMPTS", 6)
 PARLEY_WEBHOOK_MAX_ATTEMPTS = envint("PARLEY_WEBHOOK_MAX_ATTEMPTS", 6)
 PARLEY_RETRY_BASE_SECONDS = float(os.environ.get("PARLEY_RETRY_BASE_SECONDS", "2"))
+
+# Rate limits (messaging/ratelimits.py): django-ratelimit rates, "count/
+# period" with the period in s, m, h or d and an optional multiplier
+# ("400/2s": 400 requests in a 2-second window, i.e. 200/s with bursts of
+# 400). A window is fixed, so a burst of twice the rate is what one window
+# allows.
+PARLEY_RATE_API_KEY = envrate("PARLEY_RATE_API_KEY", "400/2s")  # per API key (JWT kid)
+PARLEY_RATE_APP_TOKEN = envrate("PARLEY_RATE_APP_TOKEN", "40/2s")  # per app token and client address
+PARLEY_RATE_APP_USER = envrate("PARLEY_RATE_APP_USER", "40/2s")  # per app and userId (appUser JWT)
+PARLEY_RATE_INIT = envrate("PARLEY_RATE_INIT", "20/2s")  # /v1/init per client address
+PARLEY_RATE_SIGN_IN = envrate("PARLEY_RATE_SIGN_IN", "20/2m")  # dashboard, per client address
+PARLEY_RATE_PASSWORD_RESET = envrate("PARLEY_RATE_PASSWORD_RESET", "20/2m")
+PARLEY_RATE_SIGN_UP = envrate("PARLEY_RATE_SIGN_UP", "20/2m")
+PARLEY_RATE_SOCKET = envrate("PARLEY_RATE_SOCKET", "20/2s")  # SDK socket message + typing frames
+# A socket whose frames go on being refused is closed after this many
+# refusals in one window (a further burst).
+PARLEY_RATE_SOCKET_REFUSALS = envint("PARLEY_RATE_SOCKET_REFUSALS", 20)
 
 LOGGING = {
     "version": 1,

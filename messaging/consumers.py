@@ -27,7 +27,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from messaging import events
+from messaging import events, ratelimits
 from messaging.validators import validate_message
 from messaging.delivery import client_appeared, conversation_read, mark_delivered
 from messaging.models import ApiKey, AppUser, Client, Message
@@ -44,6 +44,10 @@ CLOSE_UNAUTHORIZED = 4001
 CLOSE_BAD_REQUEST = 4000
 CLOSE_FORBIDDEN = 4003
 CLOSE_NOT_FOUND = 4004
+CLOSE_TOO_MANY_REQUESTS = 4029
+# Frames that write (a message, a postback, typing) count against the
+# socket's rate limit; pings, delivered and read receipts do not.
+LIMITED_FRAMES = ("message", "postback", "typing")
 # How often an open socket re-checks that its credential still reaches the
 # user (key revoked, user deleted); securing a user closes app-token sockets
 # at once (messaging.services.sdk_access).
@@ -72,6 +76,7 @@ class SdkConsumer(AsyncJsonWebsocketConsumer):
     by_jwt = False  # authenticated with an appUser JWT (not just the app token)
     key_id = None  # the key that signed that JWT
     checked_at = 0.0
+    budget = None  # the frame budget (messaging.ratelimits.FrameBudget), made on first use
 
     async def connect(self):
         await self.accept()
@@ -109,6 +114,8 @@ class SdkConsumer(AsyncJsonWebsocketConsumer):
                 await self.send_error("unauthorized", "Send an auth frame first.")
                 await self.close(CLOSE_UNAUTHORIZED)
             return
+        if kind in LIMITED_FRAMES and not await self.within_budget(ref):
+            return
         if not await self.still_allowed():
             return
         handler = {
@@ -132,6 +139,21 @@ class SdkConsumer(AsyncJsonWebsocketConsumer):
                 await self.send_error("internal_error", "The frame could not be processed.", ref)
             else:  # a typed service or API error: say what was wrong
                 await self.send_error(getattr(error, "code", "bad_request"), description, ref)
+
+    async def within_budget(self, ref) -> bool:
+        """Count a frame that writes (PARLEY_RATE_SOCKET per socket): a
+        refused frame gets a `too_many_requests` error naming the limit;
+        once PARLEY_RATE_SOCKET_REFUSALS were refused in one window, the
+        socket is closed with 4029."""
+        if self.budget is None:
+            self.budget = ratelimits.FrameBudget()
+        refusal = self.budget.take()
+        if refusal is None:
+            return True
+        await self.send_error("too_many_requests", refusal.description, ref)
+        if self.budget.exhausted:
+            await self.close(CLOSE_TOO_MANY_REQUESTS)
+        return False
 
     async def send_error(self, code, description, ref=None):
         frame = {"type": "error", "code": code, "description": description}

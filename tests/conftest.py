@@ -114,10 +114,26 @@ def owner_client(client, owner):
 
 @pytest.fixture(autouse=True)
 def empty_cache():
-    """Throttles and caches kept in Django's cache start empty in every test."""
+    """Throttles, rate-limit counters and caches kept in Django's cache
+    start empty in every test. On Redis only this session's keys go (its
+    KEY_PREFIX, tests/settings.py): cache.clear() would FLUSHDB a database
+    other sessions and the channel layer share."""
+    from django.conf import settings
     from django.core.cache import cache
 
-    cache.clear()
+    if not settings.REDIS_URL:
+        cache.clear()
+        return
+    import redis  # only with REDIS_URL (redis-py comes with channels-redis)
+
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    try:
+        prefix = settings.CACHES["default"]["KEY_PREFIX"]
+        keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
 
 
 @pytest.fixture(autouse=True)

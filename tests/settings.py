@@ -21,3 +21,25 @@ PARLEY_EXTRA_INTEGRATIONS = ["tests.support.fake_channel.FakeChannel"]
 PARLEY_FAKE_API_BASE = os.environ.get("PARLEY_FAKE_API_BASE", "http://127.0.0.1:9")
 PARLEY_OUTBOUND_ALLOW = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
 PARLEY_GRAVATAR_URL = "http://127.0.0.1:9/avatar/"
+
+# Rate limits: far above anything the suite does (many /v1/init calls from
+# 127.0.0.1), unless the environment sets one: the rate-limit tests give
+# their live servers small limits that way, and override these in-process.
+for _name in [n for n in dir() if n.startswith("PARLEY_RATE_") and n != "PARLEY_RATE_SOCKET_REFUSALS"]:
+    if not os.environ.get(_name):
+        globals()[_name] = "100000/1s"
+
+# Counters in Redis carry a prefix unique to this test session (inherited by
+# the servers and workers it starts through their environment), so two
+# sessions sharing a Redis never count each other's requests, and a test
+# can clear its session's keys without touching anyone else's.
+if REDIS_URL:  # noqa: F405
+    CACHES["default"]["KEY_PREFIX"] = os.environ.setdefault(  # noqa: F405
+        "PARLEY_CACHE_KEY_PREFIX", f"parley-test-{os.getpid()}-{os.urandom(4).hex()}"
+    )
+
+# A live server started by a test that signs in many times may hash with MD5
+# (the test process then creates its users with MD5 too): PBKDF2's
+# deliberate slowness would only slow the suite down.
+if os.environ.get("PARLEY_TEST_FAST_HASHER"):
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

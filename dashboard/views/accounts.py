@@ -1,5 +1,8 @@
 """Signing up and accepting an invitation (log in/out and password reset
-are Django's own views, wired in urls.py)."""
+are Django's own views, wired in urls.py), and the rate limit per client
+address that sign-in, password reset and sign-up share."""
+
+from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth import login
@@ -11,12 +14,37 @@ from django.views.decorators.http import require_http_methods
 
 from dashboard.forms import AcceptInvitationForm, SignUpForm
 from dashboard.views.htmx import INVALID
+from messaging import ratelimits
 from messaging.services import accounts as accounts_service
 from messaging.services.errors import ServiceError
 
 BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
+def limited_per_address(limit: ratelimits.Limit):
+    """Count each POST against `limit` for the client's address (GETs of
+    the form are free); past it, a plain 429 page with Retry-After, and the
+    form is not processed (no sign-in tried, no email sent)."""
+
+    def decorate(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if request.method == "POST":
+                refusal = ratelimits.hit(limit, request, ratelimits.client_address(request))
+                if refusal is not None:
+                    response = render(request, "429.html", {"retry_after": refusal.retry_after}, status=429)
+                    response["Retry-After"] = str(refusal.retry_after)
+                    return response
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+
+
+@limited_per_address(ratelimits.SIGN_UP)
 @sensitive_post_parameters("password1", "password2")
 @require_http_methods(["GET", "POST"])
 def sign_up(request):

@@ -3,21 +3,29 @@ from django.urls import path
 
 from dashboard.forms import LoginForm
 from dashboard.views import accounts, apps, home, team
+from dashboard.views.accounts import limited_per_address
+from messaging import ratelimits
 
 urlpatterns = [
     # Accounts: Django's auth views with Parley's templates.
     path(
         "login/",
-        auth_views.LoginView.as_view(
-            template_name="dashboard/login.html",
-            authentication_form=LoginForm,
-            redirect_authenticated_user=True,
+        limited_per_address(ratelimits.SIGN_IN)(
+            auth_views.LoginView.as_view(
+                template_name="dashboard/login.html",
+                authentication_form=LoginForm,
+                redirect_authenticated_user=True,
+            )
         ),
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("signup/", accounts.sign_up, name="signup"),
-    path("password-reset/", auth_views.PasswordResetView.as_view(), name="password_reset"),
+    path(
+        "password-reset/",
+        limited_per_address(ratelimits.PASSWORD_RESET)(auth_views.PasswordResetView.as_view()),
+        name="password_reset",
+    ),
     path("password-reset/sent/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"),
     path(
         "reset/<uidb64>/<token>/",

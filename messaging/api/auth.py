@@ -29,7 +29,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from messaging import events
+from messaging import events, ratelimits
 from messaging.models import ApiKey, App, AppUser
 from messaging.services import credentials
 from messaging.services.credentials import AuthError, Credential
@@ -63,9 +63,11 @@ def not_found(description: str = "Not found.") -> ApiError:
     return ApiError(404, "not_found", description)
 
 
-def api_view(scope: str = "appUser", *, user: bool = False):
-    """Authenticate, resolve the app (and app user), parse the body once and
-    render every error the Smooch way. See the module docstring."""
+def api_view(scope: str = "appUser", *, user: bool = False, limit: ratelimits.Limit | None = None):
+    """Authenticate, resolve the app (and app user), count the call against
+    its rate limit, parse the body once and render every error the Smooch
+    way. See the module docstring. `limit` replaces the credential's own
+    limit with one per client address (/v1/init)."""
     if scope not in ("appUser", "app"):
         raise ValueError(scope)
 
@@ -74,6 +76,9 @@ def api_view(scope: str = "appUser", *, user: bool = False):
         def wrapper(request, appId=None, appUserId=None, **kwargs):
             try:
                 _authorize(request, scope, appId, appUserId if user else None)
+                refused = _rate_limited(request, limit)
+                if refused is not None:
+                    return refused
                 request.data = _parse_body(request)
                 return view(request, **kwargs)
             except ApiError as error:
@@ -169,6 +174,28 @@ def _authorize(request, scope: str, app_id: str | None, app_user_ref: str | None
         raise ApiError(error.status, error.code, error.description)
 
 
+def _rate_limited(request, limit: ratelimits.Limit | None) -> JsonResponse | None:
+    """A 429 once the caller is past its limit, else None. One counter per
+    call: `limit` per client address when given; otherwise per API key for
+    app and account JWTs, per app user for appUser JWTs, per app token and
+    client address for the app token."""
+    credential = request.credential
+    if limit is not None:
+        value = ratelimits.client_address(request)
+    elif credential.method == "appToken":
+        limit, value = ratelimits.APP_TOKEN, f"{request.app.id}:{ratelimits.client_address(request)}"
+    elif credential.scope == "appUser":
+        limit, value = ratelimits.APP_USER, f"{request.app.id}:{credential.user_id}"
+    else:
+        limit, value = ratelimits.API_KEY, credential.key.key_id
+    refusal = ratelimits.hit(limit, request, value)
+    if refusal is None:
+        return None
+    response = error_response(429, "too_many_requests", refusal.description)
+    response["Retry-After"] = str(refusal.retry_after)
+    return response
+
+
 def _log_auth_failure(request, error: AuthError, credential: Credential | None, app, app_id):
     """Write the failure to the app's log when the app is known: from the
     credential, or from the key id of a JWT that failed to verify. Never the
@@ -185,12 +212,13 @@ def _log_auth_failure(request, error: AuthError, credential: Credential | None, 
     logger.info("api auth failure app=%s key=%s status=%s", app.id if app else None, key_id, error.status)
     if app is None:
         return
-    # The app token is public (every page with the widget carries it), so
-    # failures made with it are logged at most once a minute per app and
-    # path in this process: anyone could otherwise flood the Log tab.
-    if credential is not None and credential.method == "appToken":
-        if not cache.add(f"parley:authfail:{app.id}:{request.path}", 1, timeout=60):
-            return
+    # Logged at most once a minute per app, credential and path (in Django's
+    # cache: across processes with Redis): the app token is public (every
+    # page with the widget carries it) and a key id is in every JWT, so
+    # anyone could otherwise flood the Log tab.
+    credential_name = key_id or "appToken"
+    if not cache.add(f"parley:authfail:{app.id}:{credential_name}:{request.path}", 1, timeout=60):
+        return
     detail = {"method": request.method, "path": request.path, "status": error.status,
               "description": error.description}
     if key_id:

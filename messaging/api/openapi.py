@@ -182,6 +182,10 @@ MESSAGE_BODY = _obj({"message": MESSAGE, "conversation": CONVERSATION}, ["messag
 
 R401 = "Missing or invalid credentials"
 R403 = "Valid credentials without access"
+R429 = ("Too many requests: past a rate limit (per API key, per app user, per app token and client "
+        "address, or on /v1/init per client address); the description names the limit")
+RETRY_AFTER = {"description": "Seconds until the limit's window ends", "required": True,
+               "schema": {"type": "integer", "minimum": 1}}
 
 
 def _json(schema, description="OK"):
@@ -193,6 +197,8 @@ def _op(op_id, summary, responses: dict, *, body=None, security=("jwt", "appToke
     errors = {400: "Bad request", 401: R401, 403: R403, 404: "Not found"}
     if body is not None or multipart is not None:
         errors[413] = "The request body is too large"
+    if security:
+        errors[429] = R429
     result = {
         "operationId": op_id,
         "summary": summary,
@@ -202,6 +208,8 @@ def _op(op_id, summary, responses: dict, *, body=None, security=("jwt", "appToke
             **{str(code): _json(ERROR, desc) for code, desc in errors.items() if code not in responses},
         },
     }
+    if security:
+        result["responses"]["429"]["headers"] = {"Retry-After": RETRY_AFTER}
     if description:
         result["description"] = description
     if body is not None:

@@ -3,8 +3,13 @@ force: after LOGIN_FAILURES failed sign-ins for one account from one
 address, or LOGIN_FAILURES_PER_ADDRESS from one address for any accounts,
 further attempts are refused (even with the right password) until
 LOCK_SECONDS after the first of them. A successful sign-in clears the
-account's count. Counts live in Django's cache: per process with the
-default cache, so several web processes each allow that many.
+account's count. Counts live in Django's cache: in Redis when REDIS_URL
+is set, so they hold across every web process (local memory on the
+embedded defaults' one process). The address is the client's as
+messaging.client_address resolved it: X-Forwarded-For counts only from a
+trusted proxy (PARLEY_TRUSTED_PROXIES), so a new header per try neither
+escapes the count nor locks out the address it names. Sign-in POSTs are
+also rate limited per address (PARLEY_RATE_SIGN_IN, dashboard views).
 """
 
 import hashlib

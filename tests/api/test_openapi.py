@@ -164,3 +164,16 @@ def test_the_api_refuses_exactly_the_bodies_the_document_refuses(api, app_jwt, a
     response = getattr(api, method)(path, body, headers=app_jwt)
     assert (response.status_code < 300) == documented, (documented, response.content)
     assert response.status_code in (200, 201, 400), response.content
+
+
+def test_every_route_with_credentials_documents_its_429():
+    """Every authenticated route can be rate limited (messaging/ratelimits.py)."""
+    for path, item in document()["paths"].items():
+        for method, op in item.items():
+            if method == "parameters":
+                continue
+            if op["security"]:
+                assert "429" in op["responses"], (path, method)
+                assert "Retry-After" in op["responses"]["429"]["headers"], (path, method)
+            else:
+                assert "429" not in op["responses"], (path, method)

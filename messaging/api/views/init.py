@@ -2,6 +2,7 @@
 
 from django.http import JsonResponse
 
+from messaging import ratelimits
 from messaging.api.auth import ApiError, api_view
 from messaging.wire import app_user_json, init_app_json
 from messaging.validators import validate_device, validate_user_id
@@ -9,7 +10,7 @@ from messaging.services import appusers
 from messaging.services.apps import origin_allowed
 
 
-@api_view()
+@api_view(limit=ratelimits.INIT)
 def init(request):
     app = request.app
     credential = request.credential

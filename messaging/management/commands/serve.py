@@ -32,6 +32,9 @@ class Command(BaseCommand):
             + ("(task worker inside this process)" if with_worker else "(no worker: run `manage.py worker`)")
         )
         self.stdout.flush()
+        # No --proxy-headers: daphne would believe X-Forwarded-For from any
+        # peer. Forwarded headers are believed only from PARLEY_TRUSTED_PROXIES
+        # (messaging/client_address.py).
         CommandLineInterface().run(
-            ["--bind", host, "--port", str(port), "--proxy-headers", settings.ASGI_APPLICATION.replace(".application", ":application")]
+            ["--bind", host, "--port", str(port), settings.ASGI_APPLICATION.replace(".application", ":application")]
         )
