@@ -1,7 +1,7 @@
 """The dashboard's live socket: /ws/dashboard/events/<app_id>/.
 
-Session-authenticated (AuthMiddlewareStack in dashboard/asgi.py, pages of
-Parley's own hosts only). The socket is refused unless `scope["user"]` is a
+Session-authenticated (AuthMiddlewareStack, and only for Parley's own pages:
+same scheme, host and port, dashboard/socket_origin.py). The socket is refused unless `scope["user"]` is a
 member of the app's team; it then joins the app's group `app.<appId>` and
 forwards each `parley.event` of the fan-out (several at once come as one
 `parley.events`) as a small JSON frame to
