@@ -1,8 +1,10 @@
 """The dashboard's live socket: /ws/dashboard/events/<app_id>/.
 
-Session-authenticated (AuthMiddlewareStack, and only for Parley's own pages:
-same scheme, host and port, dashboard/socket_origin.py). The socket is refused unless `scope["user"]` is a
-member of the app's team; it then joins the app's group `app.<appId>` and
+Session-authenticated (AuthMiddlewareStack, and only for Parley's own
+pages: same scheme, host and port, dashboard/socket_origin.py). The socket
+is refused unless `scope["user"]` is an active member of the app's team; it
+then joins the app's group `app.<appId>` (and the member's own,
+`member.<userId>`, to hear at once when their access goes) and
 forwards each `parley.event` of the fan-out (several at once come as one
 `parley.events`) as a small JSON frame to
 static/dashboard/live.js, which refetches the server-rendered partials it

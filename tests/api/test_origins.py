@@ -80,8 +80,8 @@ def test_the_widgets_user_jwt_is_guarded_too(api, app_token, shop_app, user_jwt)
 def test_calls_without_origin_and_server_jwts_are_not_concerned(api, app_token, app_jwt, anon):
     assert api.get(f"/v1/appusers/{anon.id}", headers=app_token).status_code == 200
     # A server call with an app JWT, even with an Origin (a server may send one).
-    response = api.post(f"/v1/appusers/{anon.id}/messages", {"role": "appMaker", "type": "text", "text": "hello"},
-                        headers={**app_jwt, "Origin": EVIL})
+    business = {"role": "appMaker", "type": "text", "text": "hello"}
+    response = api.post(f"/v1/appusers/{anon.id}/messages", business, headers={**app_jwt, "Origin": EVIL})
     assert response.status_code == 201, response.content
 
 
