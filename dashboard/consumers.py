@@ -1,8 +1,10 @@
 """The dashboard's live socket: /ws/dashboard/events/<app_id>/.
 
-Session-authenticated (AuthMiddlewareStack in dashboard/asgi.py, pages of
-Parley's own hosts only). The socket is refused unless `scope["user"]` is a
-member of the app's team; it then joins the app's group `app.<appId>` and
+Session-authenticated (AuthMiddlewareStack, and only for Parley's own
+pages: same scheme, host and port, dashboard/socket_origin.py). The socket
+is refused unless `scope["user"]` is an active member of the app's team; it
+then joins the app's group `app.<appId>` (and the member's own,
+`member.<userId>`, to hear at once when their access goes) and
 forwards each `parley.event` of the fan-out (several at once come as one
 `parley.events`) as a small JSON frame to
 static/dashboard/live.js, which refetches the server-rendered partials it
@@ -16,22 +18,28 @@ import time
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from messaging.events import app_group
+from messaging.events import app_group, member_group
 from messaging.models import App
 
 logger = logging.getLogger(__name__)
 
 CLOSE_FORBIDDEN = 4003
-# A member removed from the team stops receiving events within this delay.
+# The safety net: an open socket re-checks its member's access before
+# forwarding an event, at most this often. Removing the member, deactivating
+# or deleting the account or deleting the app closes it at once (a
+# `parley.access` message to the member's or the app's group).
 RECHECK_SECONDS = 30
 # What the browser needs of an event's detail to decide what to refetch.
 DETAIL_KEYS = ("messageId", "deliveryId", "state", "role", "clientId", "platform", "purpose")
 
 
 def is_member(user, app_id: str) -> bool:
+    """Whether `user` (as the socket's session found it) is still an active
+    member of the app's team: read from the database, not from `user`."""
     if user is None or not getattr(user, "is_authenticated", False):
         return False
-    return App.objects.filter(pk=app_id, team__memberships__user=user).exists()
+    return App.objects.filter(pk=app_id, team__memberships__user=user,
+                              team__memberships__user__is_active=True).exists()
 
 
 def frame_for(event: dict) -> dict:
@@ -56,24 +64,50 @@ def frame_for(event: dict) -> dict:
 
 class DashboardEventsConsumer(AsyncJsonWebsocketConsumer):
     group = None
+    member = None  # the member's own group (told when their access changes)
     app_id = None
     checked_at = 0.0
 
     async def connect(self):
         app_id = self.scope["url_route"]["kwargs"]["app_id"]
-        if not await database_sync_to_async(is_member)(self.scope.get("user"), app_id):
+        user = self.scope.get("user")
+        if not await database_sync_to_async(is_member)(user, app_id):
             await self.close(CLOSE_FORBIDDEN)
             return
         self.app_id = app_id
-        self.checked_at = time.monotonic()
-        self.group = app_group(app_id)
+        self.group, self.member = app_group(app_id), member_group(user.pk)
         await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.channel_layer.group_add(self.member, self.channel_name)
+        # Checked again once in the groups: a removal committed in between
+        # would otherwise go unheard until the next re-check.
+        if not await self.still_member():
+            return
         await self.accept()
         await self.send_json({"type": "ready", "appId": app_id})
 
     async def disconnect(self, code):
+        await self.leave()
+
+    async def leave(self):
+        for group in (self.group, self.member):
+            if group:
+                await self.channel_layer.group_discard(group, self.channel_name)
+        self.group = self.member = None
+
+    async def still_member(self) -> bool:
+        """Re-check the member's access now; close the socket when it is gone."""
+        self.checked_at = time.monotonic()
+        if await database_sync_to_async(is_member)(self.scope.get("user"), self.app_id):
+            return True
+        await self.leave()
+        await self.close(CLOSE_FORBIDDEN)
+        return False
+
+    async def parley_access(self, message):
+        """The member was removed, their account deactivated or the app
+        deleted (messaging.services.accounts, sdk_access): re-check at once."""
         if self.group:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+            await self.still_member()
 
     async def receive_json(self, content, **kwargs):
         if isinstance(content, dict) and content.get("type") == "ping":
@@ -85,11 +119,8 @@ class DashboardEventsConsumer(AsyncJsonWebsocketConsumer):
             await self.parley_event(event)
 
     async def parley_event(self, event):
-        if time.monotonic() - self.checked_at > RECHECK_SECONDS:
-            if not await database_sync_to_async(is_member)(self.scope.get("user"), self.app_id):
-                await self.channel_layer.group_discard(self.group, self.channel_name)
-                self.group = None
-                await self.close(CLOSE_FORBIDDEN)
-                return
-            self.checked_at = time.monotonic()
+        if not self.group:
+            return
+        if time.monotonic() - self.checked_at > RECHECK_SECONDS and not await self.still_member():
+            return
         await self.send_json(frame_for(event))

@@ -1,15 +1,16 @@
 """Websocket routes of the dashboard. They authenticate with the session
-cookie, so only pages of Parley's own hosts may open them."""
+cookie, so only Parley's own pages may open them: same scheme, host and
+port (dashboard.socket_origin)."""
 
 from channels.auth import AuthMiddlewareStack
-from channels.security.websocket import AllowedHostsOriginValidator
 from django.urls import path
 
 from dashboard.consumers import DashboardEventsConsumer
+from dashboard.socket_origin import SameOriginValidator
 
 
 def session_socket(consumer):
-    return AllowedHostsOriginValidator(AuthMiddlewareStack(consumer.as_asgi()))
+    return SameOriginValidator(AuthMiddlewareStack(consumer.as_asgi()))
 
 
 websocket_urlpatterns = [

@@ -13,3 +13,6 @@ class MessagingConfig(AppConfig):
         # (and, through the engine, the timer kinds), in every process that
         # runs Django: web servers, workers and management commands alike.
         from messaging import tasks  # noqa: F401
+        # Registers the receivers that close open sockets when a key, an
+        # account or a member goes away by any path (the admin included).
+        from messaging.services import accounts, sdk_access  # noqa: F401

@@ -49,8 +49,9 @@ CLOSE_TOO_MANY_REQUESTS = 4029
 # socket's rate limit; pings, delivered and read receipts do not.
 LIMITED_FRAMES = ("message", "postback", "typing")
 # How often an open socket re-checks that its credential still reaches the
-# user (key revoked, user deleted); securing a user closes app-token sockets
-# at once (messaging.services.sdk_access).
+# user: the safety net. Securing or deleting the user, revoking or deleting
+# the key that signed its JWT and deleting the app close it at once
+# (messaging.services.sdk_access, through the groups below).
 RECHECK_SECONDS = 30
 # The latest `since` a client may send (year 9999).
 MAX_SINCE = 253402300799
@@ -77,13 +78,21 @@ class SdkConsumer(AsyncJsonWebsocketConsumer):
     key_id = None  # the key that signed that JWT
     checked_at = 0.0
     budget = None  # the frame budget (messaging.ratelimits.FrameBudget), made on first use
+    # Groups told when this socket's access may have changed (its key's,
+    # its app's): not `groups`, which Channels joins on its own.
+    access_groups = ()
 
     async def connect(self):
         await self.accept()
 
     async def disconnect(self, code):
-        if self.group:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+        await self.leave_groups()
+
+    async def leave_groups(self):
+        for group in [self.group, *self.access_groups]:
+            if group:
+                await self.channel_layer.group_discard(group, self.channel_name)
+        self.group, self.access_groups = None, ()
 
     # -- frames from the client -------------------------------------------
 
@@ -172,12 +181,27 @@ class SdkConsumer(AsyncJsonWebsocketConsumer):
             return
         self.group = events.appuser_group(self.app_user.id)
         await self.channel_layer.group_add(self.group, self.channel_name)
+        if not await self.join_access_groups():
+            return
         await self.send_json(ready)
         # Read after joining: nothing published in between can be missed
         # (clients de-duplicate by _id).
         for message in await database_sync_to_async(self._catch_up)(catch_up):
             await self.send_json({"type": "message", "message": message})
         await database_sync_to_async(self._appeared)()
+
+    async def join_access_groups(self) -> bool:
+        """Hear at once of the app's deletion and, with a JWT, of its key's
+        revocation. Joined before `ready`: a revocation committed after the
+        socket is authenticated cannot be missed (one committed between the
+        check and the join is caught by the re-check below)."""
+        self.access_groups = (events.sdk_app_group(self.app.id),
+                              *([events.key_group(self.key_id)] if self.key_id else []))
+        for group in self.access_groups:
+            await self.channel_layer.group_add(group, self.channel_name)
+        # The key was looked up through credentials' per-process cache: a
+        # revocation made elsewhere just before may not be in it yet.
+        return await self.still_allowed(force=True) if self.key_id else True
 
     def _authenticate(self, frame):
 
@@ -369,9 +393,7 @@ class SdkConsumer(AsyncJsonWebsocketConsumer):
             return True
         await self.send_error("unauthorized", reason)
         await self.close(CLOSE_UNAUTHORIZED)
-        if self.group:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
-            self.group = None
+        await self.leave_groups()
         return False
 
     def _access_lost(self) -> str | None:
@@ -382,8 +404,14 @@ class SdkConsumer(AsyncJsonWebsocketConsumer):
         if app_user.credential_required and not self.by_jwt:
             return "This user is now secured: reconnect with a JWT."
         if self.key_id and not ApiKey.objects.filter(key_id=self.key_id, revoked_at__isnull=True).exists():
-            return "The key that signed this JWT was revoked."
+            return "The key that signed this JWT was revoked or deleted."
         return None
+
+    async def parley_access(self, message):
+        """A key, the user or the app changed (messaging.services.sdk_access):
+        re-check at once."""
+        if self.app_user is not None:
+            await self.still_allowed(force=True)
 
     # -- events from the user's group -------------------------------------
 

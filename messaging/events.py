@@ -73,6 +73,31 @@ def appuser_group(app_user_id: str) -> str:
     return f"appuser.{app_user_id}"
 
 
+def key_group(key_id: str) -> str:
+    """The SDK sockets authenticated with a JWT signed by this API key."""
+    return f"key.{key_id}"
+
+
+def sdk_app_group(app_id: str) -> str:
+    """Every SDK socket of an app (told when the app is deleted)."""
+    return f"sdkapp.{app_id}"
+
+
+def member_group(user_id) -> str:
+    """The dashboard sockets of one team member (a User)."""
+    return f"member.{user_id}"
+
+
+def access_changed(groups: list[str], reason: str) -> None:
+    """Tell the sockets in `groups` that a credential they rely on changed
+    (a key revoked, a member removed...): each re-checks its access at once
+    and closes when it is gone. Published after the caller's transaction
+    commits, like every broadcast; never logged (the change itself is the
+    record) and a socket that misses it still re-checks periodically."""
+    message = {"type": "parley.access", "reason": reason}
+    transaction.on_commit(partial(publisher.send, [(group, message) for group in groups]))
+
+
 def user_ref(app_user) -> dict:
     """How event details name an app user: its `_id`, and its `userId` when it has one."""
     ref = {"_id": app_user.id}

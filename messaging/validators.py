@@ -441,9 +441,10 @@ def validate_webhook(data: dict, *, partial: bool) -> dict:
     fields = {}
     if "target" in body:
         target = body["target"]
-        if not settings.PARLEY_WEBHOOK_ALLOW_PRIVATE and outbound.is_private_literal(urlparse(target).hostname or ""):
-            _fail("target must not be a loopback or private address "
-                  "(set PARLEY_WEBHOOK_ALLOW_PRIVATE to allow it).")
+        private = outbound.is_private_literal(urlparse(target).hostname or "")
+        if private and not settings.PARLEY_WEBHOOK_ALLOW_PRIVATE:
+            _fail(f"target must not be a loopback or private address ({private}; "
+                  "set PARLEY_WEBHOOK_ALLOW_PRIVATE to allow it).")
         fields["target"] = target
     if "triggers" in body:
         fields["triggers"] = list(dict.fromkeys(body["triggers"]))

@@ -32,6 +32,7 @@ from django.views.decorators.csrf import csrf_exempt
 from messaging import events, ratelimits
 from messaging.models import ApiKey, App, AppUser
 from messaging.services import credentials
+from messaging.services.apps import origin_allowed
 from messaging.services.credentials import AuthError, Credential
 from messaging.services.errors import ServiceError
 
@@ -158,6 +159,7 @@ def _authorize(request, scope: str, app_id: str | None, app_user_ref: str | None
                 + (" (or account scope at /v1/apps/{appId}/...)." if credential.method == "jwt" else "."),
                 403,
             )
+        _check_origin(request, credential, app)
         request.credential = credential
         request.app = app
         request.app_user = None
@@ -194,6 +196,20 @@ def _rate_limited(request, limit: ratelimits.Limit | None) -> JsonResponse | Non
     response = error_response(429, "too_many_requests", refusal.description)
     response["Retry-After"] = str(refusal.retry_after)
     return response
+
+
+def _check_origin(request, credential: Credential, app) -> None:
+    """An app that lists allowed origins (Web Messenger settings) may be
+    called from a browser only by pages of those origins, on every call made
+    with a client credential: the app token, or the appUser JWT the widget
+    sends with it. Calls without an Origin (server SDKs, native apps) and
+    server calls with an app or account JWT are not concerned. The preflight
+    cannot apply this (it carries no credential: messaging.api.cors)."""
+    origin = request.headers.get("Origin")
+    if origin is None or credential.scope != "appUser" or origin_allowed(app, origin):
+        return
+    # Worded as /v1/init words it (its own check also covers app JWTs).
+    raise AuthError(f"Origin {origin} is not allowed to embed this app", 403)
 
 
 def _log_auth_failure(request, error: AuthError, credential: Credential | None, app, app_id):

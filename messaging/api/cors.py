@@ -6,6 +6,13 @@ Credentials are never sent cross-origin: the API authenticates with headers
 get these headers; the dashboard stays same-origin. A preflight is answered
 here (204) without reaching a view, whatever the path.
 
+An app's allowed origins (Web Messenger settings) are not applied here: a
+preflight carries no credential, so it cannot tell which app it is for. The
+call itself is refused (403, messaging.api.auth._check_origin) and, like
+every API response, carries these headers, so the page's script (the
+widget) can read why. A refused call changes nothing, so answering the
+preflight for any origin grants nothing.
+
 Sync and async capable, so it never forces a thread hop on async views.
 """
 

@@ -10,8 +10,11 @@ owner) live here, not in views.
 from datetime import timedelta
 
 from django.db import transaction
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 from django.utils import timezone
 
+from messaging import events
 from messaging.models import Invitation, Membership, Role, Team, User
 from messaging.services.errors import Conflict, PermissionDenied, ServiceError
 
@@ -181,6 +184,7 @@ def change_role(*, membership: Membership, target: Membership, role: str) -> Mem
         _keep_an_owner(target)
     target.role = role
     target.save(update_fields=["role"])
+    member_access_changed(target.user_id, "role changed")
     return target
 
 
@@ -195,6 +199,27 @@ def remove_member(*, membership: Membership, target: Membership) -> None:
             raise PermissionDenied("Only owners can remove an owner.")
         _keep_an_owner(target)
     target.delete()
+    member_access_changed(target.user_id, "removed from the team")
+
+
+def member_access_changed(user_id, reason: str) -> None:
+    """The member's open dashboard sockets re-check their access at once
+    (dashboard.consumers) once this transaction commits, and close when the
+    member no longer reaches their app."""
+    events.access_changed([events.member_group(user_id)], reason)
+
+
+# Accounts are deactivated or deleted through Django's admin, which saves
+# the User itself: the signals catch it wherever it happens.
+@receiver(post_save, sender=User, dispatch_uid="parley-member-deactivated")
+def _user_saved(sender, instance, created, **kwargs):
+    if not created and not instance.is_active:
+        member_access_changed(instance.pk, "account deactivated")
+
+
+@receiver(post_delete, sender=User, dispatch_uid="parley-member-deleted")
+def _user_deleted(sender, instance, **kwargs):
+    member_access_changed(instance.pk, "account deleted")
 
 
 def _keep_an_owner(target: Membership) -> None:

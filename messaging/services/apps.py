@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from messaging.models import ApiKey, App, KeyScope, Membership, Team
+from messaging.services import sdk_access
 from messaging.services.accounts import require_manager
 from messaging.services.errors import PermissionDenied, ServiceError
 
@@ -41,9 +42,12 @@ def rename_app(*, membership: Membership, app: App, name: str) -> App:
 
 @transaction.atomic
 def delete_app(*, membership: Membership, app: App) -> None:
-    """Delete the app and everything it owns (keys, users, messages...)."""
+    """Delete the app and everything it owns (keys, users, messages...); its
+    open sockets (SDK and dashboard) close once this commits."""
     _check_acting(membership, app.team_id)
+    app_id = app.id
     app.delete()
+    sdk_access.app_deleted(app_id)
 
 
 def active_keys(*, team: Team, scope: str, app: App | None = None):
@@ -94,12 +98,15 @@ def create_key(
     return key, secret
 
 
+@transaction.atomic
 def revoke_key(key: ApiKey, *, membership: Membership | None = None) -> ApiKey:
-    """Revoke a key (idempotent); requests signed with it stop working."""
+    """Revoke a key (idempotent); requests signed with it stop working, and
+    SDK sockets opened with a JWT it signed close at once."""
     _check_acting(membership, key.team_id)
     if key.revoked_at is None:
         key.revoked_at = timezone.now()
         key.save(update_fields=["revoked_at"])
+        sdk_access.key_revoked(key)
     return key
 
 

@@ -14,7 +14,7 @@ def test_it_forwards_new_user_messages_with_their_log_id(client, owner, app, ali
     from messaging.models import LogEntry
 
     client.force_login(owner)
-    headers = [(b"origin", b"http://localhost"),
+    headers = [(b"origin", b"http://localhost"), (b"host", b"localhost"),
                (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())]
 
     async def scenario():
@@ -48,7 +48,7 @@ def test_a_member_removed_from_the_team_stops_receiving_events(client, app, agen
 
     monkeypatch.setattr(consumers, "RECHECK_SECONDS", 0)
     client.force_login(agent)
-    headers = [(b"origin", b"http://localhost"),
+    headers = [(b"origin", b"http://localhost"), (b"host", b"localhost"),
                (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())]
     event = {"type": "parley.event", "kind": "appUser:created", "appId": app.id, "appUserId": None,
              "logId": None, "summary": "x", "detail": {}}
