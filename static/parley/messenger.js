@@ -188,6 +188,9 @@
       this.name = "ParleyApiError";
       this.status = status;
       this.code = error.code || "http_" + status;
+      // The Smooch error body as the server sent it, so a rejected init or
+      // login can be handled like a REST client would: `err.error.code`.
+      this.error = { code: this.code, description: error.description || this.message };
     }
   }
 
@@ -429,6 +432,8 @@ button, input, textarea { font: inherit; color: inherit; }
             `init refused: ${error.message}. Add ${window.location.origin} to the app's ` +
               "allowed origins (Parley dashboard > app > Web Messenger) to embed the widget here."
           );
+        } else if (error instanceof ApiError && error.status === 401 && this.userId && !this.jwt) {
+          console.error(PREFIX, `init refused: ${error.message} Pass the jwt your server signs for this userId.`);
         } else if (error instanceof ApiError && error.status === 401) {
           console.error(PREFIX, `init refused: ${error.message} Check the appToken (and jwt).`);
         } else {
