@@ -76,13 +76,9 @@ class Credential:
         """Raise unless this credential may act as the user named `user_id`
         (None: an anonymous user). The one place `requireUserJwt` is
         enforced: /v1/init, every app-token API route that resolves an app
-        user and the SDK socket's auth frame all come through here."""
-        if (
-            user_id is not None
-            and self.method == "appToken"
-            and self.app is not None
-            and self.app.require_user_jwt
-        ):
+        user and the SDK socket's auth frame all come through here (and an
+        open socket's re-check, through `app_token_may_claim`)."""
+        if self.method == "appToken" and not app_token_may_claim(self.app, user_id):
             raise AuthError(REQUIRE_USER_JWT_DESCRIPTION, 401)
 
     def check_app_user(self, app_user: AppUser) -> None:
@@ -92,6 +88,14 @@ class Credential:
             raise AuthError("This user is secured: a JWT with appUser scope is required.", 401)
         if self.method == "jwt" and self.scope == "appUser" and app_user.user_id != self.user_id:
             raise AuthError("This JWT is for another user.", 403)
+
+
+def app_token_may_claim(app: App | None, user_id: str | None) -> bool:
+    """May the app token alone act as the user named `user_id` of `app`?
+    Always for an anonymous user (None); for a userId only while the app's
+    `requireUserJwt` is off (Smooch v1: until the user's first JWT, which
+    `credential_required` records)."""
+    return user_id is None or app is None or not app.require_user_jwt
 
 
 def from_app_token(token: str) -> Credential:

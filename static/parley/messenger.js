@@ -18,6 +18,11 @@
  *
  * Protocol: REST (/v1/init, /v1/appusers/{id}/messages, /images) plus the
  * SDK websocket at /sdk/ws/ (docs/sdk-protocol.md).
+ *
+ * A userId needs the jwt your server signs for it when the app's
+ * requireUserJwt setting is on (the default): without one, init and login
+ * reject with an error whose `error` is the server's Smooch error body
+ * ({code: "unauthorized", description}); anonymous users need no jwt.
  */
 (() => {
   "use strict";

@@ -212,6 +212,23 @@ async def test_off_the_socket_follows_smooch(app, make_user_async):
     await communicator.disconnect()
 
 
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.require_user_jwt(False)
+async def test_turning_it_on_closes_an_open_app_token_socket_at_its_recheck(app, make_user_async, monkeypatch):
+    from messaging import consumers
+    from messaging.services.apps import set_require_user_jwt
+
+    monkeypatch.setattr(consumers, "RECHECK_SECONDS", 0)
+    alice = await make_user_async(app, "alice")
+    communicator, frame = await socket_auth(app, alice.id)
+    assert frame["type"] == "ready", frame
+    await database_sync_to_async(set_require_user_jwt)(app=app, on=True)
+    await communicator.send_json_to({"type": "typing", "state": "start"})
+    frame = await communicator.receive_json_from(timeout=5)
+    assert frame["type"] == "error" and "requireUserJwt" in frame["description"], frame
+    assert await communicator.receive_output(timeout=5) == {"type": "websocket.close", "code": 4001}
+
+
 @pytest.fixture
 def make_user_async():
     return database_sync_to_async(lambda app, user_id: AppUser.objects.create(app=app, user_id=user_id))
