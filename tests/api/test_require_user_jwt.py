@@ -223,10 +223,11 @@ async def test_turning_it_on_closes_an_open_app_token_socket_at_its_recheck(app,
     communicator, frame = await socket_auth(app, alice.id)
     assert frame["type"] == "ready", frame
     await database_sync_to_async(set_require_user_jwt)(app=app, on=True)
-    await communicator.send_json_to({"type": "typing", "state": "start"})
+    await communicator.send_json_to({"type": "typing", "state": "start"})  # re-checked before any frame but ping
     frame = await communicator.receive_json_from(timeout=5)
     assert frame["type"] == "error" and "requireUserJwt" in frame["description"], frame
     assert await communicator.receive_output(timeout=5) == {"type": "websocket.close", "code": 4001}
+    await communicator.disconnect()
 
 
 @pytest.fixture
