@@ -249,10 +249,14 @@ def main():
         session = requests.Session()
         users = []
         for i in range(user_count):
+            # New apps require an appUser JWT to claim a userId (requireUserJwt).
+            user_token = jwt.encode({"scope": "appUser", "userId": f"bench-user-{i}"}, creds["secret"],
+                                    algorithm="HS256", headers={"kid": creds["keyId"]})
             for device in ("a", "b"):
                 response = session.post(url + "/v1/init", json={
                     "device": {"id": f"bench-{i}-{device}", "platform": "web"}, "userId": f"bench-user-{i}"},
-                    headers={"app-token": creds["appToken"]}, timeout=10)
+                    headers={"app-token": creds["appToken"], "authorization": f"Bearer {user_token}"},
+                    timeout=10)
                 response.raise_for_status()
             body = response.json()["appUser"]
             assert len(body["clients"]) >= 2, body

@@ -177,11 +177,14 @@ async def run_load(stack: Stack, users: int, rate: float, seconds: float) -> dic
     token = app_token_jwt(stack.app)
     headers = {"Authorization": f"Bearer {token}"}
     session = requests.Session()
-    user_ids = []
+    user_ids, user_tokens = [], []
     for i in range(users):
         r = session.post(f"{stack.url}/v1/appusers", json={"userId": f"bench-{i}"}, headers=headers)
         r.raise_for_status()
         user_ids.append(r.json()["appUser"]["_id"])
+        # New apps require an appUser JWT to claim a userId (requireUserJwt).
+        user_tokens.append(jwt.encode({"scope": "appUser", "userId": f"bench-{i}"}, stack.app["secret"],
+                                      algorithm="HS256", headers={"kid": stack.app["keyId"]}))
 
     received: dict[str, float] = {}
     sockets = []
@@ -189,7 +192,7 @@ async def run_load(stack: Stack, users: int, rate: float, seconds: float) -> dic
     for i, user_id in enumerate(user_ids):
         ws = await websockets.connect(ws_url, open_timeout=10)
         await ws.send(json.dumps({"type": "auth", "appToken": stack.app["appToken"], "appUserId": user_id,
-                                  "clientId": f"bench-device-{i}"}))
+                                  "clientId": f"bench-device-{i}", "jwt": user_tokens[i]}))
         ready = json.loads(await asyncio.wait_for(ws.recv(), 10))
         assert ready["type"] == "ready", ready
         sockets.append(ws)

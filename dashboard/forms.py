@@ -113,6 +113,18 @@ class AppForm(Labels, forms.Form):
         return _not_blank(self.cleaned_data["name"])
 
 
+class UserJwtForm(Labels, forms.Form):
+    """The app's `requireUserJwt` setting (messaging.services.apps)."""
+
+    id_prefix = "userjwt"
+
+    require_user_jwt = forms.BooleanField(
+        label="A userId needs a signed JWT",
+        required=False,
+        help_text="Recommended. Turn off only while migrating code that cannot sign JWTs yet.",
+    )
+
+
 class KeyForm(Labels, forms.Form):
     id_prefix = "key"
 

@@ -32,7 +32,9 @@ from messaging.validators import validate_message
 from messaging.delivery import client_appeared, conversation_read, mark_delivered
 from messaging.models import ApiKey, AppUser, Client, Message
 from messaging.services.apps import origin_allowed
-from messaging.services.credentials import AuthError, authenticate_sdk
+from messaging.services.credentials import (
+    REQUIRE_USER_JWT_DESCRIPTION, AuthError, app_token_may_claim, authenticate_sdk,
+)
 from messaging.services.messages import post_message
 from messaging.wire import app_user_json, conversation_json, message_json, unix
 
@@ -398,11 +400,14 @@ class SdkConsumer(AsyncJsonWebsocketConsumer):
 
     def _access_lost(self) -> str | None:
 
-        app_user = AppUser.objects.filter(pk=self.app_user.pk).only("credential_required").first()
+        app_user = (AppUser.objects.filter(pk=self.app_user.pk).select_related("app")
+                    .only("credential_required", "user_id", "app__require_user_jwt").first())
         if app_user is None:
             return "This user no longer exists."
         if app_user.credential_required and not self.by_jwt:
             return "This user is now secured: reconnect with a JWT."
+        if not self.by_jwt and not app_token_may_claim(app_user.app, app_user.user_id):
+            return REQUIRE_USER_JWT_DESCRIPTION
         if self.key_id and not ApiKey.objects.filter(key_id=self.key_id, revoked_at__isnull=True).exists():
             return "The key that signed this JWT was revoked or deleted."
         return None

@@ -53,13 +53,24 @@ def team(owner):
     return owner.teams.get()
 
 
+def require_user_jwt_of(request) -> bool:
+    """The requireUserJwt setting for the apps a test's fixtures create: on
+    (as for every new app) unless the test is marked
+    `@pytest.mark.require_user_jwt(False)`, for tests of Smooch v1's
+    app-token behaviour."""
+    marker = request.node.get_closest_marker("require_user_jwt")
+    return bool(marker.args[0]) if marker and marker.args else True
+
+
 @pytest.fixture
-def make_app(db):
+def make_app(db, request):
     from messaging.models import KeyScope
     from messaging.services.apps import create_app, create_key
 
-    def make(team, name="App", with_key=True):
-        app = create_app(team=team, name=name)
+    default = require_user_jwt_of(request)
+
+    def make(team, name="App", with_key=True, require_user_jwt=default):
+        app = create_app(team=team, name=name, require_user_jwt=require_user_jwt)
         if with_key:
             key, secret = create_key(team=team, scope=KeyScope.APP, app=app, name="test")
             app.test_key = key

@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from dashboard.forms import AppForm, KeyForm
+from dashboard.forms import AppForm, KeyForm, UserJwtForm
 from dashboard.views import access
 from dashboard.views.htmx import INVALID, render_part
 from messaging.models import KeyScope
@@ -44,6 +44,7 @@ def _settings_context(app, **extra):
         "can_manage": can_manage,
         "app_tab": "settings",
         "name_form": AppForm(initial={"name": app.name}),
+        "user_jwt_form": UserJwtForm(initial={"require_user_jwt": app.require_user_jwt}),
         "keys": keys,
         "key_form": KeyForm(),
         "key_create_url": reverse("app_key_create", args=[app.id]),
@@ -83,6 +84,23 @@ def rename_app(request, app_id):
     return render_part(
         request, SETTINGS, "app-name", _settings_context(app, name_form=form), status=INVALID
     )
+
+
+@login_required
+@require_POST
+def set_require_user_jwt(request, app_id):
+    """Admins and owners turn `requireUserJwt` on or off. An unchecked box
+    sends nothing, so a missing field means off."""
+    app = access.managed_app_for(request.user, app_id)
+    form = UserJwtForm(request.POST)
+    form.is_valid()  # a BooleanField that is not required is always valid
+    apps_service.set_require_user_jwt(
+        membership=app.membership, app=app, on=form.cleaned_data["require_user_jwt"]
+    )
+    if not request.htmx:
+        messages.success(request, "Saved.")
+        return redirect("app_settings", app_id=app.id)
+    return render_part(request, SETTINGS, "user-jwt", _settings_context(app, user_jwt_saved=True))
 
 
 @login_required

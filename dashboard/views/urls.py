@@ -59,6 +59,7 @@ urlpatterns = [
     path("apps/<str:app_id>/", apps.app_home, name="app"),
     path("apps/<str:app_id>/settings/", apps.app_settings, name="app_settings"),
     path("apps/<str:app_id>/settings/name/", apps.rename_app, name="app_rename"),
+    path("apps/<str:app_id>/settings/user-jwt/", apps.set_require_user_jwt, name="app_require_user_jwt"),
     path("apps/<str:app_id>/delete/", apps.delete_app, name="app_delete"),
     path("apps/<str:app_id>/keys/", apps.create_app_key, name="app_key_create"),
     path("apps/<str:app_id>/keys/<str:key_id>/revoke/", apps.revoke_app_key, name="app_key_revoke"),

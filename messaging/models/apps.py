@@ -25,6 +25,12 @@ class App(models.Model):
     # Free-form settings: failover policy, widget branding, allowed origins,
     # log retention. Read through the helpers in messaging.services.apps.
     settings = models.JSONField(default=dict, blank=True)
+    # "A userId needs a signed JWT": while on, the app token alone reaches
+    # only anonymous users (messaging.services.credentials). A column, not a
+    # key of `settings`: it is a security rule read on every app-token call,
+    # its default differs between existing apps (off, migration 0006) and
+    # new ones (on), and a column cannot be lost by a settings JSON merge.
+    require_user_jwt = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     objects = AppQuerySet.as_manager()

@@ -1,6 +1,7 @@
 """Apps and API keys, and the Web Messenger's settings (branding, allowed
-origins)."""
+origins, whether a userId needs a signed JWT)."""
 
+import logging
 import secrets
 
 from django.db import transaction
@@ -10,6 +11,9 @@ from messaging.models import ApiKey, App, KeyScope, Membership, Team
 from messaging.services import sdk_access
 from messaging.services.accounts import require_manager
 from messaging.services.errors import PermissionDenied, ServiceError
+
+logger = logging.getLogger(__name__)
+
 
 def _app_name(name: str) -> str:
     name = (name or "").strip()
@@ -28,9 +32,15 @@ def _check_acting(membership: Membership | None, team_id: int) -> None:
     require_manager(membership)
 
 
-def create_app(*, team: Team, name: str, membership: Membership | None = None) -> App:
+def create_app(
+    *, team: Team, name: str, membership: Membership | None = None, require_user_jwt: bool = True
+) -> App:
+    """A new app. Every way of creating one (dashboard, `createapp`,
+    `firstrun`) comes here, so every new app starts with `requireUserJwt`
+    on; apps that existed before it keep Smooch v1's behaviour (migration
+    0006)."""
     _check_acting(membership, team.id)
-    return App.objects.create(team=team, name=_app_name(name))
+    return App.objects.create(team=team, name=_app_name(name), require_user_jwt=require_user_jwt)
 
 
 def rename_app(*, membership: Membership, app: App, name: str) -> App:
@@ -108,6 +118,21 @@ def revoke_key(key: ApiKey, *, membership: Membership | None = None) -> ApiKey:
         key.save(update_fields=["revoked_at"])
         sdk_access.key_revoked(key)
     return key
+
+
+def set_require_user_jwt(*, app: App, on: bool, membership: Membership | None = None) -> App:
+    """Turn `requireUserJwt` on or off (admins and owners). On: the app
+    token alone reaches only anonymous users; a userId needs an appUser JWT
+    (messaging.services.credentials). Off: Smooch v1's rule, a userId is
+    secured only after its first JWT."""
+    _check_acting(membership, app.team_id)
+    on = bool(on)
+    if app.require_user_jwt != on:
+        app.require_user_jwt = on
+        app.save(update_fields=["require_user_jwt"])  # post_save drops cached copies
+        logger.info("app=%s requireUserJwt=%s by user=%s", app.id, on,
+                    membership.user_id if membership else None)
+    return app
 
 
 def allowed_origins(app: App) -> list[str]:

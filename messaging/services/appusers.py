@@ -221,7 +221,10 @@ def init_device(app: App, *, device: dict, user_id: str | None, credential) -> t
     into the identified one when a known device logs in.
 
     `credential` is who called (an app token, or a JWT); an appUser JWT must
-    name the same userId and secures the user."""
+    name the same userId and secures the user. With the app token alone,
+    an app whose `requireUserJwt` is on refuses any userId before anything
+    is read or stored."""
+    credential.check_user_id(user_id)
     if credential.scope == "appUser" and credential.method == "jwt":
         if user_id is None:
             user_id = credential.user_id

@@ -3,7 +3,9 @@
 Shared by the REST API (`messaging.api.auth`) and the SDK websocket, so the
 rules live in one place:
 - an app token reaches the app-user-facing endpoints of its app, but never a
-  user secured by a JWT (`credentialRequired`);
+  user secured by a JWT (`credentialRequired`), and, while the app's
+  `requireUserJwt` setting is on (the default for new apps), never a user
+  with a `userId`: only anonymous users, each known by its own device;
 - an `appUser` JWT (signed with an app-scope key of the app, with `userId`)
   reaches that one user, and secures it on first use;
 - an `app` JWT (app-scope key) reaches every user of its app;
@@ -30,6 +32,10 @@ LAST_USED_RESOLUTION = 60  # seconds: don't write last_used_at on every call
 KEY_CACHE_SECONDS = 5
 KEY_CACHE_SIZE = 10_000
 _key_cache: dict[str, tuple[float, ApiKey]] = {}
+REQUIRE_USER_JWT_DESCRIPTION = (
+    "This app requires a signed JWT to identify a user (requireUserJwt): "
+    "send an appUser-scope JWT for this userId, or use no userId."
+)
 
 
 class AuthError(Exception):
@@ -66,12 +72,30 @@ class Credential:
             raise LookupError(app_id)
         return self.app
 
+    def check_user_id(self, user_id: str | None) -> None:
+        """Raise unless this credential may act as the user named `user_id`
+        (None: an anonymous user). The one place `requireUserJwt` is
+        enforced: /v1/init, every app-token API route that resolves an app
+        user and the SDK socket's auth frame all come through here (and an
+        open socket's re-check, through `app_token_may_claim`)."""
+        if self.method == "appToken" and not app_token_may_claim(self.app, user_id):
+            raise AuthError(REQUIRE_USER_JWT_DESCRIPTION, 401)
+
     def check_app_user(self, app_user: AppUser) -> None:
         """Raise unless this credential may reach `app_user`."""
+        self.check_user_id(app_user.user_id)
         if self.method == "appToken" and app_user.credential_required:
             raise AuthError("This user is secured: a JWT with appUser scope is required.", 401)
         if self.method == "jwt" and self.scope == "appUser" and app_user.user_id != self.user_id:
             raise AuthError("This JWT is for another user.", 403)
+
+
+def app_token_may_claim(app: App | None, user_id: str | None) -> bool:
+    """May the app token alone act as the user named `user_id` of `app`?
+    Always for an anonymous user (None); for a userId only while the app's
+    `requireUserJwt` is off (Smooch v1: until the user's first JWT, which
+    `credential_required` records)."""
+    return user_id is None or app is None or not app.require_user_jwt
 
 
 def from_app_token(token: str) -> Credential:

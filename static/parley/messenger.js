@@ -18,6 +18,11 @@
  *
  * Protocol: REST (/v1/init, /v1/appusers/{id}/messages, /images) plus the
  * SDK websocket at /sdk/ws/ (docs/sdk-protocol.md).
+ *
+ * A userId needs the jwt your server signs for it when the app's
+ * requireUserJwt setting is on (the default): without one, init and login
+ * reject with an error whose `error` is the server's Smooch error body
+ * ({code: "unauthorized", description}); anonymous users need no jwt.
  */
 (() => {
   "use strict";
@@ -188,6 +193,9 @@
       this.name = "ParleyApiError";
       this.status = status;
       this.code = error.code || "http_" + status;
+      // The Smooch error body as the server sent it, so a rejected init or
+      // login can be handled like a REST client would: `err.error.code`.
+      this.error = { code: this.code, description: error.description || this.message };
     }
   }
 
@@ -429,6 +437,8 @@ button, input, textarea { font: inherit; color: inherit; }
             `init refused: ${error.message}. Add ${window.location.origin} to the app's ` +
               "allowed origins (Parley dashboard > app > Web Messenger) to embed the widget here."
           );
+        } else if (error instanceof ApiError && error.status === 401 && this.userId && !this.jwt) {
+          console.error(PREFIX, `init refused: ${error.message} Pass the jwt your server signs for this userId.`);
         } else if (error instanceof ApiError && error.status === 401) {
           console.error(PREFIX, `init refused: ${error.message} Check the appToken (and jwt).`);
         } else {

@@ -135,6 +135,14 @@ def user_jwt(app):
 
 
 @pytest.fixture
+def as_alice(user_jwt):
+    """Headers of alice's own device: an appUser JWT for her, as new apps
+    require (`requireUserJwt`). Tests of Smooch v1's app-token behaviour use
+    `app_token` with `@pytest.mark.require_user_jwt(False)` instead."""
+    return user_jwt("alice")
+
+
+@pytest.fixture
 def account_jwt(team):
     from messaging.services.apps import create_key
 

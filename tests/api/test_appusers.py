@@ -44,12 +44,12 @@ def test_it_rejects_invalid_pre_creations(api, app_jwt, body, description):
     assert not AppUser.objects.exists()
 
 
-def test_an_id_names_its_own_user_before_a_look_alike_user_id(api, app_jwt, app_token, alice):
+def test_an_id_names_its_own_user_before_a_look_alike_user_id(api, app_jwt, as_alice, alice):
     # Anyone may pick a userId shaped like another user's _id; the path
     # segment still names the user whose _id it is (even when the impostor's
     # own _id sorts first).
     AppUser.objects.create(app=alice.app, id="0" * 24, user_id=alice.id)
-    assert api.get(f"/v1/appusers/{alice.id}", headers=app_token).data["appUser"]["_id"] == alice.id
+    assert api.get(f"/v1/appusers/{alice.id}", headers=as_alice).data["appUser"]["_id"] == alice.id
 
 
 def test_it_refuses_a_duplicate_user_id(api, app_jwt, alice):
@@ -63,9 +63,9 @@ def test_it_requires_an_app_jwt_to_pre_create(api, app_token):
 
 
 @pytest.mark.smoke
-def test_it_gets_an_app_user_by_id_or_user_id(api, app_token, alice):
+def test_it_gets_an_app_user_by_id_or_user_id(api, as_alice, alice):
     for ref in (alice.id, "alice"):
-        response = api.get(f"/v1/appusers/{ref}", headers=app_token)
+        response = api.get(f"/v1/appusers/{ref}", headers=as_alice)
         assert response.status_code == 200
         body = response.data["appUser"]
         assert body["_id"] == alice.id and body["givenName"] == "Alice"
@@ -73,12 +73,12 @@ def test_it_gets_an_app_user_by_id_or_user_id(api, app_token, alice):
         assert body["pendingClients"] == []
 
 
-def test_it_updates_additively(api, app_token, alice):
+def test_it_updates_additively(api, as_alice, alice):
     alice.properties = {"plan": "free", "age": 30}
     alice.save()
     response = api.put(f"/v1/appusers/{alice.id}", {"surname": "Smith", "properties": {"plan": "pro"},
                                                     "signedUpAt": "2015-10-08T23:52:11.677Z"},
-                       headers=app_token)
+                       headers=as_alice)
     assert response.status_code == 200, response.content
     body = response.data["appUser"]
     assert body["givenName"] == "Alice" and body["surname"] == "Smith"
@@ -87,8 +87,8 @@ def test_it_updates_additively(api, app_token, alice):
     assert LogEntry.objects.filter(app_user=alice, kind="appUser:updated").exists()
 
 
-def test_it_rejects_an_invalid_update(api, app_token, alice):
-    response = api.put(f"/v1/appusers/{alice.id}", {"givenName": "Bob", "properties": []}, headers=app_token)
+def test_it_rejects_an_invalid_update(api, as_alice, alice):
+    response = api.put(f"/v1/appusers/{alice.id}", {"givenName": "Bob", "properties": []}, headers=as_alice)
     assert error_of(response) == (400, "bad_request", "properties must be a flat JSON object.")
     alice.refresh_from_db()
     assert alice.given_name == "Alice"
@@ -108,8 +108,8 @@ def test_it_deletes_the_profile(api, app_jwt, alice):
     assert (alice.given_name, alice.surname, alice.email, alice.properties) == ("", "", "", {})
 
 
-def test_it_requires_app_scope_to_delete_a_profile(api, app_token, alice):
-    assert error_of(api.delete(f"/v1/appusers/{alice.id}/profile", headers=app_token))[:2] == (403, "forbidden")
+def test_it_requires_app_scope_to_delete_a_profile(api, as_alice, alice):
+    assert error_of(api.delete(f"/v1/appusers/{alice.id}/profile", headers=as_alice))[:2] == (403, "forbidden")
 
 
 @pytest.mark.smoke
@@ -128,32 +128,32 @@ def test_it_deletes_a_user_and_everything_they_own(api, app_jwt, app, alice):
     assert error_of(api.get(f"/v1/appusers/{alice.id}", headers=app_jwt))[:2] == (404, "not_found")
 
 
-def test_it_tracks_an_event(api, app_token, alice):
-    response = api.post(f"/v1/appusers/{alice.id}/events", {"name": "completed_sale"}, headers=app_token)
+def test_it_tracks_an_event(api, as_alice, alice):
+    response = api.post(f"/v1/appusers/{alice.id}/events", {"name": "completed_sale"}, headers=as_alice)
     assert response.status_code == 201 and response.data == {"conversationUpdated": False}
     assert LogEntry.objects.get(app_user=alice, kind="appUser:updated").detail["event"] == "completed_sale"
 
 
-def test_it_rejects_an_event_without_name(api, app_token, alice):
-    assert error_of(api.post(f"/v1/appusers/{alice.id}/events", {}, headers=app_token)) == (
+def test_it_rejects_an_event_without_name(api, as_alice, alice):
+    assert error_of(api.post(f"/v1/appusers/{alice.id}/events", {}, headers=as_alice)) == (
         400, "bad_request", "name is required.")
 
 
-def test_it_updates_a_device(api, app_token, alice):
+def test_it_updates_a_device(api, as_alice, alice):
     client = add_client(alice, "ios", "DEVICE-1", info={"os": "iPhone OS"})
     response = api.put(f"/v1/appusers/{alice.id}/devices/DEVICE-1",
-                       {"appVersion": "8.0", "info": {"osVersion": "9.2"}}, headers=app_token)
+                       {"appVersion": "8.0", "info": {"osVersion": "9.2"}}, headers=as_alice)
     assert response.status_code == 200, response.content
     assert response.data["device"]["appVersion"] == "8.0"
     client.refresh_from_db()
     assert client.info == {"os": "iPhone OS", "osVersion": "9.2"}
-    response = api.put(f"/v1/appusers/{alice.id}/devices/unknown", {"appVersion": "1"}, headers=app_token)
+    response = api.put(f"/v1/appusers/{alice.id}/devices/unknown", {"appVersion": "1"}, headers=as_alice)
     assert error_of(response)[:2] == (404, "not_found")
 
 
-def test_it_updates_the_profile_sent_with_an_event(api, app_token, alice):
+def test_it_updates_the_profile_sent_with_an_event(api, as_alice, alice):
     response = api.post(f"/v1/appusers/{alice.id}/events", {"name": "signed_up", "appUser": {"surname": "Doe"}},
-                        headers=app_token)
+                        headers=as_alice)
     assert response.status_code == 201
     alice.refresh_from_db()
     assert alice.surname == "Doe"

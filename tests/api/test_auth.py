@@ -20,6 +20,7 @@ def test_it_accepts_an_app_jwt(api, app_jwt, alice):
     assert api.get(f"/v1/appusers/{alice.id}", headers=app_jwt).status_code == 200
 
 
+@pytest.mark.require_user_jwt(False)  # Smooch v1: the app token claims a userId
 def test_it_accepts_the_app_token_for_app_user_endpoints(api, app_token, alice):
     assert api.get(f"/v1/appusers/{alice.id}", headers=app_token).status_code == 200
 
@@ -107,6 +108,7 @@ def test_it_lets_an_app_user_jwt_reach_only_its_user(api, user_jwt, alice, make_
     assert error_of(response) == (403, "forbidden", "This JWT is for another user.")
 
 
+@pytest.mark.require_user_jwt(False)  # Smooch v1: the app token claims a userId
 @pytest.mark.smoke
 def test_it_secures_a_user_after_an_app_user_jwt(api, user_jwt, app_token, alice):
     assert api.get(f"/v1/appusers/{alice.id}", headers=app_token).status_code == 200

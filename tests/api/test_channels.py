@@ -16,8 +16,8 @@ def link(api, user, body, headers):
     return api.post(f"/v1/appusers/{user.id}/channels", body, headers=headers)
 
 
-def test_it_links_a_phone_number_as_pending(api, app_token, alice, twilio):
-    response = link(api, alice, {"type": "twilio", "phoneNumber": "+1 212-555-2368"}, app_token)
+def test_it_links_a_phone_number_as_pending(api, as_alice, alice, twilio):
+    response = link(api, alice, {"type": "twilio", "phoneNumber": "+1 212-555-2368"}, as_alice)
     assert response.status_code == 200, response.content
     pending = response.data["appUser"]["pendingClients"]
     assert [(c["platform"], c["displayName"]) for c in pending] == [("twilio", "+12125552368")]
@@ -35,9 +35,9 @@ def test_it_links_at_once_with_skip_confirmation(api, app_jwt, alice, twilio):
     assert LogEntry.objects.filter(app_user=alice, kind="link:confirmed").exists()
 
 
-def test_it_requires_app_scope_to_skip_confirmation(api, app_token, alice, twilio):
+def test_it_requires_app_scope_to_skip_confirmation(api, as_alice, alice, twilio):
     response = link(api, alice, {"type": "twilio", "phoneNumber": "+12125552368", "skipConfirmation": True},
-                    app_token)
+                    as_alice)
     assert error_of(response)[:2] == (403, "forbidden")
     assert not Client.objects.filter(platform="twilio").exists()
 

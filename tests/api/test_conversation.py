@@ -11,20 +11,20 @@ def send(api, headers, user, text="hi"):
                     headers=headers)
 
 
-def test_it_resets_the_unread_count(api, app_jwt, app_token, alice):
+def test_it_resets_the_unread_count(api, app_jwt, as_alice, alice):
     send(api, app_jwt, alice)
     send(api, app_jwt, alice)
     alice.refresh_from_db()
     assert alice.unread_count == 2
-    response = api.post(f"/v1/appusers/{alice.id}/conversation/read", headers=app_token)
+    response = api.post(f"/v1/appusers/{alice.id}/conversation/read", headers=as_alice)
     assert response.status_code == 200 and response.data == {}
     alice.refresh_from_db()
     assert alice.unread_count == 0
     assert LogEntry.objects.filter(app_user=alice, kind="conversation:read").exists()
 
 
-def test_it_answers_404_when_reading_without_conversation(api, app_token, alice):
-    response = api.post(f"/v1/appusers/{alice.id}/conversation/read", headers=app_token)
+def test_it_answers_404_when_reading_without_conversation(api, as_alice, alice):
+    response = api.post(f"/v1/appusers/{alice.id}/conversation/read", headers=as_alice)
     assert error_of(response)[:2] == (404, "not_found")
 
 
@@ -59,7 +59,7 @@ def test_it_rejects_invalid_activity(api, app_jwt, alice, body, description):
     assert not LogEntry.objects.filter(kind="typing:appMaker").exists()
 
 
-def test_it_requires_app_scope_for_typing(api, app_token, alice):
+def test_it_requires_app_scope_for_typing(api, as_alice, alice):
     response = api.post(f"/v1/appusers/{alice.id}/conversation/activity", {"type": "typing:start"},
-                        headers=app_token)
+                        headers=as_alice)
     assert error_of(response)[:2] == (403, "forbidden")

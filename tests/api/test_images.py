@@ -35,8 +35,8 @@ def upload(api, user, headers, content=None, name="screenshot.jpg", **fields):
 
 
 @pytest.mark.smoke
-def test_it_uploads_an_image_and_posts_it(api, app_token, alice, media_root):
-    response = upload(api, alice, app_token, png_bytes(), name="photo.jpg")
+def test_it_uploads_an_image_and_posts_it(api, as_alice, alice, media_root):
+    response = upload(api, alice, as_alice, png_bytes(), name="photo.jpg")
     assert response.status_code == 201, response.content
     message = response.data["message"]
     assert message["type"] == "image" and message["mediaType"] == "image/png"
@@ -64,16 +64,16 @@ def test_it_posts_an_image_as_the_business(api, app_jwt, alice):
     assert response.data["message"]["text"] == "Look"
 
 
-def test_it_rejects_content_that_is_not_an_image(api, app_token, alice, media_root):
-    response = upload(api, alice, app_token, b"<html><script>alert(1)</script></html>", name="x.png")
+def test_it_rejects_content_that_is_not_an_image(api, as_alice, alice, media_root):
+    response = upload(api, alice, as_alice, b"<html><script>alert(1)</script></html>", name="x.png")
     assert error_of(response) == (400, "bad_request",
                                   "source must be a JPEG, PNG, GIF or WebP image (checked by content).")
     assert not Message.objects.exists() and not list(media_root.rglob("*.*"))
 
 
-def test_it_rejects_images_over_the_limit(api, app_token, alice, settings, media_root):
+def test_it_rejects_images_over_the_limit(api, as_alice, alice, settings, media_root):
     settings.PARLEY_MAX_IMAGE_BYTES = 100
-    response = upload(api, alice, app_token, png_bytes() + b"\x00" * 200)
+    response = upload(api, alice, as_alice, png_bytes() + b"\x00" * 200)
     assert error_of(response)[:2] == (413, "payload_too_large")
     assert not Message.objects.exists() and not list(media_root.rglob("*.*"))
 
@@ -83,25 +83,25 @@ def test_it_rejects_images_over_the_limit(api, app_token, alice, settings, media
     ({"role": "robot"}, "role must be appUser or appMaker."),
     ({"avatarUrl": "javascript:x"}, "avatarUrl must be an http or https URL."),
 ])
-def test_it_rejects_invalid_fields(api, app_token, alice, fields, description, media_root):
+def test_it_rejects_invalid_fields(api, as_alice, alice, fields, description, media_root):
     data = {k: v for k, v in fields.items() if v is not None}
     if fields.get("role", "x") is None:
         response = api.post(f"/v1/appusers/{alice.id}/images",
-                            {"source": SimpleUploadedFile("a.png", png_bytes())}, headers=app_token,
+                            {"source": SimpleUploadedFile("a.png", png_bytes())}, headers=as_alice,
                             content_type="multipart")
     else:
-        response = upload(api, alice, app_token, png_bytes(), **data)
+        response = upload(api, alice, as_alice, png_bytes(), **data)
     assert error_of(response) == (400, "bad_request", description)
     assert not Message.objects.exists() and not list(media_root.rglob("*.*"))
 
 
-def test_it_requires_the_source_file(api, app_token, alice):
-    response = upload(api, alice, app_token, None)
+def test_it_requires_the_source_file(api, as_alice, alice):
+    response = upload(api, alice, as_alice, None)
     assert error_of(response) == (400, "bad_request", "source is required: the image file, as a multipart file field.")
 
 
-def test_it_requires_app_scope_for_business_images(api, app_token, alice):
-    response = upload(api, alice, app_token, png_bytes(), role="appMaker")
+def test_it_requires_app_scope_for_business_images(api, as_alice, alice):
+    response = upload(api, alice, as_alice, png_bytes(), role="appMaker")
     assert error_of(response)[:2] == (403, "forbidden")
 
 
@@ -114,8 +114,8 @@ def test_it_serves_only_uploaded_images(api, media_root):
         assert api.client.get(path).status_code == 404, path
 
 
-def test_it_erases_uploads_with_the_user(api, app_token, app_jwt, alice, media_root):
-    upload(api, alice, app_token, png_bytes())
+def test_it_erases_uploads_with_the_user(api, as_alice, app_jwt, alice, media_root):
+    upload(api, alice, as_alice, png_bytes())
     assert list(media_root.rglob("*.png"))
     api.delete(f"/v1/appusers/{alice.id}", headers=app_jwt)
     assert not list(media_root.rglob("*.png"))

@@ -40,11 +40,13 @@ def test_it_finds_the_same_user_for_a_known_device(api, app):
     assert Client.objects.get().app_version == "2.0"
 
 
+@pytest.mark.require_user_jwt(False)  # Smooch v1: the app token claims a userId
 def test_it_creates_an_identified_user(api, app):
     response = init(api, app, {"device": DEVICE, "userId": "bob@example.com"})
     assert response.data["appUser"]["userId"] == "bob@example.com"
 
 
+@pytest.mark.require_user_jwt(False)  # Smooch v1: the app token claims a userId
 def test_it_keeps_the_conversation_when_an_anonymous_user_logs_in(api, app):
     anon = init(api, app, {"device": DEVICE}).data["appUser"]["_id"]
     response = init(api, app, {"device": DEVICE, "userId": "bob"})
@@ -52,6 +54,7 @@ def test_it_keeps_the_conversation_when_an_anonymous_user_logs_in(api, app):
     assert AppUser.objects.get(pk=anon).user_id == "bob"
 
 
+@pytest.mark.require_user_jwt(False)  # Smooch v1: the app token claims a userId
 def test_it_merges_an_anonymous_user_into_the_identified_one(api, app, alice):
     anon_id = init(api, app, {"device": DEVICE}).data["appUser"]["_id"]
     anon = AppUser.objects.get(pk=anon_id)
@@ -67,6 +70,7 @@ def test_it_merges_an_anonymous_user_into_the_identified_one(api, app, alice):
     assert merge.detail["discarded"] == [{"_id": anon_id, "conversationStarted": False}]
 
 
+@pytest.mark.require_user_jwt(False)  # Smooch v1: the app token claims a userId
 def test_it_moves_a_device_between_identified_users(api, app):
     first = init(api, app, {"device": DEVICE, "userId": "u1"}).data["appUser"]["_id"]
     second = init(api, app, {"device": DEVICE, "userId": "u2"}).data["appUser"]["_id"]

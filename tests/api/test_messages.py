@@ -22,9 +22,9 @@ def seed(app_user, count, role="appUser"):
 
 
 @pytest.mark.smoke
-def test_it_lists_the_latest_100_oldest_first(api, app_token, alice):
+def test_it_lists_the_latest_100_oldest_first(api, as_alice, alice):
     seed(alice, 150)
-    response = api.get(f"/v1/appusers/{alice.id}/messages", headers=app_token)
+    response = api.get(f"/v1/appusers/{alice.id}/messages", headers=as_alice)
     assert response.status_code == 200
     texts = [m["text"] for m in response.data["messages"]]
     assert texts == [f"m{i}" for i in range(50, 150)]
@@ -34,22 +34,22 @@ def test_it_lists_the_latest_100_oldest_first(api, app_token, alice):
     assert previous.startswith("http://testserver/v1/appusers/") and "before=" in previous
 
 
-def test_it_pages_back_and_forth_without_overlap(api, app_token, alice):
+def test_it_pages_back_and_forth_without_overlap(api, as_alice, alice):
     seed(alice, 150)
-    first = api.get(f"/v1/appusers/{alice.id}/messages", headers=app_token).data
-    older = api.get(first["previous"].replace("http://testserver", ""), headers=app_token).data
+    first = api.get(f"/v1/appusers/{alice.id}/messages", headers=as_alice).data
+    older = api.get(first["previous"].replace("http://testserver", ""), headers=as_alice).data
     assert [m["text"] for m in older["messages"]] == [f"m{i}" for i in range(50)]
     assert "previous" not in older
-    newer = api.get(older["next"].replace("http://testserver", ""), headers=app_token).data
+    newer = api.get(older["next"].replace("http://testserver", ""), headers=as_alice).data
     assert [m["text"] for m in newer["messages"]] == [f"m{i}" for i in range(50, 150)]
 
 
-def test_it_excludes_the_given_timestamp(api, app_token, alice):
+def test_it_excludes_the_given_timestamp(api, as_alice, alice):
     seed(alice, 5)
     stamp = (T0 + timedelta(seconds=2, milliseconds=123)).timestamp()
-    before = api.get(f"/v1/appusers/{alice.id}/messages", {"before": f"{stamp:.3f}"}, headers=app_token)
+    before = api.get(f"/v1/appusers/{alice.id}/messages", {"before": f"{stamp:.3f}"}, headers=as_alice)
     assert [m["text"] for m in before.data["messages"]] == ["m0", "m1"]
-    after = api.get(f"/v1/appusers/{alice.id}/messages", {"after": f"{stamp:.3f}"}, headers=app_token)
+    after = api.get(f"/v1/appusers/{alice.id}/messages", {"after": f"{stamp:.3f}"}, headers=as_alice)
     assert [m["text"] for m in after.data["messages"]] == ["m3", "m4"]
 
 
@@ -58,14 +58,14 @@ def test_it_excludes_the_given_timestamp(api, app_token, alice):
     ({"before": "yesterday"}, "before must be a Unix timestamp in seconds"),
     ({"after": "NaN"}, "after must be a Unix timestamp in seconds"),
 ])
-def test_it_rejects_bad_paging(api, app_token, alice, query, description):
+def test_it_rejects_bad_paging(api, as_alice, alice, query, description):
     seed(alice, 1)
-    status, code, text = error_of(api.get(f"/v1/appusers/{alice.id}/messages", query, headers=app_token))
+    status, code, text = error_of(api.get(f"/v1/appusers/{alice.id}/messages", query, headers=as_alice))
     assert (status, code) == (400, "bad_request") and description in text
 
 
-def test_it_answers_404_without_a_conversation(api, app_token, alice):
-    assert error_of(api.get(f"/v1/appusers/{alice.id}/messages", headers=app_token))[:2] == (404, "not_found")
+def test_it_answers_404_without_a_conversation(api, as_alice, alice):
+    assert error_of(api.get(f"/v1/appusers/{alice.id}/messages", headers=as_alice))[:2] == (404, "not_found")
 
 
 def test_it_deletes_one_message(api, app_jwt, alice):
@@ -87,9 +87,9 @@ def test_it_deletes_all_messages(api, app_jwt, alice, other_app):
     assert Message.objects.filter(app_user=other_app.user).count() == 2
 
 
-def test_it_requires_app_scope_to_delete(api, app_token, alice):
+def test_it_requires_app_scope_to_delete(api, as_alice, alice):
     seed(alice, 1)
-    assert error_of(api.delete(f"/v1/appusers/{alice.id}/messages", headers=app_token))[:2] == (403, "forbidden")
+    assert error_of(api.delete(f"/v1/appusers/{alice.id}/messages", headers=as_alice))[:2] == (403, "forbidden")
     assert Message.objects.count() == 1
 
 

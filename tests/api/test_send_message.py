@@ -66,6 +66,7 @@ def test_it_lets_avatar_url_override_gravatar(api, app_jwt, alice):
 
 
 @pytest.mark.smoke
+@pytest.mark.require_user_jwt(False)  # Smooch v1: the app token acts as the user
 def test_it_sends_a_user_message_with_the_app_token(api, app_token, alice):
     response = api.post(url(alice), {"type": "text", "text": "Just put some vinegar on it",
                                      "role": "appUser"}, headers=app_token)
@@ -77,6 +78,7 @@ def test_it_sends_a_user_message_with_the_app_token(api, app_token, alice):
     assert LogEntry.objects.filter(app_user=alice, kind="message:appUser").count() == 1
 
 
+@pytest.mark.require_user_jwt(False)  # Smooch v1: the app token acts as the user
 def test_it_refuses_app_maker_messages_with_the_app_token(api, app_token, alice):
     response = api.post(url(alice), {"type": "text", "text": "hi", "role": "appMaker"}, headers=app_token)
     status, code, text = error_of(response)
@@ -157,10 +159,10 @@ def test_it_sends_a_list_with_actions(api, app_jwt, alice):
     assert response.data["message"]["actions"][0]["payload"] == "MORE"
 
 
-def test_it_accepts_a_location_from_the_user(api, app_token, alice):
+def test_it_accepts_a_location_from_the_user(api, as_alice, alice):
     response = api.post(url(alice), {"type": "location", "role": "appUser",
                                      "coordinates": {"lat": 45.5261583, "long": -73.595346}},
-                        headers=app_token)
+                        headers=as_alice)
     assert response.status_code == 201, response.content
     message = response.data["message"]
     assert message["coordinates"] == {"lat": 45.5261583, "long": -73.595346}
@@ -332,8 +334,8 @@ USER_INVALID = [
 
 
 @pytest.mark.parametrize("body,description", USER_INVALID, ids=[d for _, d in USER_INVALID])
-def test_it_rejects_invalid_user_messages(api, app_token, alice, body, description):
-    assert_rejected(api, alice, app_token, body, description)
+def test_it_rejects_invalid_user_messages(api, as_alice, alice, body, description):
+    assert_rejected(api, alice, as_alice, body, description)
 
 
 def test_it_rejects_a_destination_on_a_pending_client(api, app_jwt, alice):

@@ -15,6 +15,7 @@ from playwright.sync_api import expect
 from messaging.models import AppUser, Message
 from tests.support.browser import screenshot
 from tests.support.live import LiveServer
+from tests.support.ws import user_jwt
 
 PASSWORD = "correct horse battery"
 
@@ -24,11 +25,12 @@ class SdkUser:
     driven from its own thread and event loop (Playwright's sync API owns
     this thread's)."""
 
-    def __init__(self, base_url: str, app_token: str, device_id: str = "browser-test-device"):
+    def __init__(self, base_url: str, app_token: str, jwt: str, device_id: str = "browser-test-device"):
+        """`jwt`: wendy's appUser JWT, as the app requires (requireUserJwt)."""
         body = requests.post(
             base_url + "/v1/init",
             json={"device": {"id": device_id, "platform": "web"}, "userId": "wendy"},
-            headers={"app-token": app_token},
+            headers={"app-token": app_token, "authorization": f"Bearer {jwt}"},
             timeout=10,
         )
         assert body.status_code == 200, body.text
@@ -38,7 +40,8 @@ class SdkUser:
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
         self.socket = self._run(self._open(base_url.replace("http://", "ws://") + "/sdk/ws/"))
-        self.send({"type": "auth", "appToken": app_token, "appUserId": self.app_user_id, "clientId": device_id})
+        self.send({"type": "auth", "appToken": app_token, "appUserId": self.app_user_id, "clientId": device_id,
+                   "jwt": jwt})
         assert self.receive_until(lambda f: f["type"] == "ready")
 
     def _run(self, coroutine, timeout=15):
@@ -132,7 +135,7 @@ def test_a_member_follows_and_answers_a_web_user_live(server, member_page, owner
     page.goto(f"{server.url}/apps/{app.id}/log/")
     expect(page.get_by_role("heading", name="Log", exact=True)).to_be_visible()
     expect(page.locator("#live-status")).to_have_text("Live")
-    sdk = SdkUser(server.url, app.app_token)
+    sdk = SdkUser(server.url, app.app_token, user_jwt(app, "wendy"))
     try:
         sdk.send({"type": "message", "ref": "r1", "message": {"type": "text", "text": "Hello from the widget"}})
         sdk.receive_until(lambda f: f["type"] == "ack")
@@ -250,7 +253,7 @@ def test_new_users_and_unread_counts_appear_on_the_users_page_live(server, membe
     page.goto(f"{server.url}/apps/{app.id}/users/")
     expect(page.locator("#live-status")).to_have_text("Live")
     expect(page.locator("#user-list")).to_contain_text("No users yet")
-    sdk = SdkUser(server.url, app.app_token, device_id="users-page-device")
+    sdk = SdkUser(server.url, app.app_token, user_jwt(app, "wendy"), device_id="users-page-device")
     try:
         row = page.locator(f"#u-{sdk.app_user_id}")
         expect(row).to_be_visible()

@@ -82,6 +82,7 @@ ROUTES = {
     "apps/<str:app_id>/": "tenant",
     "apps/<str:app_id>/settings/": "tenant",
     "apps/<str:app_id>/settings/name/": "tenant",
+    "apps/<str:app_id>/settings/user-jwt/": "tenant",
     "apps/<str:app_id>/delete/": "tenant",
     "apps/<str:app_id>/keys/": "tenant",
     "apps/<str:app_id>/keys/<str:key_id>/revoke/": "tenant",
@@ -179,7 +180,7 @@ def fill(route: str, values: dict) -> str:
 
 def state_of_b(team_b):
     return {
-        "apps": list(App.objects.values_list("id", "name", "settings").order_by("id")),
+        "apps": list(App.objects.values_list("id", "name", "settings", "require_user_jwt").order_by("id")),
         "users": list(AppUser.objects.values_list("id", "user_id", "given_name").order_by("id")),
         "messages": list(Message.objects.values_list("id", "text").order_by("id")),
         "deliveries": list(Delivery.objects.values_list("id", "state").order_by("id")),

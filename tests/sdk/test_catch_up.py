@@ -9,7 +9,7 @@ from channels.testing import WebsocketCommunicator
 
 from dashboard.asgi import application
 from messaging import publisher
-from tests.support.ws import business_message
+from tests.support.ws import business_message, user_jwt
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -18,6 +18,8 @@ async def sdk_socket(app, user, **extra):
     socket = WebsocketCommunicator(application, "/sdk/ws/")
     connected, _ = await socket.connect(timeout=5)
     assert connected
+    if user.user_id and app.require_user_jwt:
+        extra.setdefault("jwt", user_jwt(app, user.user_id))  # new apps need it (requireUserJwt)
     await socket.send_json_to({"type": "auth", "appToken": app.app_token, "appUserId": user.id,
                                "clientId": "device-1", **extra})
     ready = await socket.receive_json_from(timeout=5)

@@ -9,7 +9,7 @@ from channels.testing import WebsocketCommunicator
 
 from dashboard.asgi import application
 from messaging.models import Client, Delivery, LogEntry, Message
-from tests.support.ws import business_message
+from tests.support.ws import business_message, user_jwt
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -24,6 +24,10 @@ async def connect():
 
 
 async def auth(app, user, client_id="device-1", **extra):
+    """Authenticate as `user`: with its appUser JWT when the app requires one
+    for a userId (requireUserJwt, on for new apps), unless `jwt` is given."""
+    if user.user_id and app.require_user_jwt:
+        extra.setdefault("jwt", user_jwt(app, user.user_id))
     communicator = await connect()
     await communicator.send_json_to(
         {"type": "auth", "appToken": app.app_token, "appUserId": user.id, "clientId": client_id, **extra}
@@ -296,7 +300,7 @@ async def connect_from(origin):
 async def auth_from(origin, app, user):
     communicator = await connect_from(origin)
     await communicator.send_json_to({"type": "auth", "appToken": app.app_token, "appUserId": user.id,
-                                     "clientId": "d1"})
+                                     "clientId": "d1", "jwt": user_jwt(app, user.user_id)})
     return communicator
 
 
@@ -323,6 +327,7 @@ async def test_any_origin_may_connect_when_the_app_lists_none(app, user):
     await communicator.disconnect()
 
 
+@pytest.mark.require_user_jwt(False)  # Smooch v1: the app token reaches a userId until its first JWT
 async def test_securing_the_user_closes_its_app_token_sockets(app, user, client):
     communicator, _ = await auth(app, user, client_id="early-device")
     token = jwt.encode({"scope": "appUser", "userId": "alice"}, app.test_secret, algorithm="HS256",

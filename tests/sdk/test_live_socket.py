@@ -8,7 +8,7 @@ import requests
 
 from messaging.models import Delivery
 from tests.support.live import LiveServer, wait_until
-from tests.support.ws import SdkSocket, app_jwt, decisions, make_client
+from tests.support.ws import SdkSocket, app_jwt, decisions, make_client, user_jwt
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -24,7 +24,7 @@ async def test_api_post_reaches_the_socket_and_a_read_cancels_the_failover(setti
         await sync_to_async(make_client)(user, "fake", minutes_ago=60)
         socket = await SdkSocket.open(server.url)
         await socket.send({"type": "auth", "appToken": app.app_token, "appUserId": user.id,
-                           "clientId": "browser-1"})
+                           "clientId": "browser-1", "jwt": await sync_to_async(user_jwt)(app, user.user_id)})
         assert (await socket.receive())["type"] == "ready"
 
         token = await sync_to_async(app_jwt)(app)
@@ -85,7 +85,7 @@ async def test_business_typing_reaches_the_widget_and_the_worker_stops_it(settin
     try:
         socket = await SdkSocket.open(server.url)
         await socket.send({"type": "auth", "appToken": app.app_token, "appUserId": user.id,
-                           "clientId": "browser-2"})
+                           "clientId": "browser-2", "jwt": await sync_to_async(user_jwt)(app, user.user_id)})
         assert (await socket.receive())["type"] == "ready"
         token = await sync_to_async(app_jwt)(app)
         response = await sync_to_async(requests.post)(

@@ -84,6 +84,15 @@ def app_jwt(app) -> str:
                       headers={"kid": app.test_key.key_id})
 
 
+def user_jwt(app, user_id: str) -> str:
+    """An appUser-scope JWT for `user_id`: what a userId needs on an app
+    whose requireUserJwt is on (the default for new apps)."""
+    import jwt
+
+    return jwt.encode({"scope": "appUser", "userId": user_id}, app.test_secret, algorithm="HS256",
+                      headers={"kid": app.test_key.key_id})
+
+
 def decisions(message, rule=None) -> list[dict]:
     message.refresh_from_db()
     return [d for d in message.decisions if rule is None or d["rule"] == rule]
