@@ -132,6 +132,9 @@ def set_require_user_jwt(*, app: App, on: bool, membership: Membership | None = 
         app.save(update_fields=["require_user_jwt"])  # post_save drops cached copies
         logger.info("app=%s requireUserJwt=%s by user=%s", app.id, on,
                     membership.user_id if membership else None)
+        if on:
+            # Open app-token sockets of identified users close at once.
+            sdk_access.user_jwt_required(app.id)
     return app
 
 

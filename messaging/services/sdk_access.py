@@ -3,7 +3,8 @@ re-checks its credential at once and closes when it no longer reaches its
 user (messaging.consumers.SdkConsumer.still_allowed):
 - the user was secured by a JWT, or deleted: the user's group;
 - the key that signed a socket's JWT was revoked or deleted: the key's group;
-- the app was deleted: every SDK socket of the app.
+- the app was deleted, or its `requireUserJwt` turned on: every SDK
+  socket of the app.
 Published by the fan-out after commit (never logged); on Redis this reaches
 sockets in every process. A socket that misses it still re-checks within
 messaging.consumers.RECHECK_SECONDS."""
@@ -25,6 +26,12 @@ def access_changed(app_user, reason: str) -> None:
 def key_revoked(key: ApiKey) -> None:
     """The key was revoked or deleted: sockets with a JWT it signed close."""
     events.access_changed([events.key_group(key.key_id)], "key revoked")
+
+
+def user_jwt_required(app_id: str) -> None:
+    """`requireUserJwt` was turned on: every SDK socket of the app re-checks,
+    and those holding a user with a userId by the app token alone close."""
+    events.access_changed([events.sdk_app_group(app_id)], "requireUserJwt turned on")
 
 
 def app_deleted(app_id: str) -> None:

@@ -214,20 +214,27 @@ async def test_off_the_socket_follows_smooch(app, make_user_async):
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.require_user_jwt(False)
-async def test_turning_it_on_closes_an_open_app_token_socket_at_its_recheck(app, make_user_async, monkeypatch):
+async def test_turning_it_on_closes_an_open_app_token_socket_at_once(app, make_user_async, monkeypatch):
     from messaging import consumers
     from messaging.services.apps import set_require_user_jwt
 
-    monkeypatch.setattr(consumers, "RECHECK_SECONDS", 0)
+    # Never re-checked on its own: only the notice can close it.
+    monkeypatch.setattr(consumers, "RECHECK_SECONDS", 10**9)
     alice = await make_user_async(app, "alice")
     communicator, frame = await socket_auth(app, alice.id)
     assert frame["type"] == "ready", frame
+    anonymous = await make_user_async(app, None)
+    stays, frame = await socket_auth(app, anonymous.id)
+    assert frame["type"] == "ready", frame
     await database_sync_to_async(set_require_user_jwt)(app=app, on=True)
-    await communicator.send_json_to({"type": "typing", "state": "start"})  # re-checked before any frame but ping
     frame = await communicator.receive_json_from(timeout=5)
     assert frame["type"] == "error" and "requireUserJwt" in frame["description"], frame
     assert await communicator.receive_output(timeout=5) == {"type": "websocket.close", "code": 4001}
     await communicator.disconnect()
+    # The anonymous user's socket stays open.
+    await stays.send_json_to({"type": "ping"})
+    assert await stays.receive_json_from(timeout=5) == {"type": "pong"}
+    await stays.disconnect()
 
 
 @pytest.fixture
