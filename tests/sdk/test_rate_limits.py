@@ -9,6 +9,7 @@ from channels.testing import WebsocketCommunicator
 
 from dashboard.asgi import application
 from messaging.models import Message
+from tests.support.ws import user_jwt
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -18,7 +19,7 @@ async def authed(app, user, client_id):
     connected, _ = await communicator.connect()
     assert connected
     await communicator.send_json_to({"type": "auth", "appToken": app.app_token, "appUserId": user.id,
-                                     "clientId": client_id})
+                                     "clientId": client_id, "jwt": user_jwt(app, user.user_id)})
     assert (await communicator.receive_json_from(timeout=5))["type"] == "ready"
     return communicator
 
