@@ -117,7 +117,8 @@ ASGI_APPLICATION = "dashboard.asgi.application"
 
 TEMPLATES = [
     {
-        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        # Django's own, rendering lone surrogates of old rows harmlessly.
+        "BACKEND": "dashboard.templating.Templates",
         "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {

@@ -47,7 +47,7 @@ class BodyError(ValueError):
 
 
 def _reject_constant(name):
-    raise BodyError(f"{name} is not valid JSON: numbers must be finite.")
+    raise BodyError(f"The body is not valid JSON: {name} is not a JSON number.")
 
 
 def path_name(path) -> str:

@@ -23,20 +23,10 @@ from messaging.services.errors import ServiceError
 LOG = "dashboard/live/log.html"
 
 
-def printable(text: str) -> str:
-    """`text` with any lone surrogate shown as U+FFFD. A row written before
-    the input checks (SQLite's JSON keeps "\\udfff" escaped, and gives it
-    back as a lone surrogate) would otherwise fail to encode as UTF-8 and
-    take the whole page down; pairs written as two code points join."""
-    if text.isascii():
-        return text
-    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-
-
 def _rows(app, entries):
     for entry in entries:
         entry.label = KINDS.get(entry.kind, (entry.kind, None))[0]
-        entry.detail_json = printable(json.dumps(entry.detail, indent=2, sort_keys=True, ensure_ascii=False))
+        entry.detail_json = json.dumps(entry.detail, indent=2, sort_keys=True, ensure_ascii=False)
         entry.user_url = (
             reverse("live_conversation", args=[app.id, entry.app_user_id]) if entry.app_user_id else None
         )

@@ -235,15 +235,16 @@ def _parse_body(request) -> dict:
     limit = settings.PARLEY_MAX_JSON_BODY_BYTES
     try:
         raw = request.body
-    except RequestDataTooBig:
-        raise ApiError(413, "payload_too_large", f"The request body is larger than {limit} bytes.")
+    except RequestDataTooBig:  # Django's DATA_UPLOAD_MAX_MEMORY_SIZE (settings: the same limit)
+        raise ApiError(413, "payload_too_large",
+                       f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes.")
     if not raw.strip():
         return {}
     try:
         data = jsonbody.decode(raw, max_bytes=limit)
     except jsonbody.BodyError as error:
         code = "payload_too_large" if error.status == 413 else "bad_request"
-        raise ApiError(error.status, code, error.description)
+        raise ApiError(error.status, code, error.description.replace("The body", "The request body", 1))
     if not isinstance(data, dict):
         raise bad_request("The request body must be a JSON object.")
     return data
