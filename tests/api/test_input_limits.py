@@ -91,6 +91,7 @@ def test_bad_json_is_refused_where_it_is(api, app, alice, app_jwt, messages_url,
     assert counts() == before
 
 
+@pytest.mark.smoke
 def test_the_api_and_the_log_work_after_every_refusal(api, owner_client, app, alice, app_jwt, messages_url):
     for raw, _ in BAD_JSON:
         assert post_raw(api, messages_url, raw, app_jwt).status_code == 400
@@ -183,6 +184,15 @@ def test_an_upload_over_the_json_limit_is_still_accepted(api, app, alice, app_to
     response = api.post(f"/v1/appusers/{alice.id}/images", {"role": "appUser", "source": source},
                         headers=app_token, content_type="multipart")
     assert response.status_code == 201, response.content
+
+
+def test_a_nul_byte_in_an_upload_form_field_is_refused(api, app, alice, app_token, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    source = SimpleUploadedFile("a.png", png_bytes(), content_type="image/png")
+    response = api.post(f"/v1/appusers/{alice.id}/images", {"role": "appUser", "text": "a\x00b", "source": source},
+                        headers=app_token, content_type="multipart")
+    refused(response, says="text contains a NUL byte")
+    assert Message.objects.count() == 0 and not list(tmp_path.rglob("*.png"))
 
 
 def test_message_actions_are_limited(api, app, alice, app_jwt, messages_url):

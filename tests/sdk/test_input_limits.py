@@ -37,6 +37,7 @@ async def expect_open(communicator):
     assert await communicator.receive_json_from(timeout=5) == {"type": "pong"}
 
 
+@pytest.mark.smoke
 async def test_bad_frames_get_an_error_frame_and_the_socket_stays_open(app, user):
     communicator, _ = await auth(app, user)
     for text, says in BAD_FRAMES:
