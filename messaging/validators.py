@@ -33,7 +33,7 @@ from jsonschema import ValidationError as SchemaError
 from jsonschema.validators import extend
 
 from messaging import outbound, schemas
-from messaging.jsonbody import serialised_size
+from messaging.jsonbody import path_name, serialised_size
 from messaging.ids import new_id
 from messaging.services.errors import ServiceError
 
@@ -110,11 +110,7 @@ ERRORS = {
 }
 
 
-def _name(path) -> str:
-    name = ""
-    for part in path:
-        name += f"[{part}]" if isinstance(part, int) else f".{part}" if name else part
-    return name
+_name = path_name  # `items[0].title`: the decoder names its faults the same way
 
 
 def _describe(error, root) -> str:

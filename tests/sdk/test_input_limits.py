@@ -8,8 +8,8 @@ import json
 import pytest
 from channels.db import database_sync_to_async as db
 
-from messaging.models import Message
-from tests.sdk.test_consumer import auth
+from messaging.models import AppUser, Message
+from tests.sdk.test_consumer import auth, connect
 from tests.support.ws import business_message
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -61,11 +61,7 @@ async def test_bad_frames_get_an_error_frame_and_the_socket_stays_open(app, user
     assert ack["message"]["text"] == "Hello"
     assert await db(Message.objects.count)() == 1
     await communicator.disconnect()
-
-
-async def test_a_nul_byte_in_the_auth_frame_is_refused(app, user):
-    from tests.sdk.test_consumer import connect
-
+    # The auth frame is decoded the same way.
     communicator = await connect()
     await communicator.send_to(text_data=json.dumps(
         {"type": "auth", "appToken": app.app_token, "appUserId": user.id, "clientId": "dev\x00ice"}))
@@ -82,11 +78,14 @@ def store_big_message(user, **fields):
     return message
 
 
-async def test_catch_up_sends_an_oversize_message_without_its_oversize_parts(app, user):
+async def test_oversize_rows_reach_the_widget_fitted_to_the_frame_limit(app, user):
     big_meta = await db(store_big_message)(user, metadata={"k": "x" * BIG})
     big_text = await db(store_big_message)(user, text="y" * BIG)
     normal = await db(business_message)(user, "after")
-    communicator, _ = await auth(app, user)
+    await db(AppUser.objects.filter(pk=user.pk).update)(properties={"k": "p" * BIG})
+    communicator, ready = await auth(app, user)
+    assert ready["appUser"]["properties"] == {} and ready["appUser"]["truncated"] == ["properties"]
+    # Catch-up: each message without its oversize parts, named in `truncated`.
     frames = [await communicator.receive_json_from(timeout=5) for _ in range(3)]
     by_id = {f["message"]["_id"]: f["message"] for f in frames}
     assert by_id[big_meta.id]["truncated"] == ["metadata"] and "metadata" not in by_id[big_meta.id]
@@ -96,27 +95,10 @@ async def test_catch_up_sends_an_oversize_message_without_its_oversize_parts(app
     assert "truncated" not in by_id[normal.id]
     for frame in frames:
         assert len(json.dumps(frame)) <= 256 * 1024
-    await expect_open(communicator)
-    await communicator.disconnect()
-
-
-async def test_a_broadcast_oversize_message_is_fitted(app, user, settings):
-    communicator, _ = await auth(app, user)
-    # A message as large as the engine may still carry (an integration's
-    # inbound payload, an import): the broadcast is fitted on the socket.
+    # A broadcast as large (what the engine may still carry: an
+    # integration's inbound payload, an import) is fitted the same way.
     message = await db(business_message)(user, "big", metadata={"k": "z" * BIG})
     frame = await communicator.receive_json_from(timeout=5)
-    assert frame["message"]["_id"] == message.id
-    assert frame["message"]["truncated"] == ["metadata"]
-    await expect_open(communicator)
-    await communicator.disconnect()
-
-
-async def test_a_ready_frame_with_oversize_properties_is_fitted(app, user):
-    from messaging.models import AppUser
-
-    await db(AppUser.objects.filter(pk=user.pk).update)(properties={"k": "p" * BIG})
-    communicator, ready = await auth(app, user)
-    assert ready["appUser"]["properties"] == {} and ready["appUser"]["truncated"] == ["properties"]
+    assert frame["message"]["_id"] == message.id and frame["message"]["truncated"] == ["metadata"]
     await expect_open(communicator)
     await communicator.disconnect()
