@@ -72,13 +72,11 @@ def _check_scalar(value, path, key) -> None:
         fault = bad_string(value)
         if fault:
             raise BodyError(f"{path_name((*path, key)) or 'The body'} contains {fault}.")
-    elif kind is float:
-        if not math.isfinite(value):
-            raise BodyError(f"{path_name((*path, key)) or 'The body'} is a number out of range.")
-    elif kind is int:
-        if not INT_MIN <= value <= INT_MAX:
-            raise BodyError(f"{path_name((*path, key)) or 'The body'} is an integer out of range "
-                            "(64-bit signed).")
+    elif kind is float and not math.isfinite(value):
+        raise BodyError(f"{path_name((*path, key)) or 'The body'} is a number out of range.")
+    elif kind is int and not INT_MIN <= value <= INT_MAX:
+        raise BodyError(f"{path_name((*path, key)) or 'The body'} is an integer out of range "
+                        "(64-bit signed).")
 
 
 def check(data, max_depth: int | None = None) -> None:

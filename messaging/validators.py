@@ -21,7 +21,7 @@ import hashlib
 import mimetypes
 import re
 from collections import defaultdict
-from datetime import timezone as dt_timezone
+from datetime import UTC
 from urllib.parse import urlparse
 
 from django.conf import settings
@@ -33,8 +33,8 @@ from jsonschema import ValidationError as SchemaError
 from jsonschema.validators import extend
 
 from messaging import outbound, schemas
-from messaging.jsonbody import path_name, serialised_size
 from messaging.ids import new_id
+from messaging.jsonbody import path_name, serialised_size
 from messaging.services.errors import ServiceError
 
 QUICK_REPLY_TYPES = frozenset({"reply", "locationRequest"})
@@ -82,7 +82,7 @@ def _parse_time(value: str):
     if parsed is None or parsed.tzinfo is None:
         return None
     try:
-        parsed.astimezone(dt_timezone.utc)
+        parsed.astimezone(UTC)
     except OverflowError:
         return None
     return parsed

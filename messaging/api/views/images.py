@@ -6,9 +6,9 @@ from django.http import JsonResponse
 from messaging import jsonbody
 from messaging.api.auth import ApiError, api_view, bad_request, require_app_scope
 from messaging.schemas import IMAGE_FORM_FIELDS as FORM_FIELDS
-from messaging.wire import conversation_json, message_json
-from messaging.validators import validate_message, validate_role
 from messaging.services import media, messages
+from messaging.validators import validate_message, validate_role
+from messaging.wire import conversation_json, message_json
 
 PLACEHOLDER_URL = "https://media.invalid/upload.jpg"
 # Room for the multipart envelope and the form fields around the image.
