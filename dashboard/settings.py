@@ -123,6 +123,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "messaging.api.cors.CorsMiddleware",
+    "messaging.api.request_guard.RequestGuardMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -137,7 +138,8 @@ ASGI_APPLICATION = "dashboard.asgi.application"
 
 TEMPLATES = [
     {
-        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        # Django's own, rendering lone surrogates of old rows harmlessly.
+        "BACKEND": "dashboard.templating.Templates",
         "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
@@ -267,6 +269,20 @@ if os.environ.get("PARLEY_S3_BUCKET"):
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
 PARLEY_MAX_IMAGE_BYTES = envint("PARLEY_MAX_IMAGE_BYTES", 10 * 1024 * 1024)
+
+# Input limits (README "Input limits"): what a client may send, checked once
+# at the boundary (messaging/jsonbody.py) and by the body schemas
+# (messaging/schemas.py). Uploads keep PARLEY_MAX_IMAGE_BYTES: Django's
+# DATA_UPLOAD_MAX_MEMORY_SIZE counts request.body and form fields, never
+# uploaded files.
+PARLEY_MAX_JSON_BODY_BYTES = envint("PARLEY_MAX_JSON_BODY_BYTES", 256 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = PARLEY_MAX_JSON_BODY_BYTES
+PARLEY_MAX_JSON_DEPTH = envint("PARLEY_MAX_JSON_DEPTH", 32)
+PARLEY_MAX_TEXT_LENGTH = envint("PARLEY_MAX_TEXT_LENGTH", 10_000)
+PARLEY_MAX_MESSAGE_ACTIONS = envint("PARLEY_MAX_MESSAGE_ACTIONS", 20)
+PARLEY_MAX_METADATA_BYTES = envint("PARLEY_MAX_METADATA_BYTES", 4 * 1024)
+PARLEY_MAX_PROPERTIES_BYTES = envint("PARLEY_MAX_PROPERTIES_BYTES", 16 * 1024)
+PARLEY_MAX_SOCKET_MESSAGE_BYTES = envint("PARLEY_MAX_SOCKET_MESSAGE_BYTES", 256 * 1024)
 
 # Email (invites, password resets, the email channel): Django 6.1's MAILERS,
 # filled from the classic EMAIL_* environment names.

@@ -24,10 +24,11 @@ from datetime import datetime, timezone as dt_timezone
 import jwt
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from messaging import events, ratelimits
+from messaging import events, jsonbody, ratelimits
 from messaging.validators import validate_message
 from messaging.delivery import client_appeared, conversation_read, mark_delivered
 from messaging.models import ApiKey, AppUser, Client, Message
@@ -36,7 +37,7 @@ from messaging.services.credentials import (
     REQUIRE_USER_JWT_DESCRIPTION, AuthError, app_token_may_claim, authenticate_sdk,
 )
 from messaging.services.messages import post_message
-from messaging.wire import app_user_json, conversation_json, message_json, unix
+from messaging.wire import app_user_json, conversation_json, fit_frame, message_json, unix
 
 logger = logging.getLogger(__name__)
 
@@ -58,9 +59,6 @@ RECHECK_SECONDS = 30
 # The latest `since` a client may send (year 9999).
 MAX_SINCE = 253402300799
 
-
-def _reject_constant(name):
-    raise ValueError(f"{name} is not valid JSON")
 MAX_REF_LENGTH = 64  # Message.client_ref
 
 
@@ -103,9 +101,10 @@ class SdkConsumer(AsyncJsonWebsocketConsumer):
             await self.send_error("bad_request", "Frames are JSON text of at most 64 KB.")
             return
         try:
-            frame = json.loads(text_data, parse_constant=_reject_constant)
-        except ValueError:
-            await self.send_error("bad_request", "The frame is not valid JSON.")
+            # The REST API's decoder: NUL bytes, surrogates, numbers, depth.
+            frame = jsonbody.decode(text_data, max_bytes=MAX_FRAME_BYTES)
+        except jsonbody.BodyError as error:
+            await self.send_error("bad_request", error.description.replace("The body", "The frame"))
             return
         if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
             await self.send_error("bad_request", "A frame is a JSON object with a type.")
@@ -165,6 +164,23 @@ class SdkConsumer(AsyncJsonWebsocketConsumer):
         if self.budget.exhausted:
             await self.close(CLOSE_TOO_MANY_REQUESTS)
         return False
+
+    async def send_json(self, content, close=False):
+        """Every frame to the client goes through here: one that would be
+        over PARLEY_MAX_SOCKET_MESSAGE_BYTES (a message stored before the
+        input limits) is sent fitted (wire.fit_frame), never as a frame the
+        browser or daphne would close the socket on."""
+        text = json.dumps(content)
+        limit = settings.PARLEY_MAX_SOCKET_MESSAGE_BYTES
+        if len(text) > limit:
+            fitted = fit_frame(content, limit)
+            if fitted is None:
+                logger.warning("sdk frame %s over %s bytes dropped for app user %s", content.get("type"),
+                               limit, getattr(self.app_user, "id", None))
+                fitted = {"type": "error", "code": "frame_too_large",
+                          "description": f"A {content.get('type')} frame was over {limit} bytes and was dropped."}
+            text = json.dumps(fitted)
+        await self.send(text_data=text, close=close)
 
     async def send_error(self, code, description, ref=None):
         frame = {"type": "error", "code": code, "description": description}

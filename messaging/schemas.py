@@ -3,7 +3,11 @@ dialect of OpenAPI 3.1): the one definition both the validation
 (messaging/validators.py) and the OpenAPI document
 (messaging/api/openapi.py) are made from, so the two cannot drift.
 
-Every limit (length, item count, enum) is written here and nowhere else.
+Every limit (length, item count, size, enum) is written here and nowhere
+else; the ones an operator may change come from settings (README "Input
+limits"), read when this module is imported. `x-maxBytes` (an extension
+keyword, checked by validators.py) bounds a value's size as compact UTF-8
+JSON: JSON Schema cannot say "at most 4 KB serialised".
 Rules across fields (what each message type takes, what each role may
 send, defaults) live in validators.py.
 
@@ -21,6 +25,8 @@ A key whose value is null counts as absent unless its schema takes null,
 and so does an empty string where a URL or an email is expected: clients
 send both for "not given".
 """
+
+from django.conf import settings
 
 from messaging.events import SUBSCRIBABLE_TRIGGERS
 
@@ -73,6 +79,10 @@ EMAIL = {
     "format": "email",
     "x-errors": {"format": "{name} must be an email address."},
 }
+
+
+# A flat JSON object (the reference's "flat JSON object"): the shape, as
+# responses show it; request bodies bound its size too (`flat`).
 FLAT = {
     "type": "object",
     "additionalProperties": {
@@ -82,6 +92,22 @@ FLAT = {
     "description": "A flat JSON object (no nested objects or arrays).",
     "x-errors": {"type": "{name} must be a flat JSON object."},
 }
+
+
+def flat(max_bytes: int) -> dict:
+    """FLAT of at most `max_bytes` as compact JSON."""
+    return {
+        **FLAT,
+        "x-maxBytes": max_bytes,
+        "description": f"A flat JSON object (no nested objects or arrays), at most {max_bytes} bytes "
+        "as JSON.",
+        "x-errors": {**FLAT["x-errors"],
+                     "x-maxBytes": "{name} must be at most {x-maxBytes} bytes as JSON ({size} given)."},
+    }
+
+
+METADATA = flat(settings.PARLEY_MAX_METADATA_BYTES)
+PROPERTIES = flat(settings.PARLEY_MAX_PROPERTIES_BYTES)
 OBJECT_ERRORS = {"type": "{name} must be an object."}
 
 # ------------------------------------------------------------------ messages
@@ -92,8 +118,12 @@ ACTION_FIELDS = {
         "type": "string",
         "maxLength": 2000,
         "format": "uri",
-        "pattern": r"^[A-Za-z][A-Za-z0-9+.-]*:.",
-        "x-errors": {"pattern": "{name} must be an absolute URI (e.g. https://example.org)."},
+        # A link action opens its URI: http(s), or a phone call or an email
+        # (tel:, mailto:); never javascript:, data: or an app's own scheme.
+        "pattern": r"^(?:[Hh][Tt][Tt][Pp][Ss]?://[^\s/?#]+\S*|(?:[Tt][Ee][Ll]|[Mm][Aa][Ii][Ll][Tt][Oo]):\S+)$",
+        "description": "An http, https, tel: or mailto: URI.",
+        "x-errors": {"pattern": "{name} must be an http, https, tel: or mailto: URI "
+                                "(e.g. https://example.org)."},
     },
     "default": BOOL,
     "amount": {
@@ -112,7 +142,7 @@ ACTION_FIELDS = {
     },
     "payload": required_string(1000),
     "iconUrl": HTTP_URL,
-    "metadata": FLAT,
+    "metadata": METADATA,
 }
 
 
@@ -155,7 +185,7 @@ ITEM = {
                 "maxItems": "{name} must hold {minItems} to {maxItems} actions ({given} given).",
             },
         },
-        "metadata": FLAT,
+        "metadata": METADATA,
     },
     "required": ["title", "actions"],
 }
@@ -192,10 +222,15 @@ MESSAGE = {
     "properties": {
         "role": {"enum": ROLES},
         "type": {"enum": MESSAGE_TYPES},
-        "text": string(10_000),
+        "text": string(settings.PARLEY_MAX_TEXT_LENGTH),
         "mediaUrl": HTTP_URL,
         "mediaType": string(100, description="An image/* type; guessed from mediaUrl when left out."),
-        "actions": {"type": "array", "items": MESSAGE_ACTION},
+        "actions": {
+            "type": "array",
+            "maxItems": settings.PARLEY_MAX_MESSAGE_ACTIONS,
+            "items": MESSAGE_ACTION,
+            "x-errors": {"maxItems": "{name} is limited to {maxItems} actions ({given} given)."},
+        },
         "items": {
             "type": "array",
             "minItems": 1,
@@ -210,7 +245,7 @@ MESSAGE = {
         "name": string(255),
         "email": EMAIL,
         "avatarUrl": {**HTTP_URL, "description": "Defaults to the Gravatar of email (d=mp)."},
-        "metadata": FLAT,
+        "metadata": METADATA,
         "payload": string(1000),
         "destination": DESTINATION,
     },
@@ -244,13 +279,14 @@ NON_EMPTY_ERRORS = {"type": "{name} must be a non-empty string.", "pattern": "{n
 USER_ID = {**required_string(255), "not": {"pattern": "/"},
            "x-errors": {**NON_EMPTY_ERRORS, "not": "{name} must not contain '/'."}}
 
-ISO_TIME = "{name} must be an ISO 8601 time (YYYY-MM-DDThh:mm:ss.sssZ)."
+ISO_TIME = ("{name} must be an ISO 8601 time (YYYY-MM-DDThh:mm:ss.sssZ) with a timezone, "
+            "from year 1 to 9999 in UTC.")
 PROFILE_FIELDS = {
     "givenName": nullable(string(255)),
     "surname": nullable(string(255)),
     "email": nullable(string(255)),
     "signedUpAt": {"type": "string", "format": "date-time", "x-errors": {"type": ISO_TIME, "format": ISO_TIME}},
-    "properties": nullable(FLAT),
+    "properties": nullable(PROPERTIES),
 }
 PROFILE = {"type": "object", "description": "Additive: only the fields given change.",
            "properties": PROFILE_FIELDS}
@@ -292,7 +328,7 @@ DEVICE = {
         "platform": {"enum": SDK_PLATFORMS, "x-errors": {"enum": "{name} must be {either}."}},
         "appVersion": string(50),
         "pushNotificationToken": string(512),
-        "info": FLAT,
+        "info": PROPERTIES,
     },
     "required": ["id", "platform"],
 }
@@ -304,7 +340,7 @@ DEVICE_UPDATE = {
     "properties": {
         "appVersion": nullable(string(50)),
         "pushNotificationToken": nullable(string(512)),
-        "info": nullable(FLAT),
+        "info": nullable(PROPERTIES),
     },
 }
 

@@ -21,6 +21,7 @@ import hashlib
 import mimetypes
 import re
 from collections import defaultdict
+from datetime import UTC
 from urllib.parse import urlparse
 
 from django.conf import settings
@@ -28,9 +29,12 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import EmailValidator
 from django.utils.dateparse import parse_datetime
 from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema import ValidationError as SchemaError
+from jsonschema.validators import extend
 
 from messaging import outbound, schemas
 from messaging.ids import new_id
+from messaging.jsonbody import path_name, serialised_size
 from messaging.services.errors import ServiceError
 
 QUICK_REPLY_TYPES = frozenset({"reply", "locationRequest"})
@@ -68,11 +72,20 @@ def _is_email(value) -> bool:
 
 
 def _parse_time(value: str):
+    """An aware datetime that every database and `iso()` can hold, or None.
+    In range means once in UTC too: 9999-12-31T23:59:59-01:00 is past
+    datetime.max in UTC (OverflowError when stored or shown)."""
     try:
         parsed = parse_datetime(value)
     except ValueError:  # well-formed but out of range (month 13, offset +99:00)
         return None
-    return parsed if parsed is not None and parsed.tzinfo is not None else None
+    if parsed is None or parsed.tzinfo is None:
+        return None
+    try:
+        parsed.astimezone(UTC)
+    except OverflowError:
+        return None
+    return parsed
 
 
 @FORMATS.checks("date-time")
@@ -97,11 +110,7 @@ ERRORS = {
 }
 
 
-def _name(path) -> str:
-    name = ""
-    for part in path:
-        name += f"[{part}]" if isinstance(part, int) else f".{part}" if name else part
-    return name
+_name = path_name  # `items[0].title`: the decoder names its faults the same way
 
 
 def _describe(error, root) -> str:
@@ -131,6 +140,7 @@ def _describe(error, root) -> str:
         "parent": _name(path[:-1]),
         "value": value,
         "given": len(value) if isinstance(value, (list, dict, str)) else None,
+        "size": serialised_size(value) if keyword == "x-maxBytes" else None,
         "enum": ", ".join(enum),
         "either": either,
         "root": defaultdict(str, root if isinstance(root, dict) else {}),
@@ -162,12 +172,23 @@ def _present(instance, schema: dict):
     return instance
 
 
+def _max_bytes(validator, limit, instance, schema):
+    """`x-maxBytes` (see messaging/schemas.py): the value's size as compact
+    JSON. Only objects carry it (metadata, properties, info), and the body
+    they sit in is at most PARLEY_MAX_JSON_BODY_BYTES: one dumps each."""
+    if isinstance(instance, dict) and serialised_size(instance) > limit:
+        yield SchemaError(f"{serialised_size(instance)} bytes is over {limit}")
+
+
+BodyValidator = extend(Draft202012Validator, {"x-maxBytes": _max_bytes})
+
+
 class Schema:
     """One request body's schema, checked as validators.py checks it."""
 
     def __init__(self, schema: dict):
         self.schema = schema
-        self.validator = Draft202012Validator(schema, format_checker=FORMATS)
+        self.validator = BodyValidator(schema, format_checker=FORMATS)
 
     def check(self, data) -> dict:
         """`data` as the rules read it (see _present), or ValidationError

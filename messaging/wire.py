@@ -6,6 +6,7 @@ owns them (messaging.api depends on this module, never the reverse).
 Keys with no value are left out (generated Smooch clients reject `null` in
 fields they treat as required)."""
 
+import json
 from datetime import datetime
 
 
@@ -129,3 +130,50 @@ def init_app_json(app) -> dict:
         if isinstance(value, str) and value:
             data[key] = value
     return data
+
+
+# What a message frame drops first when it is too large for a socket
+# (PARLEY_MAX_SOCKET_MESSAGE_BYTES), in this order; the text is cut last.
+OVERSIZE_PARTS = ("metadata", "items", "actions", "payload", "avatarUrl", "name", "email")
+
+
+def frame_size(frame: dict) -> int:
+    """Bytes of `frame` as a socket sends it (json.dumps' defaults: ASCII)."""
+    return len(json.dumps(frame))
+
+
+def fit_frame(frame: dict, limit: int) -> dict | None:
+    """`frame` as it may go on a socket of at most `limit` bytes a frame.
+
+    A row stored before the input limits (or imported) may be larger than a
+    socket takes (daphne and browsers close the socket on a frame over their
+    limit: 1 MB in daphne), and a socket must never break on one message: a
+    message (`message` of a message or ack frame) loses its oversize parts,
+    named in `truncated`, the text cut last; a `ready` frame loses the
+    user's `properties`. None when nothing can make it fit (the caller sends
+    an error frame instead)."""
+    if frame_size(frame) <= limit:
+        return frame
+    if isinstance(frame.get("message"), dict):
+        message = dict(frame["message"])
+        message["truncated"] = []
+        fitted = {**frame, "message": message}
+        for key in OVERSIZE_PARTS:
+            if key in message:
+                del message[key]
+                message["truncated"].append(key)
+                if frame_size(fitted) <= limit:
+                    return fitted
+        text = message.get("text")
+        if isinstance(text, str):
+            message["text"] = ""
+            message["truncated"].append("text")
+            room = limit - frame_size(fitted)
+            # At most 12 bytes a code point as ASCII JSON (an astral
+            # character is two \\uXXXX escapes), so this cut always fits.
+            message["text"] = text[: max(0, room // 12)]
+        return fitted if frame_size(fitted) <= limit else None
+    if isinstance(frame.get("appUser"), dict) and "properties" in frame["appUser"]:
+        fitted = {**frame, "appUser": {**frame["appUser"], "properties": {}, "truncated": ["properties"]}}
+        return fitted if frame_size(fitted) <= limit else None
+    return None

@@ -17,7 +17,6 @@ services' `ServiceError` anywhere in a view, auth failures (401/403), 404 and
 405. Auth failures are written to the app's log when the app is known.
 """
 
-import json
 import logging
 import threading
 from functools import wraps
@@ -29,7 +28,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from messaging import events, ratelimits
+from messaging import events, jsonbody, ratelimits
 from messaging.models import ApiKey, App, AppUser
 from messaging.services import credentials
 from messaging.services.apps import origin_allowed
@@ -268,29 +267,28 @@ def _app_of_failed_jwt(request, app_id):
     return None, key.key_id
 
 
-def _not_json(name):
-    raise ValueError(f"{name} is not JSON")
-
-
 def _parse_body(request) -> dict:
-    """The JSON body as a dict ({} when empty). Multipart bodies (image
-    uploads) are left to Django's form parsing."""
+    """The JSON body as a dict ({} when empty), decoded and checked once by
+    messaging.jsonbody (size, UTF-8, numbers, NUL bytes, surrogates, depth).
+    Multipart bodies (image uploads) are left to Django's form parsing."""
     if request.method not in JSON_METHODS:
         return {}
     content_type = request.content_type or ""
     if content_type.startswith("multipart/") or content_type == "application/x-www-form-urlencoded":
         return {}
+    limit = settings.PARLEY_MAX_JSON_BODY_BYTES
     try:
         raw = request.body
-    except RequestDataTooBig:
-        raise ApiError(413, "payload_too_large", "The request body is larger than the API accepts.")
+    except RequestDataTooBig:  # Django's DATA_UPLOAD_MAX_MEMORY_SIZE (settings: the same limit)
+        raise ApiError(413, "payload_too_large",
+                       f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes.")
     if not raw.strip():
         return {}
     try:
-        # NaN and Infinity are not JSON (and no database column takes them).
-        data = json.loads(raw, parse_constant=_not_json)
-    except (ValueError, UnicodeDecodeError):
-        raise bad_request("The request body is not valid JSON.")
+        data = jsonbody.decode(raw, max_bytes=limit)
+    except jsonbody.BodyError as error:
+        code = "payload_too_large" if error.status == 413 else "bad_request"
+        raise ApiError(error.status, code, error.description.replace("The body", "The request body", 1))
     if not isinstance(data, dict):
         raise bad_request("The request body must be a JSON object.")
     return data

@@ -252,7 +252,7 @@ INVALID = [
     ({"role": "appMaker", "type": "text", "text": "x", "actions": [{"type": "link", "text": "a"}]},
      "actions[0].uri is required."),
     ({"role": "appMaker", "type": "text", "text": "x", "actions": [{"type": "link", "text": "a", "uri": "nope"}]},
-     "actions[0].uri must be an absolute URI"),
+     "actions[0].uri must be an http, https, tel: or mailto: URI"),
     ({"role": "appMaker", "type": "text", "text": "x", "actions": [{"type": "postback", "text": "a"}]},
      "actions[0].payload is required."),
     ({"role": "appMaker", "type": "text", "text": "x", "actions": [{"type": "reply", "text": "a"}]},
@@ -353,7 +353,7 @@ def test_it_rejects_a_body_that_is_not_json(api, app_jwt, alice):
     # NaN and Infinity are not JSON, even though Python's parser takes them.
     response = api.post(url(alice), raw='{"role": "appUser", "type": "text", "text": "x", "metadata": {"a": NaN}}',
                         headers=app_jwt)
-    assert error_of(response) == (400, "bad_request", "The request body is not valid JSON.")
+    assert error_of(response) == (400, "bad_request", "The request body is not valid JSON: NaN is not a JSON number.")
     assert not Message.objects.exists()
 
 

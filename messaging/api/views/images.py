@@ -3,11 +3,12 @@
 from django.conf import settings
 from django.http import JsonResponse
 
+from messaging import jsonbody
 from messaging.api.auth import ApiError, api_view, bad_request, require_app_scope
 from messaging.schemas import IMAGE_FORM_FIELDS as FORM_FIELDS
-from messaging.wire import conversation_json, message_json
-from messaging.validators import validate_message, validate_role
 from messaging.services import media, messages
+from messaging.validators import validate_message, validate_role
+from messaging.wire import conversation_json, message_json
 
 PLACEHOLDER_URL = "https://media.invalid/upload.jpg"
 # Room for the multipart envelope and the form fields around the image.
@@ -30,6 +31,10 @@ def upload(request):
     if length > limit + ENVELOPE_BYTES:
         raise ApiError(413, "payload_too_large", f"source is too large: the limit is {limit} bytes.")
     data = {key: request.POST[key] for key in FORM_FIELDS if key in request.POST}
+    try:
+        jsonbody.check(data)  # form fields pass the JSON bodies' checks (NUL, surrogates)
+    except jsonbody.BodyError as error:
+        raise bad_request(error.description)
     upload = request.FILES.get("source")
     if upload is None:
         raise bad_request("source is required: the image file, as a multipart file field.")
