@@ -177,20 +177,20 @@ def test_a_body_over_256_kb_is_a_413(api, app, alice, app_jwt, messages_url):
     assert Message.objects.count() == 0
 
 
-def test_an_upload_over_the_json_limit_is_still_accepted(api, app, alice, app_token, settings, tmp_path):
+def test_an_upload_over_the_json_limit_is_still_accepted(api, app, alice, as_alice, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     image = png_bytes() + b"\x00" * 300_000  # trailing bytes after IEND: still a PNG
     source = SimpleUploadedFile("big.png", image, content_type="image/png")
     response = api.post(f"/v1/appusers/{alice.id}/images", {"role": "appUser", "source": source},
-                        headers=app_token, content_type="multipart")
+                        headers=as_alice, content_type="multipart")
     assert response.status_code == 201, response.content
 
 
-def test_a_nul_byte_in_an_upload_form_field_is_refused(api, app, alice, app_token, settings, tmp_path):
+def test_a_nul_byte_in_an_upload_form_field_is_refused(api, app, alice, as_alice, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     source = SimpleUploadedFile("a.png", png_bytes(), content_type="image/png")
     response = api.post(f"/v1/appusers/{alice.id}/images", {"role": "appUser", "text": "a\x00b", "source": source},
-                        headers=app_token, content_type="multipart")
+                        headers=as_alice, content_type="multipart")
     refused(response, says="text contains a NUL byte")
     assert Message.objects.count() == 0 and not list(tmp_path.rglob("*.png"))
 
