@@ -97,9 +97,18 @@ def test_init_is_limited_per_client_address(api, settings, app, app_token):
     assert init(14, "2001:db8:0:1::1").status_code == 200
 
 
-def test_the_default_limits_are_far_above_a_few_calls(api, app_jwt, alice):
+def test_the_default_limits_are_far_above_a_few_calls(api, settings, app, app_jwt, app_token, alice):
+    # The production defaults (tests/foundation/test_proxies.py checks that
+    # these are dashboard.settings' own); the test settings raise them.
+    from tests.foundation.test_proxies import DEFAULT_RATES
+
+    for name, rate in DEFAULT_RATES.items():
+        setattr(settings, name, rate)
+    anonymous = api.post("/v1/init", {"device": {"id": "d-1", "platform": "web"}},
+                         headers={"app-token": app.app_token}).json()["appUser"]["_id"]
     for _ in range(30):
         assert api.get(f"/v1/appusers/{alice.id}", headers=app_jwt).status_code == 200
+        assert api.get(f"/v1/appusers/{anonymous}", headers=app_token).status_code == 200
 
 
 def test_failures_with_a_known_key_id_are_logged_once_a_minute(api, app, alice):

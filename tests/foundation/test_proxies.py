@@ -150,12 +150,20 @@ def test_forwarded_proto_is_believed_only_from_a_trusted_proxy(client, db, setti
     assert response.status_code == 301 and response["Location"].startswith("https://")
 
 
+DEFAULT_RATES = {
+    "PARLEY_RATE_API_KEY": "400/2s", "PARLEY_RATE_APP_TOKEN": "40/2s", "PARLEY_RATE_APP_USER": "40/2s",
+    "PARLEY_RATE_INIT": "20/2s", "PARLEY_RATE_SIGN_IN": "20/2m", "PARLEY_RATE_PASSWORD_RESET": "20/2m",
+    "PARLEY_RATE_SIGN_UP": "20/2m", "PARLEY_RATE_SOCKET": "20/2s", "PARLEY_RATE_SOCKET_REFUSALS": 20,
+}
+
+
 def _settings_in_child(env, tmp_path):
     child = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "REDIS_URL", "PARLEY_"))}
     child.update({"PARLEY_VAR_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "dashboard.settings", **env})
     code = ("import json, django; from django.conf import settings; django.setup();"
             "print(json.dumps({'ssl': settings.SECURE_PROXY_SSL_HEADER, 'cache': settings.CACHES['default']['BACKEND'],"
-            "'proxies': [str(n) for n in settings.PARLEY_TRUSTED_PROXIES or ()]}))")
+            "'proxies': [str(n) for n in settings.PARLEY_TRUSTED_PROXIES or ()],"
+            "'rates': {n: getattr(settings, n) for n in dir(settings) if n.startswith('PARLEY_RATE_')}}))")
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=child, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
@@ -164,10 +172,14 @@ def _settings_in_child(env, tmp_path):
 @pytest.mark.smoke
 def test_the_proxy_ssl_header_and_the_cache_follow_the_environment(tmp_path):
     plain = _settings_in_child({}, tmp_path)
+    rates = plain.pop("rates")
     assert plain == {"ssl": None, "cache": "django.core.cache.backends.locmem.LocMemCache", "proxies": []}
+    # The defaults README states (the API tests run 30 calls under them).
+    assert rates == DEFAULT_RATES
     proxied = _settings_in_child(
         {"PARLEY_TRUSTED_PROXIES": "10.0.0.5, 10.1.0.0/16", "REDIS_URL": "redis://r.example:6379/0"}, tmp_path
     )
+    proxied.pop("rates")
     assert proxied == {"ssl": ["HTTP_X_FORWARDED_PROTO", "https"],
                        "cache": "django.core.cache.backends.redis.RedisCache",
                        "proxies": ["10.0.0.5/32", "10.1.0.0/16"]}
