@@ -20,12 +20,13 @@ matching):
 No Origin (not a browser) is refused.
 """
 
-import ipaddress
 from urllib.parse import urlsplit
 
 from channels.security.websocket import OriginValidator, WebsocketDenier
 from django.conf import settings
 from django.http.request import split_domain_port, validate_host
+
+from messaging.client_address import peer_is_trusted
 
 
 def _header(scope, name: bytes) -> str | None:
@@ -36,17 +37,9 @@ def _header(scope, name: bytes) -> str | None:
 
 
 def _trusted_peer(scope) -> bool:
-    """Whether the direct peer is one of PARLEY_TRUSTED_PROXIES (networks or
-    addresses, as ip_network objects or strings)."""
+    """Whether the direct peer is one of PARLEY_TRUSTED_PROXIES."""
     client = scope.get("client")
-    trusted = getattr(settings, "PARLEY_TRUSTED_PROXIES", None) or ()
-    if not client or not trusted:
-        return False
-    try:
-        peer = ipaddress.ip_address(client[0])
-    except ValueError:
-        return False
-    return any(peer in ipaddress.ip_network(network, strict=False) for network in trusted)
+    return bool(client) and peer_is_trusted(str(client[0]))
 
 
 def page_scheme(scope) -> str:

@@ -25,6 +25,13 @@ from django.conf import settings
 FORWARDED_HEADERS = ("HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_HOST")
 
 
+def peer_is_trusted(peer: str) -> bool:
+    """Whether the direct peer (an address as the server reports it) is a
+    trusted proxy: the one test for HTTP (the middleware below) and for the
+    dashboard's socket (dashboard/socket_origin.py)."""
+    return is_trusted(_address(peer), settings.PARLEY_TRUSTED_PROXIES)
+
+
 def _address(value: str):
     try:
         return ipaddress.ip_address(value.strip())
@@ -33,6 +40,9 @@ def _address(value: str):
 
 
 def is_trusted(address, networks) -> bool:
+    """Whether `address` (an ip_address, None when unparsable) is in
+    `networks` (PARLEY_TRUSTED_PROXIES); an IPv4-mapped IPv6 peer counts as
+    its IPv4 address."""
     if address is None or not networks:
         return False
     if getattr(address, "ipv4_mapped", None):
