@@ -155,3 +155,23 @@ def fast_password_hashing(request, settings):
     if marker and marker.kwargs.get("transaction"):
         return
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def resolver(monkeypatch, settings):
+    """For tests of the outbound address rules: no allow-list, and
+    `target.example` resolving to what the test says (every other name goes
+    to the real resolver: the database needs it)."""
+    settings.PARLEY_OUTBOUND_ALLOW = None
+    answers = {}
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if host in answers:
+            family = socket.AF_INET6 if ":" in answers[host] else socket.AF_INET
+            return [(family, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (answers[host], port))]
+        assert not host.endswith(".example"), f"{host} would have been looked up for real"
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return answers

@@ -6,7 +6,6 @@ import pytest
 
 from messaging.models import Webhook
 from tests.api.conftest import error_of
-from tests.foundation.test_outbound_ranges import resolver  # noqa: F401 (a fixture)
 
 
 @pytest.mark.parametrize("target,named", [

@@ -4,7 +4,6 @@ range. The test settings allow-list loopback only, which would refuse all of
 these anyway, so each test unsets PARLEY_OUTBOUND_ALLOW and answers name
 lookups itself: nothing here reaches a DNS server or opens a connection."""
 
-import socket
 
 import pytest
 
@@ -76,25 +75,6 @@ SPECIAL = [
 # Public addresses, and the ranges judged by the IPv4 address they carry
 # when it is public (a DNS64 answer for an IPv4-only host is a fine target).
 PUBLIC = ["8.8.8.8", "2606:4700::1111", "64:ff9b::808:808", "::ffff:8.8.8.8"]
-
-
-@pytest.fixture
-def resolver(monkeypatch, settings):
-    """No allow-list, and `target.example` resolving to what the test says
-    (every other name goes to the real resolver: the database needs it)."""
-    settings.PARLEY_OUTBOUND_ALLOW = None
-    answers = {}
-    real = socket.getaddrinfo
-
-    def getaddrinfo(host, port, *args, **kwargs):
-        if host in answers:
-            family = socket.AF_INET6 if ":" in answers[host] else socket.AF_INET
-            return [(family, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (answers[host], port))]
-        assert not host.endswith(".example"), f"{host} would have been looked up for real"
-        return real(host, port, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
-    return answers
 
 
 @pytest.mark.parametrize("address,named", SPECIAL)
