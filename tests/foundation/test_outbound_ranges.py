@@ -4,7 +4,6 @@ range. The test settings allow-list loopback only, which would refuse all of
 these anyway, so each test unsets PARLEY_OUTBOUND_ALLOW and answers name
 lookups itself: nothing here reaches a DNS server or opens a connection."""
 
-
 import pytest
 
 from messaging import outbound
