@@ -29,7 +29,7 @@ from django.http import Http404, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from messaging import events, jsonbody, ratelimits
-from messaging.models import ApiKey, App, AppUser
+from messaging.models import ApiKey, App
 from messaging.services import credentials
 from messaging.services.apps import origin_allowed
 from messaging.services.credentials import AuthError, Credential
@@ -163,7 +163,7 @@ def _authorize(request, scope: str, app_id: str | None, app_user_ref: str | None
         request.app = app
         request.app_user = None
         if app_user_ref is not None:
-            app_user = AppUser.objects.by_ref(app, app_user_ref)
+            app_user = credential.find_app_user(app, app_user_ref)
             if app_user is None:
                 raise ApiError(404, "not_found", f"App user {app_user_ref} not found.")
             app_user.app = app  # already loaded: spares a query per call

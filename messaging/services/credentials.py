@@ -81,6 +81,16 @@ class Credential:
         if self.method == "appToken" and not app_token_may_claim(self.app, user_id):
             raise AuthError(REQUIRE_USER_JWT_DESCRIPTION, 401)
 
+    def find_app_user(self, app: App, ref: str) -> AppUser | None:
+        """The app user `ref` names (an `_id` or a `userId`), as this
+        credential may look it up. The app token of an app whose
+        `requireUserJwt` is on reaches anonymous users only, so it names users
+        by `_id` alone: a userId then answers "not found" whether or not such
+        a user exists, and the app token cannot tell which userIds do."""
+        if self.method == "appToken" and app.require_user_jwt:
+            return AppUser.objects.filter(app=app, id=ref).first()
+        return AppUser.objects.by_ref(app, ref)
+
     def check_app_user(self, app_user: AppUser) -> None:
         """Raise unless this credential may reach `app_user`."""
         self.check_user_id(app_user.user_id)
@@ -224,7 +234,7 @@ def authenticate_sdk(*, app_token: str, app_user_ref: str | None, jwt_token: str
             raise AuthError("This JWT belongs to another app.", 401)
     if not app_user_ref:
         return app, None
-    app_user = AppUser.objects.by_ref(app, app_user_ref)
+    app_user = credential.find_app_user(app, app_user_ref)
     if app_user is None:
         raise LookupError(app_user_ref)
     credential.check_app_user(app_user)

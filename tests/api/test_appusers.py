@@ -21,6 +21,7 @@ def test_it_pre_creates_an_app_user(api, app_jwt, app):
     assert LogEntry.objects.filter(app_user=user, kind="appUser:created").exists()
 
 
+@pytest.mark.require_user_jwt(False)  # the credentialRequired rule, on its own
 def test_it_pre_creates_a_secured_user(api, app_jwt, app_token):
     response = api.post("/v1/appusers", {"userId": "sec", "credentialRequired": True}, headers=app_jwt)
     assert response.data["appUser"]["credentialRequired"] is True

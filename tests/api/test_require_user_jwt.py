@@ -4,8 +4,9 @@ app turns it on.
 
 On (the default for new apps): the app token alone reaches only anonymous
 users; `/v1/init` with a userId, and every app-token route that resolves a
-user with a userId, answer 401 `unauthorized` naming the setting and change
-nothing. Off: Smooch v1's behaviour (a userId is secured only after its
+user with a userId (by its `_id`), answer 401 `unauthorized` naming the
+setting and change nothing; a userId in the path is "not found", as one
+nobody has, so the app token cannot probe which userIds exist. Off: Smooch v1's behaviour (a userId is secured only after its
 first JWT)."""
 
 import json
@@ -96,10 +97,18 @@ def test_anonymous_users_get_one_user_per_device(api, app):
     assert posted.status_code == 201, posted.content
 
 
+def assert_like_a_stranger(response, stranger):
+    """The app token names users by `_id` only: a userId is "not found",
+    exactly as a userId nobody has, so it cannot tell which userIds exist."""
+    assert error_of(response)[:2] == (404, "not_found"), response.content
+    assert error_of(response)[2].replace("alice", "nobody") == error_of(stranger)[2]
+
+
 def test_the_app_token_cannot_change_a_users_email(api, app, alice):
-    response = api.put("/v1/appusers/alice", {"email": "attacker@evil.example"},
-                       headers={"app-token": app.app_token})
-    assert_requires_user_jwt(response)
+    headers = {"app-token": app.app_token}
+    response = api.put("/v1/appusers/alice", {"email": "attacker@evil.example"}, headers=headers)
+    assert_like_a_stranger(response, api.put("/v1/appusers/nobody", {"email": "a@evil.example"},
+                                             headers=headers))
     alice.refresh_from_db()
     assert alice.email == "" and not alice.credential_required
 
@@ -117,12 +126,14 @@ def test_the_app_token_cannot_reach_a_user_by_its_id_either(api, app, alice):
 def test_the_app_token_cannot_read_or_post_messages_of_a_user(api, app, alice):
     Message.objects.create(app=app, app_user=alice, role="appMaker", text="private")
     headers = {"app-token": app.app_token}
-    read = api.get("/v1/appusers/alice/messages", headers=headers)
-    assert_requires_user_jwt(read)
-    assert b"private" not in read.content
-    posted = api.post("/v1/appusers/alice/messages", {"role": "appUser", "type": "text", "text": "spoof"},
-                      headers=headers)
-    assert_requires_user_jwt(posted)
+    body = {"role": "appUser", "type": "text", "text": "spoof"}
+    for ref, check in ((alice.id, assert_requires_user_jwt),
+                       ("alice", lambda r: assert_like_a_stranger(
+                           r, api.get("/v1/appusers/nobody/messages", headers=headers)))):
+        read = api.get(f"/v1/appusers/{ref}/messages", headers=headers)
+        check(read)
+        assert b"private" not in read.content
+        check(api.post(f"/v1/appusers/{ref}/messages", body, headers=headers))
     assert not Message.objects.filter(text="spoof").exists()
 
 
@@ -170,7 +181,7 @@ def test_turning_it_off_and_on_takes_effect_at_once(api, app, alice):
     set_require_user_jwt(app=app, on=False)
     assert api.get("/v1/appusers/alice", headers=headers).status_code == 200
     set_require_user_jwt(app=app, on=True)
-    assert_requires_user_jwt(api.get("/v1/appusers/alice", headers=headers))
+    assert_requires_user_jwt(api.get(f"/v1/appusers/{alice.id}", headers=headers))
 
 
 # ------------------------------------------------------------ the socket
@@ -182,6 +193,17 @@ async def socket_auth(app, app_user_ref, **extra):
     await communicator.send_json_to({"type": "auth", "appToken": app.app_token, "appUserId": app_user_ref,
                                      "clientId": "device-1", **extra})
     return communicator, await communicator.receive_json_from(timeout=5)
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_on_the_socket_cannot_tell_which_user_ids_exist(app, make_user_async):
+    await make_user_async(app, "alice")
+    frames = []
+    for ref in ("alice", "nobody"):
+        communicator, frame = await socket_auth(app, ref)
+        frames.append((frame["type"], frame["code"], frame["description"]))
+        await communicator.disconnect()
+    assert frames[0] == frames[1] == ("error", "not_found", "No such app user."), frames
 
 
 @pytest.mark.django_db(transaction=True)
