@@ -20,7 +20,8 @@ async def authed(app, user, client_id):
     assert connected
     await communicator.send_json_to({"type": "auth", "appToken": app.app_token, "appUserId": user.id,
                                      "clientId": client_id, "jwt": user_jwt(app, user.user_id)})
-    assert (await communicator.receive_json_from(timeout=5))["type"] == "ready"
+    frame = await communicator.receive_json_from(timeout=5)
+    assert frame["type"] == "ready", frame
     return communicator
 
 
@@ -28,12 +29,15 @@ def text(n):
     return {"type": "message", "ref": f"r{n}", "message": {"type": "text", "text": f"hello {n}"}}
 
 
-async def next_reply(communicator):
-    """The next ack or error (skipping the broadcast of the user's own message)."""
+async def next_reply(communicator, *kinds):
+    """The next ack or error (or frame of `kinds`), skipping the broadcasts
+    of the user's own messages, which may come before or after their acks."""
+    kinds = kinds or ("ack", "error")
     while True:
         frame = await communicator.receive_json_from(timeout=5)
-        if frame["type"] in ("ack", "error"):
+        if frame["type"] in kinds:
             return frame
+        assert frame["type"] == "message", frame
 
 
 async def test_frames_past_the_limit_are_refused_then_the_socket_closes(settings, app, user):
@@ -52,7 +56,7 @@ async def test_frames_past_the_limit_are_refused_then_the_socket_closes(settings
         assert "PARLEY_RATE_SOCKET" in frame["description"] and "3 frames per hour" in frame["description"]
     # Pings are not counted.
     await communicator.send_json_to({"type": "ping"})
-    assert (await communicator.receive_json_from(timeout=5)) == {"type": "pong"}
+    assert (await next_reply(communicator, "pong")) == {"type": "pong"}
     await communicator.send_json_to(text(4))
     frame = await next_reply(communicator)
     assert frame["code"] == "too_many_requests"
