@@ -74,10 +74,10 @@ class ClientAddressMiddleware:
 
     def __call__(self, request):
         meta = request.META
-        networks = settings.PARLEY_TRUSTED_PROXIES
         peer = meta.get("REMOTE_ADDR") or ""
-        if is_trusted(_address(peer), networks):
-            meta["REMOTE_ADDR"] = client_address(peer, meta.get("HTTP_X_FORWARDED_FOR", ""), networks)
+        if peer_is_trusted(peer):
+            meta["REMOTE_ADDR"] = client_address(peer, meta.get("HTTP_X_FORWARDED_FOR", ""),
+                                                 settings.PARLEY_TRUSTED_PROXIES)
         else:
             for header in FORWARDED_HEADERS:
                 meta.pop(header, None)

@@ -102,9 +102,9 @@ class SdkConsumer(AsyncJsonWebsocketConsumer):
             return
         try:
             # The REST API's decoder: NUL bytes, surrogates, numbers, depth.
-            frame = jsonbody.decode(text_data, max_bytes=MAX_FRAME_BYTES)
+            frame = jsonbody.decode(text_data, max_bytes=MAX_FRAME_BYTES, subject="The frame")
         except jsonbody.BodyError as error:
-            await self.send_error("bad_request", error.description.replace("The body", "The frame"))
+            await self.send_error("bad_request", error.description)
             return
         if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
             await self.send_error("bad_request", "A frame is a JSON object with a type.")

@@ -27,6 +27,7 @@ too deep.
 import json
 import math
 import re
+from functools import partial
 
 from django.conf import settings
 
@@ -46,8 +47,10 @@ class BodyError(ValueError):
         self.status = status
 
 
-def _reject_constant(name):
-    raise BodyError(f"The body is not valid JSON: {name} is not a JSON number.")
+
+
+def _reject_constant(subject, name):
+    raise BodyError(f"{subject} is not valid JSON: {name} is not a JSON number.")
 
 
 def path_name(path) -> str:
@@ -66,31 +69,38 @@ def bad_string(value: str) -> str | None:
     return "a NUL byte" if found.group() == "\x00" else "an unpaired surrogate (not valid Unicode)"
 
 
-def _check_scalar(value, path, key) -> None:
+def _where(path, key, subject) -> str:
+    return path_name((*path, key) if key is not None else path) or subject
+
+
+def _check_scalar(value, path, key, subject) -> None:
+    """`value` sits at `path` under `key` (None: it is the whole body); its
+    name is built only for a fault."""
     kind = type(value)
     if kind is str:
         fault = bad_string(value)
         if fault:
-            raise BodyError(f"{path_name((*path, key)) or 'The body'} contains {fault}.")
+            raise BodyError(f"{_where(path, key, subject)} contains {fault}.")
     elif kind is float and not math.isfinite(value):
-        raise BodyError(f"{path_name((*path, key)) or 'The body'} is a number out of range.")
+        raise BodyError(f"{_where(path, key, subject)} is a number out of range.")
     elif kind is int and not INT_MIN <= value <= INT_MAX:
-        raise BodyError(f"{path_name((*path, key)) or 'The body'} is an integer out of range "
+        raise BodyError(f"{_where(path, key, subject)} is an integer out of range "
                         "(64-bit signed).")
 
 
-def check(data, max_depth: int | None = None) -> None:
+def check(data, max_depth: int | None = None, subject: str = "The body") -> None:
     """Raise BodyError unless every string, key and number of `data` is
-    storable and it nests at most `max_depth` levels (one walk)."""
+    storable and it nests at most `max_depth` levels (one walk). Faults at
+    the top are told of `subject` ("The body", "The frame")."""
     limit = settings.PARLEY_MAX_JSON_DEPTH if max_depth is None else max_depth
     if not isinstance(data, (dict, list)):
-        _check_scalar(data, (), "The body")
+        _check_scalar(data, (), None, subject)
         return
     stack = [(data, (), 1)]
     while stack:
         node, path, depth = stack.pop()
         if depth > limit:
-            raise BodyError(f"{path_name(path) or 'The body'} is nested more than {limit} levels deep.")
+            raise BodyError(f"{path_name(path) or subject} is nested more than {limit} levels deep.")
         if type(node) is dict:
             pairs = node.items()
         else:
@@ -99,33 +109,35 @@ def check(data, max_depth: int | None = None) -> None:
             if type(key) is str:
                 fault = bad_string(key)
                 if fault:
-                    raise BodyError(f"A key of {path_name(path) or 'the body'} contains {fault}.")
+                    raise BodyError(f"A key of {path_name(path) or subject.lower()} contains {fault}.")
             if type(value) in (dict, list):
                 stack.append((value, (*path, key), depth + 1))
             else:
-                _check_scalar(value, path, key)
+                _check_scalar(value, path, key, subject)
 
 
-def decode(raw: bytes | str, *, max_bytes: int | None = None, max_depth: int | None = None):
-    """The JSON value of `raw`, checked (see the module docstring)."""
+def decode(raw: bytes | str, *, max_bytes: int | None = None, max_depth: int | None = None,
+           subject: str = "The body"):
+    """The JSON value of `raw`, checked (see the module docstring); faults
+    are told of `subject` ("The body" of a request, "The frame" of a socket)."""
     limit = settings.PARLEY_MAX_JSON_BODY_BYTES if max_bytes is None else max_bytes
     if len(raw) > limit:
-        raise BodyError(f"The body is larger than {limit} bytes.", status=413)
+        raise BodyError(f"{subject} is larger than {limit} bytes.", status=413)
     if isinstance(raw, bytes):
         try:
             raw = raw.decode("utf-8")
         except UnicodeDecodeError:
-            raise BodyError("The body is not valid UTF-8.")
+            raise BodyError(f"{subject} is not valid UTF-8.")
     try:
-        data = json.loads(raw, parse_constant=_reject_constant)
+        data = json.loads(raw, parse_constant=partial(_reject_constant, subject))
     except RecursionError:
         depth = settings.PARLEY_MAX_JSON_DEPTH if max_depth is None else max_depth
-        raise BodyError(f"The body is nested more than {depth} levels deep.")
+        raise BodyError(f"{subject} is nested more than {depth} levels deep.")
     except BodyError:
         raise
     except ValueError:  # JSONDecodeError, and int strings over Python's digit limit
-        raise BodyError("The body is not valid JSON.")
-    check(data, max_depth)
+        raise BodyError(f"{subject} is not valid JSON.")
+    check(data, max_depth, subject)
     return data
 
 
