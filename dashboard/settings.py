@@ -340,6 +340,9 @@ PARLEY_MESSENGER_API_BASE = os.environ.get(
 PARLEY_TWILIO_API_BASE = os.environ.get("PARLEY_TWILIO_API_BASE", "https://api.twilio.com")
 PARLEY_LINE_API_BASE = os.environ.get("PARLEY_LINE_API_BASE", "https://api.line.me")
 PARLEY_VIBER_API_BASE = os.environ.get("PARLEY_VIBER_API_BASE", "https://chatapi.viber.com")
+# Inbound platform events are kept this long after they are worked: the
+# duplicate check (a platform re-sending an update) and inspection.
+PARLEY_INBOUND_KEEP_DAYS = envint("PARLEY_INBOUND_KEEP_DAYS", 7)
 # Channel classes added to the built-in registry (dotted paths); production
 # has none, the test settings add the test-only "fake" channel.
 PARLEY_EXTRA_INTEGRATIONS = []

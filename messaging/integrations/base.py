@@ -1,22 +1,36 @@
-"""The one small interface every channel implements.
+"""The one small interface every channel implements, and what channels share.
 
 An integration knows what its platform can do (`capabilities`, from
-reference/channel-capabilities.md), sends one delivery (native or text
-fallback), sends typing, and turns an inbound platform webhook into
-normalised events. It only talks to its platform: state changes and events
-are the engine's (messaging.delivery, messaging.events).
+reference/channel-capabilities.md) and how much a message may hold
+(`limits`); it checks its credentials and registers Parley's inbound URL with
+the platform (`check`, `register_webhook`, `unregister_webhook`), sends one
+delivery (native or text fallback) and typing, and turns an inbound platform
+webhook into normalised events in two steps:
+
+- `verify(request)`, in the web request: the platform's signature or secret,
+  then the body split into `RawEvent`s, each with the platform's own id (the
+  duplicate key). Nothing is stored when it raises `InboundRefused`.
+- `parse(payload)`, in the worker, once per stored event: the payload as
+  `InboundEvent`s (it may call the platform: a file fetch, a callback answer).
+
+It only talks to its platform: rows, state changes and events belong to the
+engine (messaging.services.inbound, messaging.delivery, messaging.events).
 """
 
 import logging
 from dataclasses import dataclass, field
 
 import requests
+from django.conf import settings
 
-from messaging import outbound
+from messaging import jsonbody, outbound
 
 logger = logging.getLogger(__name__)
 
 HTTP_TIMEOUT = 10  # seconds, on every platform call
+# A media file a platform holds is fetched up to this size (Twilio MMS 5 MB,
+# Telegram bots may download 20 MB; uploads to Parley stop at the same limit).
+MEDIA_MAX_BYTES = 20 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -31,13 +45,54 @@ class Capabilities:
     push: bool = False
     # A message can be delivered without notifying (web widget, Messenger NO_PUSH).
     silent: bool = False
+    # `reply` actions go out as numbered options; a user who answers with a
+    # number gets that reply's payload (SMS).
+    numbered_replies: bool = False
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one message may hold on the platform (0: no such thing there)."""
+
+    text: int = 0  # characters of one text message
+    actions: int = 0  # buttons on one message
+    items: int = 0  # carousel / list items
+    action_text: int = 0  # characters of a button's label
+    payload_bytes: int = 0  # bytes of a postback payload the platform carries back
+
+
+@dataclass(frozen=True)
+class Field:
+    """One property of an integration as the official clients send it
+    (`token`, `accountSid`, ...). Secret ones are stored encrypted with the
+    credentials and never shown back in full; the others are returned by the
+    API."""
+
+    name: str
+    label: str
+    secret: bool = False
+    required: bool = True
+    help: str = ""
+
+
+@dataclass
+class Connected:
+    """What `check` learnt from the platform: a display name and the public,
+    non-secret details the API returns (a bot's username, a phone number)."""
+
+    display_name: str
+    details: dict = field(default_factory=dict)
 
 
 class PlatformError(Exception):
     """A platform refused or could not take a call. `permanent` errors
     (4xx: bad recipient, blocked bot...) fail the delivery at once; the others
     (timeouts, 5xx, 429) are retried with backoff, no earlier than
-    `retry_after` seconds when the platform said so."""
+    `retry_after` seconds when the platform said so.
+
+    Codes the engine acts on: `blocked` and `opted_out` mark the client
+    unreachable (nothing is sent there until the user comes back);
+    `bad_credentials` puts the integration in error."""
 
     def __init__(self, message: str, *, permanent: bool, retry_after: float | None = None,
                  status: int | None = None, code: str = ""):
@@ -55,6 +110,60 @@ class PlatformError(Exception):
         return data
 
 
+UNREACHABLE_CODES = ("blocked", "opted_out")
+
+
+class InboundRefused(Exception):
+    """An inbound webhook not taken: unsigned, wrongly signed or malformed.
+    `status` is what the platform expects for it (403 for a bad signature,
+    400 for a body that is not the platform's)."""
+
+    def __init__(self, message: str, *, status: int = 403):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+@dataclass
+class RawEvent:
+    """One platform event as received: `key` is the platform's own id for it
+    (Telegram update_id, Twilio MessageSid[:status]), unique per integration,
+    so a repeated delivery of the same event is recognised and ignored."""
+
+    key: str
+    payload: dict
+
+
+@dataclass
+class Media:
+    """A file the platform holds, fetched by `parse` (stored by the engine)."""
+
+    content: bytes
+    content_type: str
+    filename: str = ""
+
+
+@dataclass
+class InboundEvent:
+    """One normalised event parsed from a platform webhook.
+
+    kind and data:
+    - "message": text, media (Media), coordinates {"lat", "long"},
+      platformMessageId, and the user's names where the platform gives them
+      (displayName, givenName, surname);
+    - "postback": payload, text (the button's label), names as above;
+    - "start": the user opened the conversation (Telegram /start), names;
+    - "delivery": platformMessageId, state ("sent", "delivered", "failed"),
+      error {"code", "message"} when failed;
+    - "read": platformMessageId (optional: the conversation was read);
+    - "opt_out" / "opt_in": the user stopped or restarted messages (SMS STOP/START).
+    """
+
+    kind: str
+    external_id: str  # the platform's id for the user (chat id, phone number...)
+    data: dict = field(default_factory=dict)
+
+
 def _retry_after(response) -> float | None:
     value = response.headers.get("Retry-After")
     if not value:
@@ -65,17 +174,18 @@ def _retry_after(response) -> float | None:
         return None
 
 
-def http_post(url: str, *, json=None, data=None, headers=None, auth=None,
-              timeout: float = HTTP_TIMEOUT) -> requests.Response:
-    """POST to a platform (`url` under its PARLEY_<TYPE>_API_BASE) through
-    messaging.outbound and classify failures as PlatformError: network
-    errors, timeouts, 5xx and 429 are transient; other 4xx and a target the
-    allow-list refuses are permanent. A base URL is the operator's own
+def http_call(method: str, url: str, *, timeout: float = HTTP_TIMEOUT, explain=None,
+              **kwargs) -> requests.Response:
+    """One call to a platform (`url` under its PARLEY_<TYPE>_API_BASE) through
+    messaging.outbound, failures classified as PlatformError: network errors,
+    timeouts, 5xx and 429 are transient; other 4xx and a target the
+    allow-list refuses are permanent. `explain(response)` may turn a 4xx into
+    the platform's own reason and code (a blocked bot, bad credentials); it
+    returns None to keep the default. A base URL is the operator's own
     setting, so it may be on loopback (a fake platform in tests): only
     PARLEY_OUTBOUND_ALLOW applies, not the private-address rule."""
     try:
-        response = outbound.post(url, json=json, data=data, headers=headers, auth=auth, timeout=timeout,
-                                 allow_private=True)
+        response = outbound.request(method, url, timeout=timeout, allow_private=True, **kwargs)
     except outbound.Unresolvable as error:
         raise PlatformError(f"could not reach the platform: {error}", permanent=False, code="unreachable")
     except outbound.Refused as refused:
@@ -92,19 +202,65 @@ def http_post(url: str, *, json=None, data=None, headers=None, auth=None,
         raise PlatformError(f"platform error {response.status_code}", permanent=False,
                             retry_after=_retry_after(response), status=response.status_code)
     if response.status_code >= 400:
-        raise PlatformError(f"platform refused the message ({response.status_code}): "
-                            f"{response.text[:300]}", permanent=True, status=response.status_code,
-                            code="rejected")
+        explained = explain(response) if explain is not None else None
+        if explained is not None:
+            explained.status = explained.status or response.status_code
+            raise explained
+        code = "bad_credentials" if response.status_code == 401 else "rejected"
+        raise PlatformError(f"the platform refused the call ({response.status_code}): {response.text[:300]}",
+                            permanent=True, status=response.status_code, code=code)
     return response
 
 
-@dataclass
-class InboundEvent:
-    """One normalised event parsed from a platform webhook."""
+def http_post(url: str, **kwargs) -> requests.Response:
+    return http_call("POST", url, **kwargs)
 
-    kind: str  # "message", "postback", "delivery", "read", "typing"
-    external_id: str  # the platform's id for the user (PSID, chat id, phone...)
-    data: dict = field(default_factory=dict)
+
+def fetch_media(url: str, *, max_bytes: int = MEDIA_MAX_BYTES, **kwargs) -> Media:
+    """Download a file the platform holds (through the outbound helper, at
+    most `max_bytes`)."""
+    response = http_call("GET", url, stream=True, **kwargs)
+    chunks, size = [], 0
+    for chunk in response.iter_content(64 * 1024):
+        size += len(chunk)
+        if size > max_bytes:
+            response.close()
+            raise PlatformError(f"the platform's file is over {max_bytes} bytes", permanent=True,
+                                code="media_too_large")
+        chunks.append(chunk)
+    content_type = response.headers.get("Content-Type", "application/octet-stream").split(";")[0].strip()
+    return Media(content=b"".join(chunks), content_type=content_type)
+
+
+def json_body(request) -> dict:
+    """An inbound webhook's JSON object, through the one body decoder
+    (messaging.jsonbody); InboundRefused (400) when it is not one."""
+    try:
+        data = jsonbody.decode(request.body, subject="The webhook body")
+    except jsonbody.BodyError as error:
+        raise InboundRefused(error.description, status=400)
+    if not isinstance(data, dict):
+        raise InboundRefused("The webhook body must be a JSON object.", status=400)
+    return data
+
+
+def form_body(request) -> dict:
+    """An inbound form-encoded webhook (Twilio) as a dict of strings, every
+    value checked as jsonbody checks JSON strings; InboundRefused (400)."""
+    if len(request.body) > settings.PARLEY_MAX_JSON_BODY_BYTES:
+        raise InboundRefused("The webhook body is too large.", status=413)
+    data = {}
+    for key, value in request.POST.items():
+        fault = jsonbody.bad_string(key) or jsonbody.bad_string(value)
+        if fault:
+            raise InboundRefused(f"The webhook field {key[:40]!r} contains {fault}.", status=400)
+        data[key] = value
+    return data
+
+
+def api_base(type_: str) -> str:
+    """PARLEY_<TYPE>_API_BASE, without a trailing slash."""
+    return getattr(settings, f"PARLEY_{type_.upper()}_API_BASE").rstrip("/")
 
 
 class Integration:
@@ -113,15 +269,41 @@ class Integration:
     type: str = ""
     label: str = ""
     capabilities: Capabilities = Capabilities()
+    limits: Limits = Limits()
+    # The properties the integrations API and the dashboard take (empty: the
+    # channel is not connected through the integrations API).
+    fields: tuple[Field, ...] = ()
     # Parley itself is the platform (the web widget): send() makes no call
     # and cannot fail, so the engine records such a delivery as sent in the
     # transaction that stores the message instead of queueing it for the
     # worker.
     sends_in_process: bool = False
+    # What the inbound endpoint answers a verified webhook with.
+    ack_body: bytes = b""
+    ack_content_type: str = "text/plain"
 
     def __init__(self, integration=None):
-        # The app's Integration row (credentials) when the channel has one.
+        # The app's Integration row (credentials, details, webhook secret).
         self.integration = integration
+
+    @property
+    def credentials(self) -> dict:
+        return self.integration.credentials if self.integration is not None else {}
+
+    # Set-up (the integrations API and the dashboard).
+
+    def check(self, credentials: dict) -> Connected:
+        """Ask the platform whether `credentials` work; PlatformError if not."""
+        raise PlatformError(f"{self.type} integrations cannot be created", permanent=True, code="unsupported")
+
+    def register_webhook(self, url: str) -> None:
+        """Tell the platform to post inbound events to `url` (where it has
+        an API for it)."""
+
+    def unregister_webhook(self) -> None:
+        """Undo `register_webhook` (the integration is being deleted)."""
+
+    # Sending.
 
     def send(self, delivery) -> str:
         """Send `delivery.message` to `delivery.client` (with a notification
@@ -134,9 +316,16 @@ class Integration:
         """Show (`state` = "start") or hide ("stop") typing to the user."""
         return None
 
-    def parse_webhook(self, request) -> list[InboundEvent]:
-        """Verify and parse an inbound platform webhook."""
-        raise NotImplementedError(f"{self.type} has no inbound webhook yet")
+    # Inbound.
+
+    def verify(self, request) -> list[RawEvent]:
+        """Check an inbound webhook's signature or secret and split it into
+        events; InboundRefused when it is not the platform's."""
+        raise InboundRefused(f"{self.type} has no inbound webhook", status=404)
+
+    def parse(self, payload: dict) -> list[InboundEvent]:
+        """One stored RawEvent payload as normalised events (in the worker)."""
+        return []
 
 
 class CapabilitiesOnly(Integration):

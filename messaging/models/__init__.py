@@ -1,6 +1,7 @@
 from messaging.models.accounts import Invitation, Membership, Role, Team, User
 from messaging.models.apps import ApiKey, App, Integration, IntegrationStatus, KeyScope, Webhook
 from messaging.models.appusers import AppUser, Client
+from messaging.models.inbound import PlatformEvent, PlatformEventState
 from messaging.models.logs import LogEntry
 from messaging.models.messages import (
     Delivery,
@@ -29,6 +30,8 @@ __all__ = [
     "Message",
     "MessageRole",
     "MessageType",
+    "PlatformEvent",
+    "PlatformEventState",
     "Purpose",
     "Role",
     "Team",

@@ -84,7 +84,10 @@ class ApiKey(models.Model):
 class IntegrationStatus(models.TextChoices):
     ACTIVE = "active", "Active"
     PENDING = "pending", "Pending"
+    # The platform refused the credentials (a revoked token): nothing is
+    # sent until they are updated or a connection test passes.
     ERROR = "error", "Error"
+    INACTIVE = "inactive", "Inactive"
 
 
 class Integration(models.Model):
@@ -94,13 +97,23 @@ class Integration(models.Model):
     app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="integrations")
     type = models.CharField(max_length=20)
     display_name = models.CharField(max_length=100, blank=True)
+    # Every property the integration was created with, secret or not
+    # (encrypted at rest); the API returns only `details`.
     credentials = EncryptedJSONField(blank=True, default=dict)
+    # What the API shows: the non-secret properties and what the platform
+    # told about itself (a bot's username, a phone number).
+    details = models.JSONField(blank=True, default=dict)
     # Shared secret platforms echo back on inbound webhooks (Telegram secret_token...).
     webhook_secret = models.CharField(max_length=64, default=new_token)
+    # The inbound URL registered with the platform (Twilio signs it).
+    inbound_url = models.CharField(max_length=2000, blank=True)
     status = models.CharField(
         max_length=10, choices=IntegrationStatus.choices, default=IntegrationStatus.ACTIVE
     )
+    # The platform's last refusal, in plain words ("" once a call succeeds).
     error = models.TextField(blank=True)
+    error_at = models.DateTimeField(null=True, blank=True)
+    last_inbound_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

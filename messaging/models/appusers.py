@@ -93,6 +93,11 @@ class Client(models.Model):
     active = models.BooleanField(default=True)
     # A link requested but not yet confirmed by the user (pendingClients).
     pending = models.BooleanField(default=False)
+    # Why nothing may be sent here: "blocked" (the user blocked the bot) or
+    # "opted_out" (SMS STOP); "" while reachable. A delivery to such a client
+    # fails at once without a platform call; the user's next message
+    # ("START" for an opt-out) clears it.
+    unreachable = models.CharField(max_length=16, blank=True, default="")
     push_token = models.CharField(max_length=512, blank=True)
     app_version = models.CharField(max_length=50, blank=True)
     info = models.JSONField(default=dict, blank=True)

@@ -2,7 +2,6 @@
 fallbacks, the HTTP helper's error classes, the fake channel's webhook."""
 
 import pytest
-from django.test import RequestFactory
 
 from messaging.integrations import registry
 from messaging.integrations.base import PlatformError, http_post
@@ -62,13 +61,3 @@ def test_http_post_classifies_platform_errors(fake_platform):
     with pytest.raises(PlatformError) as error:
         http_post("http://127.0.0.1:9/nothing", json={}, timeout=2)
     assert not error.value.permanent and error.value.code == "unreachable"
-
-
-def test_the_fake_channel_parses_its_webhook():
-    request = RequestFactory().post("/hook", data={"events": [{"kind": "read", "externalId": 42}]},
-                                    content_type="application/json")
-    [event] = registry.REGISTRY["fake"]().parse_webhook(request)
-    assert (event.kind, event.external_id, event.data) == ("read", "42", {})
-    bad = RequestFactory().post("/hook", data="nope", content_type="application/json")
-    with pytest.raises(PlatformError):
-        registry.REGISTRY["fake"]().parse_webhook(bad)

@@ -6,11 +6,26 @@ Not in the production registry: tests/settings.py adds it through
 PARLEY_EXTRA_INTEGRATIONS, for the test process and for every server and
 worker the tests and benches start."""
 
-import json
+import hashlib
+import hmac
 
 from django.conf import settings
 
-from messaging.integrations.base import Capabilities, InboundEvent, Integration, PlatformError, http_post
+from messaging.integrations.base import (
+    Capabilities,
+    InboundEvent,
+    InboundRefused,
+    Integration,
+    PlatformError,
+    RawEvent,
+    http_post,
+    json_body,
+)
+
+
+def signature(secret: str, body: bytes) -> str:
+    """The fake platform's webhook signature: HMAC-SHA256 of the body."""
+    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 from messaging.integrations.fallback import render_text
 
 
@@ -52,11 +67,18 @@ class FakeChannel(Integration):
             json={"recipient": client.external_id, "state": state, "name": name},
         )
 
-    def parse_webhook(self, request) -> list[InboundEvent]:
-        """`{"events": [{"kind", "externalId", "data"?}]}` as the fake platform posts it."""
-        try:
-            body = json.loads(request.body or b"{}")
-            return [InboundEvent(e["kind"], str(e["externalId"]), e.get("data") or {})
-                    for e in body.get("events", [])]
-        except (ValueError, KeyError, TypeError, AttributeError):
-            raise PlatformError("malformed fake platform webhook", permanent=True)
+    def verify(self, request) -> list[RawEvent]:
+        """`{"events": [{"id", "kind", "externalId", "data"?}]}`, signed with
+        the integration's webhook secret in `X-Fake-Signature`."""
+        expected = signature(self.integration.webhook_secret, request.body)
+        if not hmac.compare_digest(request.headers.get("X-Fake-Signature", ""), expected):
+            raise InboundRefused("bad signature")
+        events = json_body(request).get("events")
+        if not isinstance(events, list) or not all(
+                isinstance(e, dict) and isinstance(e.get("kind"), str) and "id" in e and "externalId" in e
+                for e in events):
+            raise InboundRefused("events must be a list of {id, kind, externalId}", status=400)
+        return [RawEvent(key=str(e["id"]), payload=e) for e in events]
+
+    def parse(self, payload) -> list[InboundEvent]:
+        return [InboundEvent(payload["kind"], str(payload["externalId"]), payload.get("data") or {})]
