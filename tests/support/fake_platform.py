@@ -2,9 +2,17 @@
 a threaded HTTP server that records every request and answers 200
 {"id": ...} unless told to fail (5xx, 429 + Retry-After, 4xx) or to be slow.
 It speaks HTTP/1.1 with keep-alive, as real platforms do; each record notes
-the client's port (`port`), so a test can tell connections apart."""
+the client's port (`port`), so a test can tell connections apart.
+
+A platform's own fake (tests/support/fake_telegram.py, ...) passes a
+`handler(record) -> (status, headers, answer)` that checks what the real
+platform checks and answers its documented bodies; `answer` is JSON-able,
+or bytes sent as they are (a media file). Records hold the method, the
+path without its query (`query` holds it, parsed) and the body: JSON
+decoded, a form parsed to a dict of first values, else text."""
 
 import json
+from urllib.parse import parse_qs, urlsplit
 import socket
 import threading
 import time
@@ -13,9 +21,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class FakePlatform:
-    def __init__(self, delay: float = 0.0):
+    def __init__(self, delay: float = 0.0, handler=None):
         self.requests: list[dict] = []
         self.delay = delay
+        self.handler = handler
         self._lock = threading.Lock()
         self._failures: deque = deque()
         self._holds: deque = deque()
@@ -42,11 +51,21 @@ class FakePlatform:
             def do_POST(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length)
-                try:
-                    body = json.loads(raw or b"null")
-                except ValueError:
-                    body = raw.decode(errors="replace")
-                status, headers, answer = platform._answer(self.path, dict(self.headers), body,
+                if "application/x-www-form-urlencoded" in (self.headers.get("Content-Type") or ""):
+                    body = {k: v[0] for k, v in parse_qs(raw.decode(errors="replace"),
+                                                           keep_blank_values=True).items()}
+                else:
+                    try:
+                        body = json.loads(raw or b"null")
+                    except ValueError:
+                        body = raw.decode(errors="replace")
+                self.answer(body)
+
+            def do_GET(self):
+                self.answer(None)
+
+            def answer(self, body):
+                status, headers, answer = platform._answer(self.command, self.path, dict(self.headers), body,
                                                            self.client_address[1])
                 hold = platform._holds.popleft() if platform._holds else None
                 if hold is not None:
@@ -54,9 +73,11 @@ class FakePlatform:
                     hold.release.wait(30)
                 if platform.delay:
                     threading.Event().wait(platform.delay)
-                data = json.dumps(answer).encode()
+                binary = isinstance(answer, bytes)
+                data = answer if binary else json.dumps(answer).encode()
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                if not binary or "Content-Type" not in headers:
+                    self.send_header("Content-Type", "application/octet-stream" if binary else "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 for key, value in headers.items():
                     self.send_header(key, value)
@@ -72,18 +93,21 @@ class FakePlatform:
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
-    def _answer(self, path, headers, body, port):
+    def _answer(self, method, target, headers, body, port):
+        parts = urlsplit(target)
         with self._lock:
             self._counter += 1
-            record = {"path": path, "headers": headers, "body": body, "at": time.time(), "n": self._counter,
-                      "port": port}
+            record = {"method": method, "path": parts.path, "query": parse_qs(parts.query), "headers": headers,
+                      "body": body, "at": time.time(), "n": self._counter, "port": port}
             self.requests.append(record)
             if self._failures:
                 status, extra_headers, answer = self._failures.popleft()
-                record["status"] = status
-                return status, extra_headers, answer
-            record["status"] = 200
-            return 200, {}, {"id": f"fake-{self._counter}"}
+            elif self.handler is not None:
+                status, extra_headers, answer = self.handler(record)
+            else:
+                status, extra_headers, answer = 200, {}, {"id": f"fake-{self._counter}"}
+            record["status"] = status
+            return status, extra_headers, answer
 
     def fail_next(self, status: int, times: int = 1, headers: dict | None = None, body=None):
         """Answer the next `times` requests with `status`."""
