@@ -278,6 +278,9 @@ class Integration:
     # transaction that stores the message instead of queueing it for the
     # worker.
     sends_in_process: bool = False
+    # How long the platform shows one typing call (Telegram: 5 s); the engine
+    # repeats the call while typing lasts. 0: shown until stopped.
+    typing_lasts: float = 0
     # What the inbound endpoint answers a verified webhook with.
     ack_body: bytes = b""
     ack_content_type: str = "text/plain"
@@ -315,6 +318,11 @@ class Integration:
     def send_typing(self, client, state: str, name: str = "", avatar_url: str = "") -> None:
         """Show (`state` = "start") or hide ("stop") typing to the user."""
         return None
+
+    def send_notice(self, external_id: str, text: str) -> str:
+        """A plain text Parley itself sends, outside any conversation message
+        (an SMS link confirmation). Returns the platform's message id."""
+        raise PlatformError(f"{self.type} cannot send notices", permanent=True, code="unsupported")
 
     # Inbound.
 
