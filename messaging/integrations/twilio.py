@@ -119,15 +119,12 @@ def _explain(response) -> PlatformError | None:
 class Twilio(Integration):
     type = "twilio"
     label = "Twilio SMS"
-    capabilities = Capabilities(
-        native=frozenset({"text", "image"}),
-        text_fallback=frozenset({"carousel", "list", "location"}),
-        push=True,
-        numbered_replies=True,
-    )
+    # Text and images native, carousel / list / location as text (the
+    # defaults); every message arrives with a notification.
+    capabilities = Capabilities(push=True, numbered_replies=True)
     limits = Limits(
         text=BODY_LIMIT,
-        actions=10,  # shown as numbered lines; one digit keeps the answers short
+        actions=10,  # reply options shown as numbered lines
         items=10,  # carousel / list items, as numbered blocks of text
         action_text=0,  # SMS has no buttons: no label limit of its own
         payload_bytes=0,  # payloads never travel: the engine maps the number back
