@@ -49,6 +49,9 @@ KINDS = {
     "auth:failure": ("API auth failure", None),
     "webhook:attempt": ("Webhook attempt", None),
     "webhook:failure": ("Webhook failure", None),
+    "integration:created": ("Integration connected", None),
+    "integration:updated": ("Integration updated", None),
+    "integration:deleted": ("Integration removed", None),
     "integration:error": ("Integration error", None),
     # Never logged: tells a user's open SDK sockets to re-check their
     # credential (the user was secured or deleted).

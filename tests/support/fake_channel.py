@@ -13,6 +13,8 @@ from django.conf import settings
 
 from messaging.integrations.base import (
     Capabilities,
+    Connected,
+    Field,
     InboundEvent,
     InboundRefused,
     Integration,
@@ -40,6 +42,22 @@ class FakeChannel(Integration):
         push=True,
         silent=True,
     )
+
+    # Connected through the integrations API like a real channel: `check`
+    # and the webhook registration call the fake platform, which a test
+    # tells to refuse (fail_next).
+    fields = (Field("apiKey", "API key", secret=True), Field("account", "Account name"))
+
+    def check(self, credentials) -> Connected:
+        answer = http_post(f"{settings.PARLEY_FAKE_API_BASE}/check", json={"apiKey": credentials["apiKey"]})
+        return Connected(display_name=f"Fake {credentials.get('account', '')}".strip(),
+                         details={"fakeId": answer.json().get("id", "")})
+
+    def register_webhook(self, url):
+        http_post(f"{settings.PARLEY_FAKE_API_BASE}/webhook", json={"url": url})
+
+    def unregister_webhook(self):
+        http_post(f"{settings.PARLEY_FAKE_API_BASE}/webhook", json={"url": ""})
 
     def send(self, delivery) -> str:
         message = delivery.message
