@@ -503,3 +503,29 @@ def test_a_read_callback_is_a_read(twilio, fake_twilio):
     message_sid = sid("SM")
     [event] = twilio.parse(status_callback(fake_twilio, message_sid, "read"))
     assert (event.kind, event.data) == ("read", {"platformMessageId": message_sid})
+
+
+# Through the integrations service (what the API and the dashboard call).
+
+def test_creating_one_checks_registers_and_keeps_the_token_secret(app, fake_twilio):
+    from messaging.services.integrations import create_integration, delete_integration
+
+    row = create_integration(app, {"type": "twilio", **fake_twilio.credentials()}, base_url="https://parley.example")
+    number = fake_twilio.numbers[fake_twilio.phone_number_sid]
+    assert number["sms_url"] == row.inbound_url == f"https://parley.example/integrations/twilio/{row.id}/webhook"
+    assert row.display_name == "(500) 555-0006" and row.details["phoneNumber"] == "+15005550006"
+    assert fake_twilio.auth_token not in repr(row.details)
+    delete_integration(row)
+    assert number["sms_url"] == "" and not Integration.objects.filter(id=row.id).exists()
+
+
+def test_creating_one_with_a_wrong_token_stores_nothing(app, fake_twilio):
+    from messaging.services.errors import ServiceError
+    from messaging.services.integrations import create_integration
+
+    with pytest.raises(ServiceError) as refused:
+        create_integration(app, {"type": "twilio", **fake_twilio.credentials(authToken="0" * 32)},
+                           base_url="https://parley.example")
+    assert "Auth Token" in str(refused.value)
+    assert not Integration.objects.filter(app=app).exists()
+    assert fake_twilio.numbers[fake_twilio.phone_number_sid]["sms_url"] == ""
