@@ -2,9 +2,6 @@
 (tests/support/fake_twilio.py): set-up, every message type, errors,
 signed inbound webhooks and their events."""
 
-import base64
-import hashlib
-import hmac
 from urllib.parse import urlencode
 
 import pytest
@@ -16,24 +13,10 @@ from messaging.integrations.twilio import Twilio, signature
 from messaging.models import Delivery, Integration
 from messaging.services.messages import post_message
 from messaging.validators import validate_message
-from tests.support.fake_twilio import PNG, FakeTwilio, sid
+from tests.support.fake_twilio import PNG, sid, twilio_signature
 from tests.support.ws import make_client, make_user
 
 USER_NUMBER = "+15145550100"
-
-
-@pytest.fixture(scope="module")
-def twilio_server():
-    fake = FakeTwilio()
-    yield fake
-    fake.close()
-
-
-@pytest.fixture
-def fake_twilio(twilio_server, settings):
-    twilio_server.reset()
-    settings.PARLEY_TWILIO_API_BASE = twilio_server.url
-    return twilio_server
 
 
 @pytest.fixture
@@ -318,34 +301,12 @@ def test_the_fake_refuses_json_bodies_and_wrong_auth(fake_twilio):
 
 # Inbound: verify().
 
-def twilios_signature(auth_token: str, url: str, params: dict) -> str:
-    """Written here from Twilio's description, apart from the module's."""
-    data = url
-    for name in sorted(params):
-        data += name + params[name]
-    return base64.b64encode(hmac.digest(auth_token.encode(), data.encode(), hashlib.sha1)).decode()
-
-
 def test_the_signature_matches_twilios_published_example():
     url = "https://mycompany.com/myapp.php?foo=1&bar=2"
     params = {"CallSid": "CA1234567890ABCDE", "Caller": "+12349013030", "Digits": "1234",
               "From": "+12349013030", "To": "+18005551212"}
     assert signature("12345", url, params) == "0/KCTR6DLpKmkAf8muzZqo1nDgQ="
-    assert twilios_signature("12345", url, params) == "0/KCTR6DLpKmkAf8muzZqo1nDgQ="
-
-
-def inbound_sms(fake, body="Hello", **extra) -> dict:
-    message_sid = sid("SM")
-    return {"ToCountry": "US", "SmsMessageSid": message_sid, "NumMedia": "0", "SmsSid": message_sid,
-            "SmsStatus": "received", "Body": body, "To": fake.phone_number, "NumSegments": "1",
-            "MessageSid": message_sid, "AccountSid": fake.account_sid, "From": USER_NUMBER,
-            "ApiVersion": "2010-04-01", **extra}
-
-
-def status_callback(fake, message_sid, status, **extra) -> dict:
-    return {"SmsSid": message_sid, "SmsStatus": status, "MessageStatus": status, "To": USER_NUMBER,
-            "MessageSid": message_sid, "AccountSid": fake.account_sid, "From": fake.phone_number,
-            "ApiVersion": "2010-04-01", **extra}
+    assert twilio_signature("12345", url, params) == "0/KCTR6DLpKmkAf8muzZqo1nDgQ="
 
 
 def webhook(integration, params, *, sign_url=None, token=None, header=True, tamper=None):
@@ -353,14 +314,14 @@ def webhook(integration, params, *, sign_url=None, token=None, header=True, tamp
     token = token or integration.credentials["authToken"]
     headers = {}
     if header:
-        headers["X-Twilio-Signature"] = twilios_signature(token, sign_url or integration.inbound_url, params)
+        headers["X-Twilio-Signature"] = twilio_signature(token, sign_url or integration.inbound_url, params)
     sent = {**params, **(tamper or {})}
     return RequestFactory().post(f"/integrations/twilio/{integration.id}/webhook", data=urlencode(sent),
                                  content_type="application/x-www-form-urlencoded", headers=headers)
 
 
 def test_a_signed_sms_is_one_event_keyed_by_its_sid(twilio, fake_twilio, integration):
-    params = inbound_sms(fake_twilio, "Hi & bye = ok")
+    params = fake_twilio.incoming("Hi & bye = ok")
     [event] = twilio.verify(webhook(integration, params))
     assert event.key == params["MessageSid"] and event.payload == params
 
@@ -368,18 +329,18 @@ def test_a_signed_sms_is_one_event_keyed_by_its_sid(twilio, fake_twilio, integra
 @pytest.mark.parametrize("status", ["sent", "delivered", "undelivered", "failed", "read"])
 def test_a_signed_status_callback_is_keyed_by_sid_and_status(twilio, fake_twilio, integration, status):
     message_sid = sid("SM")
-    [event] = twilio.verify(webhook(integration, status_callback(fake_twilio, message_sid, status)))
+    [event] = twilio.verify(webhook(integration, fake_twilio.status_callback(message_sid, status)))
     assert event.key == f"{message_sid}:{status}"
 
 
 @pytest.mark.parametrize("status", ["queued", "sending", "accepted"])
 def test_status_callbacks_the_engine_does_not_use_yield_nothing(twilio, fake_twilio, integration, status):
-    assert twilio.verify(webhook(integration, status_callback(fake_twilio, sid("SM"), status))) == []
+    assert twilio.verify(webhook(integration, fake_twilio.status_callback(sid("SM"), status))) == []
 
 
 @pytest.mark.parametrize("how", ["no header", "other token", "other url", "tampered", "extra field"])
 def test_an_unsigned_or_wrongly_signed_webhook_is_refused_with_403(twilio, fake_twilio, integration, how):
-    params = inbound_sms(fake_twilio)
+    params = fake_twilio.incoming()
     request = {
         "no header": lambda: webhook(integration, params, header=False),
         "other token": lambda: webhook(integration, params, token="0" * 32),
@@ -395,14 +356,14 @@ def test_an_unsigned_or_wrongly_signed_webhook_is_refused_with_403(twilio, fake_
 def test_the_signature_covers_the_registered_url_not_the_one_reached(twilio, fake_twilio, integration):
     # Behind a proxy the request arrives as http://testserver/...; Twilio
     # signed the URL it was given.
-    request = webhook(integration, inbound_sms(fake_twilio))
+    request = webhook(integration, fake_twilio.incoming())
     assert request.build_absolute_uri() != integration.inbound_url
     assert len(twilio.verify(request)) == 1
 
 
 @pytest.mark.parametrize("drop", ["MessageSid", "SmsStatus", "From"])
 def test_a_signed_but_malformed_webhook_is_refused_with_400(twilio, fake_twilio, integration, drop):
-    params = inbound_sms(fake_twilio)
+    params = fake_twilio.incoming()
     del params[drop]
     with pytest.raises(InboundRefused) as refused:
         twilio.verify(webhook(integration, params))
@@ -411,14 +372,14 @@ def test_a_signed_but_malformed_webhook_is_refused_with_400(twilio, fake_twilio,
 
 def test_a_nul_byte_is_refused_with_400(twilio, fake_twilio, integration):
     with pytest.raises(InboundRefused) as refused:
-        twilio.verify(webhook(integration, inbound_sms(fake_twilio, "a\x00b")))
+        twilio.verify(webhook(integration, fake_twilio.incoming("a\x00b")))
     assert refused.value.status == 400
 
 
 # Inbound: parse().
 
 def test_an_sms_is_a_message_from_the_sender(twilio, fake_twilio):
-    params = inbound_sms(fake_twilio, "Hello, is it open?")
+    params = fake_twilio.incoming("Hello, is it open?")
     [event] = twilio.parse(params)
     assert (event.kind, event.external_id) == ("message", USER_NUMBER)
     assert event.data == {"platformMessageId": params["MessageSid"], "text": "Hello, is it open?"}
@@ -426,7 +387,7 @@ def test_an_sms_is_a_message_from_the_sender(twilio, fake_twilio):
 
 def test_an_mms_is_fetched_with_basic_auth_and_its_url_kept_nowhere(twilio, fake_twilio):
     url = fake_twilio.add_media(PNG, "image/png")
-    params = inbound_sms(fake_twilio, "Look", NumMedia="1", MediaUrl0=url, MediaContentType0="image/png")
+    params = fake_twilio.incoming("Look", NumMedia="1", MediaUrl0=url, MediaContentType0="image/png")
     [event] = twilio.parse(params)
     media = event.data["media"]
     assert media.content == PNG and media.content_type == "image/png"
@@ -447,7 +408,7 @@ def test_the_media_url_refuses_a_fetch_without_auth(fake_twilio):
 
 
 def test_each_further_file_of_an_mms_is_a_message_of_its_own(twilio, fake_twilio):
-    params = inbound_sms(fake_twilio, "", NumMedia="2", MediaUrl0=fake_twilio.add_media(PNG, "image/png"),
+    params = fake_twilio.incoming("", NumMedia="2", MediaUrl0=fake_twilio.add_media(PNG, "image/png"),
                          MediaUrl1=fake_twilio.add_media(b"GIF89a", "image/gif"))
     first, second = twilio.parse(params)
     assert first.data["text"] == "" and first.data["media"].content == PNG
@@ -458,31 +419,31 @@ def test_each_further_file_of_an_mms_is_a_message_of_its_own(twilio, fake_twilio
 @pytest.mark.parametrize("word", ["STOP", "stop", " Stop ", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT",
                                   "REVOKE", "optout"])
 def test_twilios_stop_words_opt_out(twilio, fake_twilio, word):
-    [event] = twilio.parse(inbound_sms(fake_twilio, word))
+    [event] = twilio.parse(fake_twilio.incoming(word))
     assert (event.kind, event.external_id) == ("opt_out", USER_NUMBER)
 
 
 @pytest.mark.parametrize("word", ["START", "unstop", "Start "])
 def test_start_and_unstop_opt_in(twilio, fake_twilio, word):
-    [event] = twilio.parse(inbound_sms(fake_twilio, word))
+    [event] = twilio.parse(fake_twilio.incoming(word))
     assert (event.kind, event.external_id) == ("opt_in", USER_NUMBER)
 
 
 def test_yes_stays_a_message_marked_as_twilios_opt_in(twilio, fake_twilio):
-    [event] = twilio.parse(inbound_sms(fake_twilio, "yes"))
+    [event] = twilio.parse(fake_twilio.incoming("yes"))
     assert event.kind == "message" and event.data["text"] == "yes" and event.data["optIn"] is True
 
 
 @pytest.mark.parametrize("text", ["STOP PLEASE", "please stop", "STARTED", "yes please"])
 def test_a_stop_word_inside_a_sentence_is_a_plain_message(twilio, fake_twilio, text):
-    [event] = twilio.parse(inbound_sms(fake_twilio, text))
+    [event] = twilio.parse(fake_twilio.incoming(text))
     assert event.kind == "message" and "optIn" not in event.data
 
 
 @pytest.mark.parametrize("status, state", [("sent", "sent"), ("delivered", "delivered")])
 def test_sent_and_delivered_callbacks_move_the_delivery(twilio, fake_twilio, status, state):
     message_sid = sid("SM")
-    [event] = twilio.parse(status_callback(fake_twilio, message_sid, status))
+    [event] = twilio.parse(fake_twilio.status_callback(message_sid, status))
     assert (event.kind, event.external_id) == ("delivery", USER_NUMBER)
     assert event.data == {"platformMessageId": message_sid, "state": state}
 
@@ -494,14 +455,14 @@ def test_sent_and_delivered_callbacks_move_the_delivery(twilio, fake_twilio, sta
 ])
 def test_undelivered_and_failed_callbacks_carry_the_error(twilio, fake_twilio, status, code, meaning):
     message_sid = sid("SM")
-    [event] = twilio.parse(status_callback(fake_twilio, message_sid, status, ErrorCode=code))
+    [event] = twilio.parse(fake_twilio.status_callback(message_sid, status, ErrorCode=code))
     assert event.data == {"platformMessageId": message_sid, "state": "failed",
                           "error": {"code": code, "message": meaning}}
 
 
 def test_a_read_callback_is_a_read(twilio, fake_twilio):
     message_sid = sid("SM")
-    [event] = twilio.parse(status_callback(fake_twilio, message_sid, "read"))
+    [event] = twilio.parse(fake_twilio.status_callback(message_sid, "read"))
     assert (event.kind, event.data) == ("read", {"platformMessageId": message_sid})
 
 

@@ -20,9 +20,15 @@ documented bodies:
   Authorization header.
 
 Errors are Twilio's `{"code", "message", "more_info", "status"}`.
+
+Twilio's side of the inbound webhooks too: the parameters it posts for an
+incoming message and a status callback, and its X-Twilio-Signature
+(written here from Twilio's description, apart from Parley's own code).
 """
 
 import base64
+import hashlib
+import hmac
 import re
 import uuid
 
@@ -38,6 +44,15 @@ PNG = base64.b64decode(
 
 def sid(prefix: str) -> str:
     return prefix + uuid.uuid4().hex
+
+
+def twilio_signature(auth_token: str, url: str, params: dict) -> str:
+    """HMAC-SHA1 with the auth token over the URL, then each parameter's
+    name and value in name order; base64."""
+    data = url
+    for name in sorted(params):
+        data += name + params[name]
+    return base64.b64encode(hmac.digest(auth_token.encode(), data.encode(), hashlib.sha1)).decode()
 
 
 def twilio_error(status: int, code: int, message: str):
@@ -112,6 +127,23 @@ class FakeTwilio:
         """The form bodies of the messages Twilio accepted, in order."""
         return [r["body"] for r in self.platform.received(f"{API}{self.account_sid}/Messages.json")
                 if r["status"] == 201]
+
+    def incoming(self, body: str = "Hello", from_: str = "+15145550100", **extra) -> dict:
+        """What Twilio posts to the number's SmsUrl for an incoming SMS."""
+        message_sid = sid("SM")
+        return {"ToCountry": "US", "SmsMessageSid": message_sid, "NumMedia": "0", "SmsSid": message_sid,
+                "SmsStatus": "received", "Body": body, "To": self.phone_number, "NumSegments": "1",
+                "MessageSid": message_sid, "AccountSid": self.account_sid, "From": from_,
+                "ApiVersion": "2010-04-01", **extra}
+
+    def status_callback(self, message_sid: str, status: str, to: str = "+15145550100", **extra) -> dict:
+        """What Twilio posts to a message's StatusCallback."""
+        return {"SmsSid": message_sid, "SmsStatus": status, "MessageStatus": status, "To": to,
+                "MessageSid": message_sid, "AccountSid": self.account_sid, "From": self.phone_number,
+                "ApiVersion": "2010-04-01", **extra}
+
+    def sign(self, url: str, params: dict, auth_token: str | None = None) -> str:
+        return twilio_signature(auth_token or self.auth_token, url, params)
 
     def fail_next(self, *args, **kwargs):
         self.platform.fail_next(*args, **kwargs)
