@@ -33,19 +33,8 @@ import mimetypes
 import re
 
 from messaging.integrations.base import (
-    Capabilities,
-    Connected,
-    Field,
-    InboundEvent,
-    InboundRefused,
-    Integration,
-    Limits,
-    PlatformError,
-    RawEvent,
-    api_base,
-    fetch_media,
-    form_body,
-    http_call,
+    Capabilities, Connected, Field, InboundEvent, InboundRefused, Integration, Limits, PlatformError, RawEvent,
+    api_base, fetch_media, form_body, http_call,
 )
 from messaging.integrations.fallback import render_caption, render_text, split_text
 
