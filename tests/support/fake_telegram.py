@@ -69,6 +69,14 @@ class FakeTelegram:
         # Telegram takes HTTPS webhook URLs only; a test whose Parley runs
         # on plain HTTP may turn the check off.
         self.https_only = https_only
+        self.reset()
+        self.platform = FakePlatform(handler=self.handle)
+        self.url = self.platform.url
+
+    def reset(self) -> None:
+        """Forget every call, chat state and file: a server shared by the
+        tests of a module starts each test as new (stopping one costs the
+        test half a second)."""
         self.bot = dict(BOT)
         self.webhook: dict | None = None
         self.blocked: set[str] = set()
@@ -76,8 +84,11 @@ class FakeTelegram:
         self._rate_limits: dict[str, list[int]] = {}
         self._files: dict[str, str] = {}  # file_id -> file_path
         self._message_ids = itertools.count(1)
-        self.platform = FakePlatform(handler=self.handle)
-        self.url = self.platform.url
+        platform = getattr(self, "platform", None)
+        if platform is not None:
+            with platform._lock:
+                platform.requests.clear()
+                platform._failures.clear()
 
     # What a test arranges.
 
