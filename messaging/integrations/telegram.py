@@ -80,7 +80,7 @@ def _inline_button(action: dict) -> dict | None:
     if kind in ("link", "buy") and action.get("uri"):
         return {"text": action.get("text") or action["uri"], "url": action["uri"]}
     if kind == "postback":
-        return {"text": action.get("text") or action.get("payload") or "?", "callback_data": callback_data(action)}
+        return {"text": action.get("text") or action.get("payload", ""), "callback_data": callback_data(action)}
     return None  # share, a buy without a checkout page: Telegram has no such button
 
 
@@ -113,8 +113,8 @@ def _names(user: dict) -> dict:
 
 
 def _explain(response) -> PlatformError | None:
-    """Telegram's refusal in its own words (`description`), with the codes
-    the engine acts on."""
+    """A Bot API method's refusal in Telegram's own words (`description`),
+    with the codes the engine acts on."""
     try:
         body = response.json()
     except ValueError:
@@ -147,14 +147,9 @@ def _explain(response) -> PlatformError | None:
 class Telegram(Integration):
     type = "telegram"
     label = "Telegram"
-    capabilities = Capabilities(
-        native=frozenset({"text", "image", "carousel", "list", "location"}),
-        text_fallback=frozenset(),
-        typing=True,
-        push=True,
-        # disable_notification still notifies, without a sound: not silent.
-        silent=False,
-    )
+    # Not `silent`: disable_notification still notifies, without a sound.
+    capabilities = Capabilities(native=frozenset({"text", "image", "carousel", "list", "location"}),
+                                text_fallback=frozenset(), typing=True, push=True)
     # Telegram documents no limit on buttons per message or on their labels
     # (action_text 0); ten buttons and ten items keep a message usable on a
     # phone, as Smooch's carousels had. A postback payload over 64 bytes
@@ -375,7 +370,8 @@ class Telegram(Integration):
         if not isinstance(path, str) or not path:
             raise PlatformError("Telegram answered getFile without a file_path", permanent=True)
         url = f"{api_base(self.type)}/file/bot{quote(self._token(), safe=':')}/{quote(path, safe='/')}"
-        media = fetch_media(url, explain=_explain)
+        # Not _explain: a 404 here is a file gone, not a token Telegram does not know.
+        media = fetch_media(url)
         media.filename = posixpath.basename(path)
         if not media.content_type.startswith("image/"):
             media.content_type = mimetypes.guess_type(media.filename)[0] or "image/jpeg"

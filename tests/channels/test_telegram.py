@@ -539,6 +539,14 @@ def test_a_photo_telegram_no_longer_has_is_a_permanent_error(telegram, bot):
     assert error.permanent and "invalid file_id" in error.message and TOKEN not in error.message
 
 
+def test_a_file_gone_from_the_file_server_is_no_credentials_problem(telegram, bot):
+    update = message_update(13, photo=photo_sizes(telegram, "dog"))
+    telegram.expire_file("dog-800")
+    error = refusal(lambda: bot.parse(update))
+    assert (error.code, error.permanent, error.status) == ("rejected", True, 404)
+    assert TOKEN not in error.message
+
+
 def test_a_location_and_a_venue(bot):
     [event] = bot.parse(message_update(14, location={"latitude": 45.5, "longitude": -73.6}))
     assert event.data["coordinates"] == {"lat": 45.5, "long": -73.6} and "text" not in event.data

@@ -83,6 +83,7 @@ class FakeTelegram:
         self.unknown: set[str] = set()
         self._rate_limits: dict[str, list[int]] = {}
         self._files: dict[str, str] = {}  # file_id -> file_path
+        self._expired: set[str] = set()  # file paths the file server no longer serves
         self._message_ids = itertools.count(1)
         platform = getattr(self, "platform", None)
         if platform is not None:
@@ -108,6 +109,10 @@ class FakeTelegram:
         """A file the bot may fetch through getFile; returns its file_path."""
         self._files[file_id] = file_path or f"photos/file_{len(self._files)}.png"
         return self._files[file_id]
+
+    def expire_file(self, file_id: str) -> None:
+        """getFile still answers, but the file server answers 404 for the file."""
+        self._expired.add(self._files[file_id])
 
     # What a test reads.
 
@@ -156,7 +161,7 @@ class FakeTelegram:
     def _file(self, record: dict, rest: str):
         token, _, file_path = rest.partition("/")
         self._check_token(token)
-        if record["method"] != "GET" or file_path not in self._files.values():
+        if record["method"] != "GET" or file_path not in self._files.values() or file_path in self._expired:
             raise BotApiError(404, "Not Found")
         return 200, {"Content-Type": "application/octet-stream"}, PNG
 
