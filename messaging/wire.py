@@ -101,6 +101,25 @@ def webhook_json(webhook) -> dict:
     }
 
 
+def integration_json(integration) -> dict:
+    """An integration as the integrations API returns it: Smooch's `_id`,
+    `type`, `status` and `displayName`, the public properties and what the
+    platform told (a bot's username, a phone number), never a secret; plus
+    Parley's `inboundUrl`, the last error and the last inbound event."""
+    return compact({
+        **(integration.details or {}),
+        "_id": integration.id,
+        "type": integration.type,
+        "status": integration.status,
+        "displayName": integration.display_name,
+        "inboundUrl": integration.inbound_url,
+        "error": integration.error,
+        "errorAt": iso(integration.error_at),
+        "lastInboundAt": iso(integration.last_inbound_at),
+        "createdAt": iso(integration.created_at),
+    })
+
+
 def delivery_json(delivery) -> dict:
     """A Parley extension (resend): one delivery of a message to a client."""
     return compact(

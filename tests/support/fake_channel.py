@@ -13,6 +13,8 @@ from django.conf import settings
 
 from messaging.integrations.base import (
     Capabilities,
+    Connected,
+    Field,
     InboundEvent,
     InboundRefused,
     Integration,
@@ -29,6 +31,15 @@ def signature(secret: str, body: bytes) -> str:
 from messaging.integrations.fallback import render_text
 
 
+def _explain(response):
+    """The fake platform's refusal `{"error": "blocked"}`: the user blocked us."""
+    try:
+        blocked = response.json().get("error") == "blocked"
+    except (ValueError, AttributeError):
+        blocked = False
+    return PlatformError("the user blocked the bot", permanent=True, code="blocked") if blocked else None
+
+
 class FakeChannel(Integration):
     type = "fake"
     label = "Fake (tests)"
@@ -40,6 +51,22 @@ class FakeChannel(Integration):
         push=True,
         silent=True,
     )
+
+    # Connected through the integrations API like a real channel: `check`
+    # and the webhook registration call the fake platform, which a test
+    # tells to refuse (fail_next).
+    fields = (Field("apiKey", "API key", secret=True), Field("account", "Account name"))
+
+    def check(self, credentials) -> Connected:
+        answer = http_post(f"{settings.PARLEY_FAKE_API_BASE}/check", json={"apiKey": credentials["apiKey"]})
+        return Connected(display_name=f"Fake {credentials.get('account', '')}".strip(),
+                         details={"fakeId": answer.json().get("id", "")})
+
+    def register_webhook(self, url):
+        http_post(f"{settings.PARLEY_FAKE_API_BASE}/webhook", json={"url": url})
+
+    def unregister_webhook(self):
+        http_post(f"{settings.PARLEY_FAKE_API_BASE}/webhook", json={"url": ""})
 
     def send(self, delivery) -> str:
         message = delivery.message
@@ -55,7 +82,7 @@ class FakeChannel(Integration):
         }
         if native and message.media_url:
             body["mediaUrl"] = message.media_url
-        response = http_post(f"{settings.PARLEY_FAKE_API_BASE}/messages", json=body)
+        response = http_post(f"{settings.PARLEY_FAKE_API_BASE}/messages", json=body, explain=_explain)
         try:
             return str(response.json()["id"])
         except (ValueError, KeyError, TypeError):
