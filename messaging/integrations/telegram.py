@@ -294,7 +294,7 @@ class Telegram(Integration):
     def parse(self, payload: dict) -> list[InboundEvent]:
         """One Update as events:
         - a message: text -> "message" (`/start`, with a deep-link payload
-          or not, -> "start", its payload as `referral.code`); a photo (or
+          or not, -> "start", with the deep link's `payload`); a photo (or
           an image sent as a file) -> "message" with the largest size
           fetched (getFile, then the file) as `media` and the caption as
           text; a location or venue -> "message" with coordinates; a
@@ -321,7 +321,7 @@ class Telegram(Integration):
             command, _, argument = text.partition(" ")
             if command == "/start" or command.startswith("/start@"):
                 if argument.strip():
-                    data["referral"] = {"code": argument.strip()}
+                    data["payload"] = argument.strip()
                 del data["platformMessageId"]
                 return [InboundEvent("start", chat_id, data)]
             return [InboundEvent("message", chat_id, {**data, "text": text})]
