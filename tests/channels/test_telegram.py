@@ -290,7 +290,10 @@ def test_a_blocked_bot_fails_the_delivery_as_blocked(telegram, chat, user):
     assert "bot was blocked by the user" in error.message
     sending.run_due()
     delivery.refresh_from_db()
+    chat.refresh_from_db()
     assert delivery.state == "failed" and delivery.error["code"] == "blocked"
+    assert chat.unreachable == "blocked"  # nothing more is sent there until the user writes again
+    assert len(telegram.refusals()) == 2  # the direct call, then the engine's: no more
 
 
 def test_an_unknown_chat_is_a_permanent_refusal_in_telegrams_words(telegram, chat, user):
