@@ -152,7 +152,7 @@ class Telegram(Integration):
         if token is None:
             if self.integration is None:
                 raise PlatformError("no telegram integration connected", permanent=True, code="no_integration")
-            token = str(self.credentials.get("token") or "")
+            token = str(self.credentials.get("token") or "").strip()
         if not token:
             raise PlatformError("the Telegram integration has no bot token", permanent=True,
                                 code="bad_credentials")

@@ -15,7 +15,8 @@ from messaging.integrations import registry
 from messaging.integrations.base import InboundRefused, PlatformError
 from messaging.integrations.telegram import ACTION_REF, Telegram
 from messaging.models import AppUser, Delivery, Integration, LogEntry, Message, Timer
-from messaging.services import inbound
+from messaging.services import inbound, integrations
+from messaging.services.errors import ServiceError
 from messaging.services.messages import post_message
 from messaging.validators import validate_message
 from tests.support.fake_telegram import (
@@ -123,6 +124,21 @@ def test_register_and_unregister_the_webhook(telegram, bot, integration):
                                 "allowed_updates": ["message", "callback_query"]}
     bot.unregister_webhook()
     assert telegram.webhook is None and len(telegram.calls("deleteWebhook")) == 1
+
+
+def test_the_integrations_service_connects_a_bot_and_refuses_a_wrong_token(telegram, app):
+    row = integrations.create_integration(app, {"type": "telegram", "token": f" {TOKEN} "},
+                                          base_url="https://parley.example")
+    assert (row.display_name, row.details) == ("Tacos Bot", {"username": "tacos_bot", "botId": 123456789})
+    assert telegram.webhook == {"url": f"https://parley.example/integrations/telegram/{row.id}/webhook",
+                                "secret_token": row.webhook_secret, "allowed_updates": ["message", "callback_query"]}
+    with pytest.raises(ServiceError) as refused:
+        integrations.create_integration(app, {"type": "telegram", "token": TOKEN[:-1] + "X"},
+                                        base_url="https://parley.example")
+    assert "Telegram refused the bot token (401 Unauthorized)" in str(refused.value)
+    assert TOKEN[:-1] not in str(refused.value)
+    integrations.delete_integration(row)
+    assert telegram.webhook is None and not Integration.objects.filter(app=app).exists()
 
 
 def test_the_fake_refuses_what_telegram_refuses(telegram, bot):
