@@ -14,6 +14,7 @@ from django.utils.module_loading import import_string
 
 from messaging.integrations.base import Capabilities, CapabilitiesOnly, Integration
 from messaging.integrations.descriptors import DESCRIPTORS
+from messaging.integrations.telegram import Telegram
 from messaging.integrations.twilio import Twilio
 from messaging.integrations.web import WebMessenger
 
@@ -21,6 +22,7 @@ from messaging.integrations.web import WebMessenger
 def _build() -> dict[str, type[Integration]]:
     registry = {
         WebMessenger.type: WebMessenger,
+        Telegram.type: Telegram,
         Twilio.type: Twilio,
         **{descriptor.type: descriptor for descriptor in DESCRIPTORS},
     }

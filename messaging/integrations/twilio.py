@@ -88,7 +88,10 @@ def signature(auth_token: str, url: str, params: dict) -> str:
 
 
 def _explain(response) -> PlatformError | None:
-    """Twilio's error JSON as a PlatformError with the code the engine acts on."""
+    """Twilio's error JSON as a PlatformError with the code the engine acts on
+    (a 429 is left to the default: retried after Retry-After)."""
+    if response.status_code == 429:
+        return None
     try:
         body = response.json()
         code, text = body.get("code"), str(body.get("message") or "")
