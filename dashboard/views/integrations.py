@@ -98,7 +98,8 @@ def choose_type(request, app_id):
 def create(request, app_id, type_):
     app = access.managed_app_for(request.user, app_id)
     channel = _channel(type_)
-    form = IntegrationForm(request.POST or None, channel=channel)
+    # Bound on any POST, an empty one too (it then shows what is required).
+    form = IntegrationForm(request.POST if request.method == "POST" else None, channel=channel)
     if request.method == "POST" and form.is_valid():
         try:
             row = service.create_integration(app, {"type": type_, **form.props()}, base_url=public_base(request),

@@ -16,12 +16,23 @@ NEW_SECRET = "fk-live-Bv3Hy5Jk1Cd0Sg4e"
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
-@pytest.fixture
-def platform(settings):
+@pytest.fixture(scope="module")
+def platform_server():
+    """One fake platform for the module (stopping one takes half a second)."""
     fake = FakePlatform()
-    settings.PARLEY_FAKE_API_BASE = fake.url
     yield fake
     fake.close()
+
+
+@pytest.fixture
+def platform(platform_server, settings):
+    """The fake platform, as new: no requests, failures or handler left."""
+    settings.PARLEY_FAKE_API_BASE = platform_server.url
+    with platform_server._lock:
+        platform_server.requests.clear()
+        platform_server._failures.clear()
+        platform_server.handler = None
+    return platform_server
 
 
 @pytest.fixture
@@ -155,6 +166,7 @@ def test_it_stores_nothing_when_the_webhook_registration_is_refused(owner_client
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("data, error", [
+    ({}, "This field is required."),
     ({"account": "shop"}, "This field is required."),
     ({"apiKey": SECRET, "account": "   "}, "This field is required."),
     ({"apiKey": SECRET, "account": "x" * 2001}, "at most 2000 characters"),
