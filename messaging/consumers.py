@@ -36,6 +36,7 @@ from messaging.services.apps import origin_allowed
 from messaging.services.credentials import (
     REQUIRE_USER_JWT_DESCRIPTION, AuthError, app_token_may_claim, authenticate_sdk,
 )
+from messaging.services import postbacks
 from messaging.services.messages import post_message
 from messaging.wire import app_user_json, conversation_json, fit_frame, message_json, unix
 
@@ -336,37 +337,7 @@ class SdkConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json(ack)
 
     def _postback(self, action):
-
-
-        clean = {"type": "postback", "payload": action["payload"][:1000]}
-        for key in ("_id", "text"):
-            if isinstance(action.get(key), str):
-                clean[key] = action[key][:1000]
-        message = self._message_with_action(clean.get("_id")) if clean.get("_id") else None
-        postback = {"action": clean}
-        if message is not None:
-            postback["message"] = message_json(message)
-        with transaction.atomic():
-            Client.objects.filter(pk=self.client.pk).update(last_seen=timezone.now())
-            events.emit(
-                "postback",
-                app=self.app,
-                app_user=self.app_user,
-                summary=f"Postback: {clean['payload'][:80]}",
-                detail={"action": clean, "clientId": self.client.id},
-                webhook={"postbacks": [postback],
-                         "client": {"_id": self.client.id, "platform": "web", "id": self.client.external_id}},
-            )
-
-    def _message_with_action(self, action_id):
-        """The recent business message carrying this button (for the webhook)."""
-
-        recent = Message.objects.filter(app_user=self.app_user, role="appMaker").order_by("-received")[:50]
-        for message in recent:
-            items = [message.actions or []] + [item.get("actions") or [] for item in message.items or []]
-            if any(a.get("_id") == action_id for actions in items for a in actions if isinstance(a, dict)):
-                return message
-        return None
+        postbacks.record_postback(self.app_user, self.client, action)
 
     async def on_typing(self, frame):
         state = frame.get("state")

@@ -19,7 +19,7 @@ from django.core.management import call_command
 from django.db import close_old_connections
 
 from messaging.delivery import sweep, timers
-from messaging.services import logs
+from messaging.services import inbound, logs
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +51,7 @@ def default_jobs() -> list[Job]:
         Job("timers", TIMER_TICK_SECONDS, timers.run_due),
         Job("sweep", settings.PARLEY_SWEEP_SECONDS, sweep.sweep),
         Job("prune_webhook_events", 3600, sweep.prune_webhook_events),
+        Job("prune_platform_events", 3600, inbound.prune),
         Job("prune_task_results", 3600, prune_task_results),
         Job("prunelogs", 24 * 3600, prune_logs),
     ]

@@ -17,6 +17,7 @@ from django.tasks import task
 
 from messaging import background
 from messaging.delivery import sending, typing
+from messaging.services import appusers, inbound
 from messaging.webhooks import sender
 
 
@@ -38,3 +39,16 @@ def send_platform_typing(client_id: str, state: str, name: str = "", avatar_url:
 def send_webhooks() -> int:
     """POST every due webhook event (in claimed batches)."""
     return sender.run_due()
+
+
+@background.register
+@task
+def process_inbound() -> int:
+    """Work every due inbound platform event (in claimed batches)."""
+    return inbound.run_due()
+
+
+@background.register
+@task
+def send_link_confirmation(client_id: str) -> None:
+    appusers.send_link_confirmation(client_id)

@@ -99,7 +99,8 @@ def _decorate_messages(messages: list) -> list:
             if row.error:
                 row.error_text = str(row.error.get("message") or row.error.get("code") or row.error)
         message.decision_rows = [
-            {**d, "label": RULES.get(d.get("rule"), d.get("rule", ""))}
+            # A failover run early (rule 5) says why in `trigger`.
+            {**d, "label": RULES.get(d.get("rule"), d.get("rule", "")), "reason": d.get("reason") or d.get("trigger")}
             for d in (message.decisions or [])
             if isinstance(d, dict)
         ]

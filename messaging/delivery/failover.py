@@ -83,14 +83,16 @@ def check(message_id: str, step: int = 0) -> str:
     return check_many([(message_id, step)])[message_id, step]
 
 
-def check_many(steps: list[tuple[str, int]]) -> dict[tuple[str, int], str]:
+def check_many(steps: list[tuple[str, int]], *, reason: str | None = None) -> dict[tuple[str, int], str]:
     """Run failover steps, each (message id, step), in one transaction (the
     timers' handler gets a batch): a fixed number of statements for the
     batch (the messages locked, their notified clients and their users'
     live clients read, the new deliveries stored, the decisions written,
     the events logged: one each), so a burst of deadlines costs little per
     timer. Returns each step's outcome: "sent", "none", "read", "done" or
-    "gone"."""
+    "gone". `reason`: why the step runs before its time (rule 5: the
+    preferred delivery failed); a step run early is done, so its timer,
+    when it fires, finds nothing left to do."""
     # Usually the timers' transaction: no savepoint round trips then.
     in_transaction = transaction.get_connection().in_atomic_block
     with nullcontext() if in_transaction else transaction.atomic(), events.batch():
@@ -114,7 +116,8 @@ def check_many(steps: list[tuple[str, int]]) -> dict[tuple[str, int], str]:
         for message, step in todo:
             target, next_step = _target(message, step, clients[message.app_user_id], notified[message.id])
             if target is None:
-                record(message, decision("failover-none", step=step, reason="no client left to notify"))
+                record(message, decision("failover-none", step=step, reason="no client left to notify",
+                                         trigger=reason))
                 outcomes[message.id, step] = "none"
             else:
                 sends.append((message, step, target, next_step))
@@ -128,12 +131,13 @@ def check_many(steps: list[tuple[str, int]]) -> dict[tuple[str, int], str]:
             [Delivery(message=message, client=target, purpose=Purpose.FAILOVER, notify=True)
              for message, _, target, _ in sends])
         for (message, step, target, next_step), delivery in zip(sends, deliveries):
-            entries = [decision("failover", target, step=step)]
+            entries = [decision("failover", target, step=step, trigger=reason)]
             events.emit(
                 "failover",
                 app=message.app,
                 app_user=message.app_user,
-                summary=f"Unread: failing over to {target.platform}",
+                summary=(f"Preferred delivery failed: failing over to {target.platform}" if reason
+                         else f"Unread: failing over to {target.platform}"),
                 detail={"messageId": message.id, "clientId": target.id, "platform": target.platform,
                         "deliveryId": delivery.id, "step": step},
             )
@@ -165,7 +169,8 @@ def _settled(message, step: int) -> str | None:
 def _target(message, step: int, clients: list, notified: set) -> tuple[object, int | None]:
     """The client to fail over to at this step (None: none left) and the
     chain's next step (None: none)."""
-    clients = [c for c in clients if c.id not in notified]
+    # Never a client the user made unreachable (blocked, opted out).
+    clients = [c for c in clients if c.id not in notified and not c.unreachable]
     policy = failover_policy.get_policy(message.app)
     if policy is None:
         return next((c for c in clients if can_push(c)), None), None

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from messaging import events
-from messaging.delivery import failover
+from messaging.delivery import failover, sending
 from messaging.wire import unix
 from messaging.models import AppUser, Delivery, DeliveryState, Message, MessageRole
 
@@ -23,11 +23,13 @@ def _delivery_detail(delivery, state) -> dict:
 
 def mark_delivered(client, message_id: str) -> int:
     """The client showed the message to the user."""
+    return _delivered(Delivery.objects.filter(message_id=message_id, client=client))
+
+
+def _delivered(rows) -> int:
+    """queued/sent -> delivered for `rows`, each with delivery:delivered."""
     now = timezone.now()
-    deliveries = list(
-        Delivery.objects.select_related("message__app", "message__app_user", "client")
-        .filter(message_id=message_id, client=client, state__in=SHOWN)
-    )
+    deliveries = list(rows.select_related("message__app", "message__app_user", "client").filter(state__in=SHOWN))
     count = 0
     with transaction.atomic():
         for delivery in deliveries:
@@ -38,9 +40,35 @@ def mark_delivered(client, message_id: str) -> int:
                 count += 1
                 events.emit("delivery:delivered", app=delivery.message.app,
                             app_user=delivery.message.app_user,
-                            summary=f"Delivered on {client.platform}",
+                            summary=f"Delivered on {delivery.client.platform}",
                             detail=_delivery_detail(delivery, "delivered"))
     return count
+
+
+def platform_receipt(integration, platform_message_id: str, state: str, error: dict | None = None) -> int:
+    """A platform reported on a message it took (`platform_message_id`):
+    "delivered" moves its deliveries on, "failed" fails them (a carrier's
+    late refusal: rule 5's failover applies), "read" reads the
+    conversation, "sent" says nothing new. Returns how many deliveries
+    changed."""
+    rows = Delivery.objects.filter(client__integration=integration, platform_message_id=platform_message_id)
+    if state == "delivered":
+        return _delivered(rows)
+    if state == "read":
+        delivery = rows.select_related("message__app_user__app", "client").first()
+        if delivery is None:
+            return 0
+        conversation_read(delivery.message.app_user, delivery.client)
+        return 1
+    if state != "failed":
+        return 0
+    changed = 0
+    error = {"permanent": True, "code": "platform_error", **(error or {})}
+    late = (DeliveryState.QUEUED, DeliveryState.SENT, DeliveryState.DELIVERED)
+    with transaction.atomic():
+        for delivery in rows.select_related("message__app", "message__app_user", "client__integration"):
+            changed += sending.fail(delivery, error, rows=Delivery.objects.filter(id=delivery.id, state__in=late))
+    return changed
 
 
 def conversation_read(app_user, client=None) -> dict:

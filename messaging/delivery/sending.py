@@ -16,10 +16,11 @@ from django.db.models import Case, CharField, F, Value, When
 from django.utils import timezone
 
 from messaging import background, events
-from messaging.delivery import claims
+from messaging.delivery import claims, failover
 from messaging.integrations import registry
-from messaging.integrations.base import PlatformError
-from messaging.models import Delivery, DeliveryState
+from messaging.integrations.base import UNREACHABLE_CODES, PlatformError
+from messaging.models import Client, Delivery, DeliveryState, Purpose
+from messaging.services import integrations
 from messaging.wire import message_json
 
 logger = logging.getLogger(__name__)
@@ -75,9 +76,19 @@ def _send_batch(ids: list[int], token: str) -> int:
     return done
 
 
+UNREACHABLE_REASONS = {
+    "blocked": "the user blocked the bot",
+    "opted_out": "the user opted out of messages (STOP); nothing is sent until they send START",
+}
+
+
 def _call_platform(delivery) -> tuple[str | None, PlatformError | None]:
     """The platform's id for the sent message, or the error (nothing is
-    recorded here)."""
+    recorded here). A client the user made unreachable (blocked, opted out)
+    fails without a platform call."""
+    reason = delivery.client.unreachable
+    if reason:
+        return None, PlatformError(UNREACHABLE_REASONS.get(reason, reason), permanent=True, code=reason)
     integration = registry.for_client(delivery.client)
     try:
         return integration.send(delivery), None
@@ -215,14 +226,20 @@ def announce_sent(delivery) -> None:
     )
 
 
-def fail(delivery, error: dict, *, token: str | None = None) -> bool:
+def fail(delivery, error: dict, *, token: str | None = None, rows=None) -> bool:
+    """queued -> failed (or `rows`: the states a platform's late failure
+    report may end), with delivery:failure. What the error says about the
+    client or the integration is recorded too, and a preferred delivery's
+    failure (permanent, or transient past its last retry) starts its
+    failover at once (DESIGN.md rule 5)."""
     now = timezone.now()
-    rows = _still_queued(delivery, token)
+    rows = _still_queued(delivery, token) if rows is None else rows
     with transaction.atomic(savepoint=False):
         if not rows.update(state=DeliveryState.FAILED, failed_at=now, error=error,
                            claimed_until=None, claimed_by=""):
             return False
         delivery.state, delivery.error = DeliveryState.FAILED, error
+        _learn_from(delivery, error)
         events.emit(
             "delivery:failure",
             app=delivery.message.app,
@@ -235,7 +252,28 @@ def fail(delivery, error: dict, *, token: str | None = None) -> bool:
                 error={"code": error.get("code", "platform_error"), "underlyingError": error},
             ),
         )
+
+
+        if delivery.purpose == Purpose.PREFERRED:
+            failover.check_many([(delivery.message_id, 0)],
+                                reason=f"the preferred delivery failed: {error.get('message', '')}"[:300])
     return True
+
+
+def _learn_from(delivery, error: dict) -> None:
+    """A blocked bot or an opt-out marks the client unreachable; refused
+    credentials put the integration in error."""
+    code = error.get("code")
+    client = delivery.client
+    if code in UNREACHABLE_CODES and client.unreachable != code:
+        Client.objects.filter(pk=client.pk).update(unreachable=code)
+        client.unreachable = code
+        events.emit("client:unreachable", app=delivery.message.app, app_user=delivery.message.app_user,
+                    summary=f"{client.platform}: {UNREACHABLE_REASONS[code]}",
+                    detail={"clientId": client.id, "platform": client.platform, "reason": code})
+    elif code == "bad_credentials" and client.integration is not None:
+        integrations.record_error(client.integration, PlatformError(error.get("message", ""), permanent=True,
+                                                                    code=code))
 
 
 def retry_later(delivery, error: PlatformError, *, token: str) -> None:

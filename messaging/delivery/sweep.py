@@ -14,7 +14,14 @@ from django.utils import timezone
 
 from messaging import background
 from messaging.delivery import claims
-from messaging.models import Delivery, DeliveryState, WebhookEvent, WebhookEventState
+from messaging.models import (
+    Delivery,
+    DeliveryState,
+    PlatformEvent,
+    PlatformEventState,
+    WebhookEvent,
+    WebhookEventState,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -27,14 +34,17 @@ def sweep() -> dict:
     now = timezone.now()
     queued = {"state": DeliveryState.QUEUED}
     pending = {"state": WebhookEventState.PENDING}
+    inbound = {"state": PlatformEventState.PENDING}
     report = {
         "deliveries_released": claims.release_expired(Delivery, pending_filter=queued),
         "webhooks_released": claims.release_expired(WebhookEvent, pending_filter=pending),
+        "inbound_released": claims.release_expired(PlatformEvent, pending_filter=inbound),
     }
     unclaimed = {"claimed_until__isnull": True, "next_attempt_at__lte": now - STALE_DUE}
     for model, filters, name in (
         (Delivery, queued, "send_deliveries"),
         (WebhookEvent, pending, "send_webhooks"),
+        (PlatformEvent, inbound, "process_inbound"),
     ):
         if model.objects.filter(**filters, **unclaimed).exists():
             background.enqueue(name)

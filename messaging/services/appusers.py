@@ -12,7 +12,9 @@ import logging
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from messaging import delivery, events
+from messaging import background, delivery, events
+from messaging.integrations import registry
+from messaging.integrations.base import PlatformError
 from messaging.models import App, AppUser, Client, Integration, IntegrationStatus, LogEntry, Message
 from messaging.services import media, sdk_access
 from messaging.services.errors import Conflict, NotFound, ServiceError
@@ -174,7 +176,33 @@ def link_channel(app_user: AppUser, *, type_: str, phone_number: str, skip_confi
             summary=f"{type_} link requested for {app_user.display_name}",
             detail=detail,
         )
+        background.enqueue_on_commit("send_link_confirmation", client.id)
     return client
+
+
+def link_confirmation_text(app: App) -> str:
+    return f"{app.name}: reply YES to get our messages on this number."
+
+
+def send_link_confirmation(client_id: str) -> None:
+    """The confirmation a pending link waits for, sent by its integration
+    (the worker runs it); the user's "yes" confirms the link
+    (messaging.services.inbound). A refusal is logged on the user."""
+    client = Client.objects.select_related("app_user__app", "integration").filter(pk=client_id,
+                                                                                   pending=True).first()
+    if client is None or client.integration is None:
+        return
+    app_user = client.app_user
+    try:
+        registry.for_client(client).send_notice(client.external_id, link_confirmation_text(app_user.app))
+    except PlatformError as error:
+        events.emit("link:failed", app=app_user.app, app_user=app_user,
+                    summary=f"The {client.platform} link confirmation could not be sent: {error.message}"[:500],
+                    detail={"clientId": client.id, "error": error.as_json()})
+        return
+    events.emit("link:confirmation-sent", app=app_user.app, app_user=app_user,
+                summary=f"Link confirmation sent to {client.external_id}",
+                detail={"clientId": client.id, "platform": client.platform})
 
 
 @transaction.atomic

@@ -96,8 +96,21 @@ def _clean(cls, props: dict, *, partial: bool) -> tuple[dict, str | None]:
     return values, display_name
 
 
-def _platform_refused(cls, error: PlatformError) -> ServiceError:
-    return ServiceError(f"{cls.label} refused: {error.message}", code="platform_refused")
+def scrub(cls, credentials: dict, text: str) -> str:
+    """`text` (a platform's error, which may quote the URL it was called
+    at) with every secret property's value masked."""
+    for spec in cls.fields:
+        value = credentials.get(spec.name)
+        if spec.secret and isinstance(value, str) and len(value) >= 4:
+            text = text.replace(value, "••••")
+    return text
+
+
+def _platform_refused(cls, credentials: dict, error: PlatformError) -> ServiceError:
+    message = scrub(cls, credentials, error.message)
+    if cls.label.split()[0].lower() not in message.lower():
+        message = f"{cls.label} refused: {message}"
+    return ServiceError(message, code="platform_refused")
 
 
 def _public(cls, credentials: dict) -> dict:
@@ -121,7 +134,7 @@ def create_integration(app: App, props: dict, *, base_url: str,
         connected = channel.check(credentials)
         channel.register_webhook(row.inbound_url)
     except PlatformError as error:
-        raise _platform_refused(cls, error)
+        raise _platform_refused(cls, credentials, error)
     row.details = {**_public(cls, credentials), **connected.details}
     row.display_name = (display_name or connected.display_name or cls.label)[:DISPLAY_NAME_MAX]
     with transaction.atomic():
@@ -148,7 +161,7 @@ def update_integration(row: Integration, props: dict, *, membership: Membership 
             connected = channel.check(merged)
             channel.register_webhook(row.inbound_url)
         except PlatformError as error:
-            raise _platform_refused(cls, error)
+            raise _platform_refused(cls, merged, error)
         row.credentials = merged
         row.details = {**row.details, **_public(cls, merged), **connected.details}
         row.status, row.error, row.error_at = IntegrationStatus.ACTIVE, "", None
@@ -203,12 +216,13 @@ def record_error(row: Integration, error: PlatformError) -> None:
     """The platform refused the integration's credentials: it goes to the
     error status with the reason until they are fixed or a test passes."""
     now = timezone.now()
+    message = scrub(integration_class(row.type), row.credentials, error.message)[:1000]
     with transaction.atomic():
-        Integration.objects.filter(pk=row.pk).update(status=IntegrationStatus.ERROR, error=error.message[:1000],
-                                                     error_at=now)
-        row.status, row.error, row.error_at = IntegrationStatus.ERROR, error.message[:1000], now
-        events.emit("integration:error", app=row.app, summary=f"{row.type} integration error: {error.message}"[:500],
-                    detail={"integration": {"_id": row.id, "type": row.type}, "error": error.as_json()})
+        Integration.objects.filter(pk=row.pk).update(status=IntegrationStatus.ERROR, error=message, error_at=now)
+        row.status, row.error, row.error_at = IntegrationStatus.ERROR, message, now
+        events.emit("integration:error", app=row.app, summary=f"{row.type} integration error: {message}"[:500],
+                    detail={"integration": {"_id": row.id, "type": row.type},
+                            "error": {**error.as_json(), "message": message}})
 
 
 def masked_secrets(row: Integration) -> dict:

@@ -299,11 +299,19 @@ def test_apps_that_existed_before_keep_smooch_behaviour(team):
 
     before, after = [("messaging", "0005_timers")], [("messaging", "0006_app_require_user_jwt")]
     executor = MigrationExecutor(connection)
+    latest = executor.loader.graph.leaf_nodes("messaging")
     executor.migrate(before)
-    old_app = executor.loader.project_state(before).apps.get_model("messaging", "App")
-    existing = old_app.objects.create(team_id=team.id, name="Old", app_token="old-token")
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(after)
-    assert App.objects.get(pk=existing.pk).require_user_jwt is False
+    try:
+        old_app = executor.loader.project_state(before).apps.get_model("messaging", "App")
+        existing = old_app.objects.create(team_id=team.id, name="Old", app_token="old-token")
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate(after)
+        assert executor.loader.project_state(after).apps.get_model("messaging", "App").objects.get(
+            pk=existing.pk).require_user_jwt is False
+    finally:
+        # Back to the latest schema: the tests after this one need it.
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate(latest)
     assert App.objects.create(team=team, name="New").require_user_jwt is True

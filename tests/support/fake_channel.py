@@ -31,6 +31,15 @@ def signature(secret: str, body: bytes) -> str:
 from messaging.integrations.fallback import render_text
 
 
+def _explain(response):
+    """The fake platform's refusal `{"error": "blocked"}`: the user blocked us."""
+    try:
+        blocked = response.json().get("error") == "blocked"
+    except (ValueError, AttributeError):
+        blocked = False
+    return PlatformError("the user blocked the bot", permanent=True, code="blocked") if blocked else None
+
+
 class FakeChannel(Integration):
     type = "fake"
     label = "Fake (tests)"
@@ -73,7 +82,7 @@ class FakeChannel(Integration):
         }
         if native and message.media_url:
             body["mediaUrl"] = message.media_url
-        response = http_post(f"{settings.PARLEY_FAKE_API_BASE}/messages", json=body)
+        response = http_post(f"{settings.PARLEY_FAKE_API_BASE}/messages", json=body, explain=_explain)
         try:
             return str(response.json()["id"])
         except (ValueError, KeyError, TypeError):

@@ -1,0 +1,40 @@
+"""The inbound endpoint of every integration, mounted in dashboard/urls.py:
+`POST /integrations/<type>/<integrationId>/webhook`, where a platform posts
+its events (the URL is registered with it when the integration is created).
+
+No session, no CSRF token, no API key: the platform proves itself with its
+signature or secret (the channel's `verify`). The answer comes as soon as
+the events are stored (messaging.services.inbound): platforms retry a slow
+webhook. A refusal is plain text with the status the platform expects.
+"""
+
+from django.http import HttpResponse
+from django.urls import path
+from django.views.decorators.csrf import csrf_exempt
+
+from messaging.integrations.base import InboundRefused
+from messaging.integrations.registry import integration_class
+from messaging.models import Integration
+from messaging.services import inbound
+
+
+@csrf_exempt
+def receive(request, type, integration_id):
+    if request.method != "POST":
+        response = HttpResponse(f"{request.method} is not allowed here.\n", status=405, content_type="text/plain")
+        response["Allow"] = "POST"
+        return response
+    integration = Integration.objects.select_related("app").filter(id=integration_id, type=type).first()
+    if integration is None:
+        return HttpResponse("No such integration.\n", status=404, content_type="text/plain")
+    try:
+        inbound.accept(integration, request)
+    except InboundRefused as refused:
+        return HttpResponse(f"{refused.message}\n", status=refused.status, content_type="text/plain")
+    cls = integration_class(type)
+    return HttpResponse(cls.ack_body, content_type=cls.ack_content_type)
+
+
+urlpatterns = [
+    path("<str:type>/<str:integration_id>/webhook", receive, name="platform_webhook"),
+]

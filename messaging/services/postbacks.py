@@ -1,0 +1,59 @@
+"""A user pressed a postback button (in the widget or on a platform)."""
+
+from django.db import transaction
+from django.utils import timezone
+
+from messaging import events
+from messaging.models import Client, Message
+from messaging.wire import message_json
+
+# How far back a button is looked for among the user's business messages.
+RECENT = 50
+PAYLOAD_MAX = 1000
+
+
+def message_with_action(app_user, action_id: str):
+    """The recent business message carrying the action `action_id` (the
+    postback webhook names it), or None."""
+    recent = Message.objects.filter(app_user=app_user, role="appMaker").order_by("-received")[:RECENT]
+    for message in recent:
+        if action_of(message, action_id) is not None:
+            return message
+    return None
+
+
+def action_of(message, action_id: str) -> dict | None:
+    """The action of `message` (or of one of its items) whose `_id` is `action_id`."""
+    groups = [message.actions or []] + [item.get("actions") or [] for item in message.items or []]
+    for actions in groups:
+        for action in actions:
+            if isinstance(action, dict) and action.get("_id") == action_id:
+                return action
+    return None
+
+
+def record_postback(app_user, client: Client, action: dict) -> dict:
+    """Store nothing but the event: the log, the dashboard and the
+    `postback` webhook, with the message that carried the button when it is
+    found (by the action's `_id`). `action` holds `payload`, and `_id` and
+    `text` when known. The client was just seen."""
+    clean = {"type": "postback", "payload": str(action.get("payload", ""))[:PAYLOAD_MAX]}
+    for key in ("_id", "text"):
+        if isinstance(action.get(key), str):
+            clean[key] = action[key][:PAYLOAD_MAX]
+    message = message_with_action(app_user, clean["_id"]) if clean.get("_id") else None
+    postback = {"action": clean}
+    if message is not None:
+        postback["message"] = message_json(message)
+    with transaction.atomic():
+        Client.objects.filter(pk=client.pk).update(last_seen=timezone.now())
+        events.emit(
+            "postback",
+            app=app_user.app,
+            app_user=app_user,
+            summary=f"Postback: {clean['payload'][:80]}",
+            detail={"action": clean, "clientId": client.id},
+            webhook={"postbacks": [postback],
+                     "client": {"_id": client.id, "platform": client.platform, "id": client.external_id}},
+        )
+    return clean
