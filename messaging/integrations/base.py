@@ -179,11 +179,13 @@ def http_call(method: str, url: str, *, timeout: float = HTTP_TIMEOUT, explain=N
     """One call to a platform (`url` under its PARLEY_<TYPE>_API_BASE) through
     messaging.outbound, failures classified as PlatformError: network errors,
     timeouts, 5xx and 429 are transient; other 4xx and a target the
-    allow-list refuses are permanent. `explain(response)` may turn a 4xx into
-    the platform's own reason and code (a blocked bot, bad credentials); it
-    returns None to keep the default. A base URL is the operator's own
-    setting, so it may be on loopback (a fake platform in tests): only
-    PARLEY_OUTBOUND_ALLOW applies, not the private-address rule."""
+    allow-list refuses are permanent. `explain(response)` may turn a 4xx
+    (429 included: a platform may say in its body when to retry) into the
+    platform's own reason, code and retry time (a blocked bot, bad
+    credentials); it returns None to keep the default. A base URL is the
+    operator's own setting, so it may be on loopback (a fake platform in
+    tests): only PARLEY_OUTBOUND_ALLOW applies, not the private-address
+    rule."""
     try:
         response = outbound.request(method, url, timeout=timeout, allow_private=True, **kwargs)
     except outbound.Unresolvable as error:
@@ -195,6 +197,11 @@ def http_call(method: str, url: str, *, timeout: float = HTTP_TIMEOUT, explain=N
     except requests.RequestException as error:
         raise PlatformError(f"could not reach the platform: {type(error).__name__}", permanent=False,
                             code="unreachable")
+    if 400 <= response.status_code < 500 and explain is not None:
+        explained = explain(response)
+        if explained is not None:
+            explained.status = explained.status or response.status_code
+            raise explained
     if response.status_code == 429:
         raise PlatformError("rate limited (429)", permanent=False, retry_after=_retry_after(response),
                             status=429, code="rate_limited")
@@ -202,10 +209,6 @@ def http_call(method: str, url: str, *, timeout: float = HTTP_TIMEOUT, explain=N
         raise PlatformError(f"platform error {response.status_code}", permanent=False,
                             retry_after=_retry_after(response), status=response.status_code)
     if response.status_code >= 400:
-        explained = explain(response) if explain is not None else None
-        if explained is not None:
-            explained.status = explained.status or response.status_code
-            raise explained
         code = "bad_credentials" if response.status_code == 401 else "rejected"
         raise PlatformError(f"the platform refused the call ({response.status_code}): {response.text[:300]}",
                             permanent=True, status=response.status_code, code=code)
