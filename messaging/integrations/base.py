@@ -19,6 +19,7 @@ engine (messaging.services.inbound, messaging.delivery, messaging.events).
 
 import logging
 from dataclasses import dataclass, field
+from urllib.parse import urljoin
 
 import requests
 from django.conf import settings
@@ -219,10 +220,29 @@ def http_post(url: str, **kwargs) -> requests.Response:
     return http_call("POST", url, **kwargs)
 
 
+MEDIA_REDIRECTS = 3
+
+
 def fetch_media(url: str, *, max_bytes: int = MEDIA_MAX_BYTES, **kwargs) -> Media:
     """Download a file the platform holds (through the outbound helper, at
-    most `max_bytes`)."""
+    most `max_bytes`). A redirect (Twilio's media URLs answer 307 to a signed
+    storage URL) is followed, up to MEDIA_REDIRECTS, each target checked by
+    the outbound helper like any call; the credentials in `auth` and
+    `headers` go to `url` only, never to where it redirects (a signed URL
+    carries its own, and S3 refuses a request with two)."""
     response = http_call("GET", url, stream=True, **kwargs)
+    for _ in range(MEDIA_REDIRECTS):
+        if not response.is_redirect:
+            break
+        url = urljoin(url, response.headers["Location"])
+        response.close()
+        kwargs.pop("auth", None)
+        kwargs.pop("headers", None)
+        response = http_call("GET", url, stream=True, **kwargs)
+    if response.is_redirect:
+        response.close()
+        raise PlatformError(f"the platform's file redirected more than {MEDIA_REDIRECTS} times", permanent=True,
+                            code="media_unavailable")
     chunks, size = [], 0
     for chunk in response.iter_content(64 * 1024):
         size += len(chunk)

@@ -25,8 +25,6 @@ DESCRIPTORS = [
     _descriptor("messenger", "Facebook Messenger", Capabilities(
         native=STRUCTURED, text_fallback=frozenset({"location"}), typing=True,
         read_receipts=True, push=True, silent=True)),
-    _descriptor("twilio", "Twilio SMS", Capabilities(
-        native=TEXT_IMAGE, text_fallback=frozenset({"carousel", "list", "location"}), push=True)),
     _descriptor("line", "LINE", Capabilities(
         native=STRUCTURED, text_fallback=frozenset({"location"}), push=True)),
     _descriptor("viber", "Viber", Capabilities(

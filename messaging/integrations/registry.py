@@ -15,11 +15,12 @@ from django.utils.module_loading import import_string
 from messaging.integrations.base import Capabilities, CapabilitiesOnly, Integration
 from messaging.integrations.descriptors import DESCRIPTORS
 from messaging.integrations.telegram import Telegram
+from messaging.integrations.twilio import Twilio
 from messaging.integrations.web import WebMessenger
 
 
 def _build() -> dict[str, type[Integration]]:
-    registry = {cls.type: cls for cls in (WebMessenger, Telegram)}
+    registry = {cls.type: cls for cls in (WebMessenger, Telegram, Twilio)}
     registry.update({descriptor.type: descriptor for descriptor in DESCRIPTORS})
     for path in settings.PARLEY_EXTRA_INTEGRATIONS:
         cls = import_string(path)
