@@ -17,6 +17,7 @@ from tests.api.conftest import add_client, bearer, error_of, make_jwt
 from tests.support.fake_platform import FakePlatform
 
 SECRET = "sk-very-secret-4242"
+ONE_OF = f"type must be one of: {', '.join(schemas.CONNECTABLE_TYPES)}."
 BODY = {"type": "fake", "apiKey": SECRET, "account": "acme"}
 
 
@@ -90,10 +91,10 @@ def test_it_works_for_an_account_key_of_the_team(api, account_jwt, app, platform
 
 
 @pytest.mark.parametrize("body,description", [
-    ({}, "type must be one of: fake."),
-    ({"type": "nope"}, "type must be one of: fake."),
-    ({"type": ["fake"]}, "type must be one of: fake."),
-    ({"type": "web"}, "type must be one of: fake."),
+    ({}, ONE_OF),
+    ({"type": "nope"}, ONE_OF),
+    ({"type": ["fake"]}, ONE_OF),
+    ({"type": "web"}, ONE_OF),
     ({"type": "fake"}, "apiKey is required for fake integrations."),
     ({"type": "fake", "apiKey": "k"}, "account is required for fake integrations."),
     ({**BODY, "apiKey": ""}, "apiKey must be a non-empty string."),
@@ -444,3 +445,91 @@ def test_clients_of_other_integrations_are_untouched_by_a_delete(api, app_jwt, a
     keep.refresh_from_db()
     assert keep.active
     assert ids(api.get("/v1/integrations", headers=app_jwt)) == [second["_id"]]
+
+
+# ------------------------------------------- the real channels, as smooch-core sends them
+
+
+@pytest.fixture(scope="module")
+def telegram_server():
+    from tests.support.fake_telegram import FakeTelegram
+
+    server = FakeTelegram(https_only=False)  # the test client's host is http://testserver
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def telegram(telegram_server, settings):
+    telegram_server.reset()
+    settings.PARLEY_TELEGRAM_API_BASE = telegram_server.url
+    return telegram_server
+
+
+@pytest.fixture(scope="module")
+def twilio_server():
+    from tests.support.fake_twilio import FakeTwilio
+
+    server = FakeTwilio()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def twilio(twilio_server, settings):
+    twilio_server.reset()
+    settings.PARLEY_TWILIO_API_BASE = twilio_server.url
+    return twilio_server
+
+
+def test_the_official_property_names_are_the_ones_taken():
+    """smooch-core's IntegrationType lists (3.5.0 and 8.11.4)."""
+    taken = {t: [f.name for f in cls.fields if f.required] for t, cls in schemas.CONNECTABLE.items()}
+    assert taken["telegram"] == ["token"]
+    assert taken["twilio"] == ["accountSid", "authToken", "phoneNumberSid"]
+
+
+def test_it_connects_a_telegram_bot(api, app_jwt, app, telegram):
+    from tests.support.fake_telegram import TOKEN
+
+    response = create(api, app_jwt, {"type": "telegram", "token": TOKEN}, prefix=f"/v1.1/apps/{app.id}")
+    assert response.status_code == 201, response.content
+    body = response.data["integration"]
+    assert (body["type"], body["displayName"], body["username"]) == ("telegram", "Tacos Bot", "tacos_bot")
+    assert TOKEN not in response.content.decode()
+    row = Integration.objects.get()
+    assert telegram.webhook["url"] == body["inboundUrl"] == f"http://testserver/integrations/telegram/{row.id}/webhook"
+    assert telegram.webhook["secret_token"] == row.webhook_secret
+    assert api.delete(f"/v1.1/apps/{app.id}/integrations/{row.id}", headers=app_jwt).status_code == 200
+    assert telegram.calls("deleteWebhook")
+
+
+def test_a_wrong_telegram_token_is_refused_with_telegrams_reason(api, app_jwt, telegram):
+    wrong = "987654321:" + "B" * 35
+    status, code, text = error_of(create(api, app_jwt, {"type": "telegram", "token": wrong}))
+    assert (status, code) == (400, "platform_refused") and "Unauthorized" in text, text
+    assert wrong not in text
+    assert not Integration.objects.exists() and telegram.webhook is None
+
+
+def test_it_connects_a_twilio_number(api, app_jwt, app, twilio):
+    props = {"type": "twilio", **twilio.credentials(), "displayName": "Support line"}
+    response = create(api, app_jwt, props, prefix=f"/v1/apps/{app.id}")
+    assert response.status_code == 201, response.content
+    body = response.data["integration"]
+    assert (body["accountSid"], body["phoneNumberSid"], body["phoneNumber"], body["displayName"]) == (
+        twilio.account_sid, twilio.phone_number_sid, twilio.phone_number, "Support line")
+    assert twilio.auth_token not in response.content.decode()
+    assert twilio.numbers[twilio.phone_number_sid]["sms_url"] == body["inboundUrl"]
+    listed = api.get(f"/v1/apps/{app.id}/integrations", {"types": "twilio"}, headers=app_jwt)
+    assert ids(listed) == [body["_id"]] and twilio.auth_token not in listed.content.decode()
+    assert api.delete(f"/v1/apps/{app.id}/integrations/{body['_id']}", headers=app_jwt).status_code == 200
+    assert twilio.numbers[twilio.phone_number_sid]["sms_url"] == ""
+
+
+def test_a_wrong_twilio_auth_token_is_refused_and_stores_nothing(api, app_jwt, twilio):
+    props = {"type": "twilio", **twilio.credentials(authToken="0" * 32)}
+    status, code, text = error_of(create(api, app_jwt, props))
+    assert (status, code) == (400, "platform_refused") and "20003" in text, text
+    assert not Integration.objects.exists()
+    assert twilio.numbers[twilio.phone_number_sid]["sms_url"] == ""
