@@ -14,20 +14,11 @@ from messaging.models import Client, Integration, IntegrationStatus, LogEntry
 from messaging.services.errors import ServiceError
 from messaging.services.integrations import _clean
 from tests.api.conftest import add_client, bearer, error_of, make_jwt
-from tests.support.fake_platform import FakePlatform
+from tests.support.fake_telegram import TOKEN
 
 SECRET = "sk-very-secret-4242"
 ONE_OF = f"type must be one of: {', '.join(schemas.CONNECTABLE_TYPES)}."
 BODY = {"type": "fake", "apiKey": SECRET, "account": "acme"}
-
-
-@pytest.fixture(scope="module")
-def platform_server():
-    # One server for the module: stopping one takes half a second (the
-    # serve_forever poll), more than most tests here.
-    server = FakePlatform()
-    yield server
-    server.close()
 
 
 @pytest.fixture
@@ -450,38 +441,6 @@ def test_clients_of_other_integrations_are_untouched_by_a_delete(api, app_jwt, a
 # ------------------------------------------- the real channels, as smooch-core sends them
 
 
-@pytest.fixture(scope="module")
-def telegram_server():
-    from tests.support.fake_telegram import FakeTelegram
-
-    server = FakeTelegram(https_only=False)  # the test client's host is http://testserver
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def telegram(telegram_server, settings):
-    telegram_server.reset()
-    settings.PARLEY_TELEGRAM_API_BASE = telegram_server.url
-    return telegram_server
-
-
-@pytest.fixture(scope="module")
-def twilio_server():
-    from tests.support.fake_twilio import FakeTwilio
-
-    server = FakeTwilio()
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def twilio(twilio_server, settings):
-    twilio_server.reset()
-    settings.PARLEY_TWILIO_API_BASE = twilio_server.url
-    return twilio_server
-
-
 def test_the_official_property_names_are_the_ones_taken():
     """smooch-core's IntegrationType lists (3.5.0 and 8.11.4)."""
     taken = {t: [f.name for f in cls.fields if f.required] for t, cls in schemas.CONNECTABLE.items()}
@@ -489,22 +448,23 @@ def test_the_official_property_names_are_the_ones_taken():
     assert taken["twilio"] == ["accountSid", "authToken", "phoneNumberSid"]
 
 
-def test_it_connects_a_telegram_bot(api, app_jwt, app, telegram):
-    from tests.support.fake_telegram import TOKEN
-
+def test_it_connects_a_telegram_bot(api, app_jwt, app, telegram, settings):
+    settings.PARLEY_PUBLIC_URL = "https://parley.example.org"  # Telegram takes HTTPS webhooks only
     response = create(api, app_jwt, {"type": "telegram", "token": TOKEN}, prefix=f"/v1.1/apps/{app.id}")
     assert response.status_code == 201, response.content
     body = response.data["integration"]
     assert (body["type"], body["displayName"], body["username"]) == ("telegram", "Tacos Bot", "tacos_bot")
     assert TOKEN not in response.content.decode()
     row = Integration.objects.get()
-    assert telegram.webhook["url"] == body["inboundUrl"] == f"http://testserver/integrations/telegram/{row.id}/webhook"
+    assert telegram.webhook["url"] == body["inboundUrl"] == (
+        f"https://parley.example.org/integrations/telegram/{row.id}/webhook")
     assert telegram.webhook["secret_token"] == row.webhook_secret
     assert api.delete(f"/v1.1/apps/{app.id}/integrations/{row.id}", headers=app_jwt).status_code == 200
     assert telegram.calls("deleteWebhook")
 
 
-def test_a_wrong_telegram_token_is_refused_with_telegrams_reason(api, app_jwt, telegram):
+def test_a_wrong_telegram_token_is_refused_with_telegrams_reason(api, app_jwt, telegram, settings):
+    settings.PARLEY_PUBLIC_URL = "https://parley.example.org"
     wrong = "987654321:" + "B" * 35
     status, code, text = error_of(create(api, app_jwt, {"type": "telegram", "token": wrong}))
     assert (status, code) == (400, "platform_refused") and "Unauthorized" in text, text
@@ -512,7 +472,8 @@ def test_a_wrong_telegram_token_is_refused_with_telegrams_reason(api, app_jwt, t
     assert not Integration.objects.exists() and telegram.webhook is None
 
 
-def test_it_connects_a_twilio_number(api, app_jwt, app, twilio):
+def test_it_connects_a_twilio_number(api, app_jwt, app, fake_twilio):
+    twilio = fake_twilio
     props = {"type": "twilio", **twilio.credentials(), "displayName": "Support line"}
     response = create(api, app_jwt, props, prefix=f"/v1/apps/{app.id}")
     assert response.status_code == 201, response.content
@@ -527,7 +488,8 @@ def test_it_connects_a_twilio_number(api, app_jwt, app, twilio):
     assert twilio.numbers[twilio.phone_number_sid]["sms_url"] == ""
 
 
-def test_a_wrong_twilio_auth_token_is_refused_and_stores_nothing(api, app_jwt, twilio):
+def test_a_wrong_twilio_auth_token_is_refused_and_stores_nothing(api, app_jwt, fake_twilio):
+    twilio = fake_twilio
     props = {"type": "twilio", **twilio.credentials(authToken="0" * 32)}
     status, code, text = error_of(create(api, app_jwt, props))
     assert (status, code) == (400, "platform_refused") and "20003" in text, text

@@ -9,6 +9,7 @@
 // below. Prints one JSON object: what each call answered.
 'use strict';
 const Smooch = require('smooch-core-8');
+const report = require('./report');
 
 const env = process.env;
 const smooch = new Smooch({keyId: env.KEY_ID, secret: env.SECRET, scope: 'app', serviceUrl: env.SERVICE_URL});
@@ -70,13 +71,4 @@ async function teardown() {
     out.left = await smooch.integrations.list(APP_ID);
 }
 
-(env.PHASE === 'teardown' ? teardown() : setup()).then(() => {
-    console.log(JSON.stringify(out));
-}).catch(async (error) => {
-    let body = '';
-    if (error.response) {
-        body = await error.response.text();
-    }
-    console.error('smooch-core call failed:', error.message, body);
-    process.exit(1);
-});
+report(env.PHASE === 'teardown' ? teardown() : setup(), out);
