@@ -443,7 +443,8 @@ def document() -> dict:
                 "or an email is expected. Request schemas carry `x-errors`: the error description "
                 "given when a keyword fails. Author avatars default to Gravatar "
                 "with d=mp. Parley extensions: the resend endpoint, /v1/ping, the widget keys of "
-                "init's app."
+                "init's app, an integration's inboundUrl, error, errorAt and lastInboundAt, and the "
+                "integrations list's hasMore."
             ),
         },
         "servers": [{"url": "/"}],

@@ -49,7 +49,6 @@ def _client_for(app: App, integration: Integration, phone_number: str) -> Client
         return client
     if client is None:
         app_user = AppUser.objects.create(app=app)
-        app_user.app = app
         events.emit("appUser:created", app=app, app_user=app_user, summary=f"User {app_user.id} created",
                     detail={"appUser": events.user_ref(app_user), "via": "notification"})
         client = Client(app_user=app_user, platform=integration.type, integration=integration,
