@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from dashboard.forms import LoginForm
-from dashboard.views import accounts, apps, home, team
+from dashboard.views import accounts, apps, home, integrations, team
 from dashboard.views.accounts import limited_per_address
 from messaging import ratelimits
 
@@ -63,4 +63,16 @@ urlpatterns = [
     path("apps/<str:app_id>/delete/", apps.delete_app, name="app_delete"),
     path("apps/<str:app_id>/keys/", apps.create_app_key, name="app_key_create"),
     path("apps/<str:app_id>/keys/<str:key_id>/revoke/", apps.revoke_app_key, name="app_key_revoke"),
+    # An app's channels (integrations).
+    path("apps/<str:app_id>/integrations/", integrations.integration_list, name="app_integrations"),
+    path("apps/<str:app_id>/integrations/new/", integrations.choose_type, name="app_integration_new"),
+    path("apps/<str:app_id>/integrations/new/<str:type_>/", integrations.create, name="app_integration_create"),
+    path("apps/<str:app_id>/integrations/<str:integration_id>/", integrations.integration_page,
+         name="app_integration"),
+    path("apps/<str:app_id>/integrations/<str:integration_id>/check/", integrations.check_connection,
+         name="app_integration_check"),
+    path("apps/<str:app_id>/integrations/<str:integration_id>/edit/", integrations.edit,
+         name="app_integration_edit"),
+    path("apps/<str:app_id>/integrations/<str:integration_id>/delete/", integrations.delete,
+         name="app_integration_delete"),
 ]

@@ -96,27 +96,42 @@ def numbered_reply(message, text: str) -> dict | None:
 
 
 def utf16_length(text: str) -> int:
-    """Length in UTF-16 code units: how platforms that count "characters"
-    count them (an emoji outside the BMP is two)."""
-    return len(text.encode("utf-16-le")) // 2
+    """The length of `text` in UTF-16 code units: how Telegram counts a
+    message's characters (a character outside the BMP, most emoji, counts
+    twice)."""
+    return len(text) + sum(1 for char in text if ord(char) > 0xFFFF)
+
+
+def _fitting(text: str, limit: int) -> int:
+    """How many characters of `text` fit in `limit` UTF-16 code units."""
+    units = 0
+    for index, char in enumerate(text):
+        units += 2 if ord(char) > 0xFFFF else 1
+        if units > limit:
+            return index
+    return len(text)
 
 
 def split_text(text: str, limit: int) -> list[str]:
-    """`text` in parts of at most `limit` UTF-16 code units (never more than
-    `limit` characters either), each cut after the last line break or space
-    that fits, or at the limit when a single word is longer. Whitespace at
-    the cuts is dropped; an empty text is one empty part."""
-    parts, rest = [], text
+    """`text` as pieces of at most `limit` UTF-16 code units (so at most
+    `limit` characters by any count), for a platform that refuses longer
+    messages. Each cut is at the last line break of the piece, else its
+    last space, when there is one in its second half (the separator is
+    dropped), else at the limit itself, never inside a character.
+    Whitespace-only pieces are left out: platforms refuse empty text."""
+    pieces = []
+    rest = text
     while utf16_length(rest) > limit:
-        fit = limit  # characters: at least `limit` code units
-        while fit > 1 and utf16_length(rest[:fit]) > limit:
-            fit = max(1, fit - max(1, (utf16_length(rest[:fit]) - limit + 1) // 2))
-        cut = max(rest.rfind("\n", 0, fit + 1), rest.rfind(" ", 0, fit + 1))
+        end = _fitting(rest, limit)
+        # A separator right after the piece counts: it is dropped.
+        cut = rest.rfind("\n", end // 2, end + 1)
         if cut <= 0:
-            cut = fit
-        part, rest = rest[:cut].rstrip(), rest[cut:].lstrip()
-        if part:
-            parts.append(part)
-    if rest or not parts:
-        parts.append(rest)
-    return parts
+            cut = rest.rfind(" ", end // 2, end + 1)
+        if cut > 0:
+            pieces.append(rest[:cut])
+            rest = rest[cut + 1:]
+        else:
+            pieces.append(rest[:end])
+            rest = rest[end:]
+    pieces.append(rest)
+    return [piece for piece in pieces if piece.strip()] or pieces[:1]

@@ -20,8 +20,12 @@ from messaging.integrations.web import WebMessenger
 
 
 def _build() -> dict[str, type[Integration]]:
-    registry = {cls.type: cls for cls in (WebMessenger, Telegram, Twilio)}
-    registry.update({descriptor.type: descriptor for descriptor in DESCRIPTORS})
+    registry = {
+        WebMessenger.type: WebMessenger,
+        Telegram.type: Telegram,
+        Twilio.type: Twilio,
+        **{descriptor.type: descriptor for descriptor in DESCRIPTORS},
+    }
     for path in settings.PARLEY_EXTRA_INTEGRATIONS:
         cls = import_string(path)
         if cls.type in registry:

@@ -30,22 +30,8 @@ import mimetypes
 import posixpath
 from urllib.parse import quote
 
-from messaging.integrations.base import (
-    Capabilities,
-    Connected,
-    Field,
-    InboundEvent,
-    InboundRefused,
-    Integration,
-    Limits,
-    Media,
-    PlatformError,
-    RawEvent,
-    api_base,
-    fetch_media,
-    http_post,
-    json_body,
-)
+from messaging.integrations import base
+from messaging.integrations.base import Capabilities, Field, Integration, Limits, PlatformError
 from messaging.integrations.fallback import split_text, utf16_length
 
 logger = logging.getLogger(__name__)
@@ -166,7 +152,7 @@ class Telegram(Integration):
         if token is None:
             if self.integration is None:
                 raise PlatformError("no telegram integration connected", permanent=True, code="no_integration")
-            token = str(self.credentials.get("token") or "")
+            token = str(self.credentials.get("token") or "").strip()
         if not token:
             raise PlatformError("the Telegram integration has no bot token", permanent=True,
                                 code="bad_credentials")
@@ -175,8 +161,8 @@ class Telegram(Integration):
     def _call(self, method: str, params: dict | None = None, *, token: str | None = None):
         """One Bot API method; returns its `result`. The token stays one
         path segment, whatever it holds."""
-        url = f"{api_base(self.type)}/bot{quote(self._token(token), safe=':')}/{method}"
-        response = http_post(url, json=params or {}, explain=_explain)
+        url = f"{base.api_base(self.type)}/bot{quote(self._token(token), safe=':')}/{method}"
+        response = base.http_post(url, json=params or {}, explain=_explain)
         try:
             body = response.json()
         except ValueError:
@@ -187,14 +173,14 @@ class Telegram(Integration):
 
     # Set-up.
 
-    def check(self, credentials: dict) -> Connected:
+    def check(self, credentials: dict) -> base.Connected:
         token = str(credentials.get("token") or "").strip()
         if not token:
             raise PlatformError("a bot token is required", permanent=True, code="bad_credentials")
         me = self._call("getMe", token=token)
         if not isinstance(me, dict):
             raise PlatformError("Telegram answered getMe without a bot", permanent=True)
-        return Connected(display_name=str(me.get("first_name") or me.get("username") or ""),
+        return base.Connected(display_name=str(me.get("first_name") or me.get("username") or ""),
                          details={"username": me.get("username", ""), "botId": me.get("id")})
 
     def register_webhook(self, url: str) -> None:
@@ -208,26 +194,26 @@ class Telegram(Integration):
 
     def send(self, delivery) -> str:
         message = delivery.message
-        base = {"chat_id": delivery.client.external_id}
+        recipient = {"chat_id": delivery.client.external_id}
         if not delivery.notify:
-            base["disable_notification"] = True
+            recipient["disable_notification"] = True
         ids = []
         if message.type in ("carousel", "list"):
             if message.text:
-                ids += self._send_text(base, message.text, None)
+                ids += self._send_text(recipient, message.text, None)
             items = message.items or []
             for number, item in enumerate(items, start=1):
                 actions = list(item.get("actions") or [])
                 if number == len(items):
                     actions += message.actions or []
                 text = "\n".join(part for part in (item.get("title"), item.get("description")) if part)
-                ids += self._send_media_or_text(base, text, item.get("mediaUrl", ""), actions)
+                ids += self._send_media_or_text(recipient, text, item.get("mediaUrl", ""), actions)
         elif message.type == "location" and message.coordinates:
-            ids.append(self._send("sendLocation", {**base, "latitude": message.coordinates.get("lat"),
+            ids.append(self._send("sendLocation", {**recipient, "latitude": message.coordinates.get("lat"),
                                                    "longitude": message.coordinates.get("long")}))
         else:
             media_url = message.media_url if message.type == "image" else ""
-            ids += self._send_media_or_text(base, message.text, media_url, message.actions or [])
+            ids += self._send_media_or_text(recipient, message.text, media_url, message.actions or [])
         if not ids:
             raise PlatformError(f"nothing to send to Telegram in this {message.type} message", permanent=True,
                                 code="rejected")
@@ -239,24 +225,24 @@ class Telegram(Integration):
             raise PlatformError(f"Telegram answered {method} without a message_id", permanent=True)
         return str(result["message_id"])
 
-    def _send_media_or_text(self, base: dict, text: str, media_url: str, actions: list) -> list[str]:
+    def _send_media_or_text(self, recipient: dict, text: str, media_url: str, actions: list) -> list[str]:
         markup = reply_markup(actions)
         if not media_url:
-            return self._send_text(base, text or _labels(actions), markup)
-        photo = {**base, "photo": media_url}
+            return self._send_text(recipient, text or _labels(actions), markup)
+        photo = {**recipient, "photo": media_url}
         if text and utf16_length(text) <= CAPTION_LIMIT:
             return [self._send("sendPhoto", self._with_markup({**photo, "caption": text}, markup))]
         if not text:
             return [self._send("sendPhoto", self._with_markup(photo, markup))]
-        return [self._send("sendPhoto", photo)] + self._send_text(base, text, markup)
+        return [self._send("sendPhoto", photo)] + self._send_text(recipient, text, markup)
 
-    def _send_text(self, base: dict, text: str, markup: dict | None) -> list[str]:
+    def _send_text(self, recipient: dict, text: str, markup: dict | None) -> list[str]:
         """`text` in as many messages as it needs, the keyboard on the last."""
         pieces = split_text(text, TEXT_LIMIT)
         ids = []
         for number, piece in enumerate(pieces, start=1):
-            last = number == len(pieces)
-            ids.append(self._send("sendMessage", self._with_markup({**base, "text": piece}, markup if last else None)))
+            params = {**recipient, "text": piece}
+            ids.append(self._send("sendMessage", self._with_markup(params, markup if number == len(pieces) else None)))
         return ids
 
     @staticmethod
@@ -274,27 +260,27 @@ class Telegram(Integration):
 
     # Inbound.
 
-    def verify(self, request) -> list[RawEvent]:
+    def verify(self, request) -> list[base.RawEvent]:
         """The secret header first (403 when missing or wrong), then the
         body: one JSON Update with an integer update_id, and for a message
         or callback query the ids `parse` needs (400 when not)."""
         given = request.headers.get(SECRET_HEADER, "")
         expected = self.integration.webhook_secret if self.integration is not None else ""
         if not given or not expected or not hmac.compare_digest(given.encode(), expected.encode()):
-            raise InboundRefused(f"the {SECRET_HEADER} header is missing or wrong", status=403)
-        update = json_body(request)
+            raise base.InboundRefused(f"the {SECRET_HEADER} header is missing or wrong", status=403)
+        update = base.json_body(request)
         update_id = update.get("update_id")
         if not isinstance(update_id, int) or isinstance(update_id, bool):
-            raise InboundRefused("a Telegram update has an integer update_id", status=400)
+            raise base.InboundRefused("a Telegram update has an integer update_id", status=400)
         if ("message" in update or "callback_query" in update) and _chat_id(update) is None:
-            raise InboundRefused("the update's message or callback_query does not say which chat it is from",
+            raise base.InboundRefused("the update's message or callback_query does not say which chat it is from",
                                  status=400)
-        return [RawEvent(key=str(update_id), payload=update)]
+        return [base.RawEvent(key=str(update_id), payload=update)]
 
-    def parse(self, payload: dict) -> list[InboundEvent]:
+    def parse(self, payload: dict) -> list[base.InboundEvent]:
         """One Update as events:
         - a message: text -> "message" (`/start`, with a deep-link payload
-          or not, -> "start", its payload as `referral.code`); a photo (or
+          or not, -> "start", with the deep link's `payload`); a photo (or
           an image sent as a file) -> "message" with the largest size
           fetched (getFile, then the file) as `media` and the caption as
           text; a location or venue -> "message" with coordinates; a
@@ -321,16 +307,16 @@ class Telegram(Integration):
             command, _, argument = text.partition(" ")
             if command == "/start" or command.startswith("/start@"):
                 if argument.strip():
-                    data["referral"] = {"code": argument.strip()}
+                    data["payload"] = argument.strip()
                 del data["platformMessageId"]
-                return [InboundEvent("start", chat_id, data)]
-            return [InboundEvent("message", chat_id, {**data, "text": text})]
+                return [base.InboundEvent("start", chat_id, data)]
+            return [base.InboundEvent("message", chat_id, {**data, "text": text})]
         file_id = _image_file_id(message)
         if file_id:
             data["media"] = self._fetch_file(file_id)
             if isinstance(message.get("caption"), str):
                 data["text"] = message["caption"]
-            return [InboundEvent("message", chat_id, data)]
+            return [base.InboundEvent("message", chat_id, data)]
         location = message.get("location")
         if isinstance(location, dict) and "latitude" in location and "longitude" in location:
             data["coordinates"] = {"lat": location["latitude"], "long": location["longitude"]}
@@ -338,13 +324,13 @@ class Telegram(Integration):
             label = ", ".join(str(venue[k]) for k in ("title", "address") if venue.get(k))
             if label:
                 data["text"] = label
-            return [InboundEvent("message", chat_id, data)]
+            return [base.InboundEvent("message", chat_id, data)]
         sticker = message.get("sticker")
         if isinstance(sticker, dict) and isinstance(sticker.get("emoji"), str):
-            return [InboundEvent("message", chat_id, {**data, "text": sticker["emoji"]})]
+            return [base.InboundEvent("message", chat_id, {**data, "text": sticker["emoji"]})]
         return []
 
-    def _postback(self, chat_id: str, query: dict) -> list[InboundEvent]:
+    def _postback(self, chat_id: str, query: dict) -> list[base.InboundEvent]:
         data = query.get("data")
         try:
             self._call("answerCallbackQuery", {"callback_query_id": str(query.get("id", ""))})
@@ -361,17 +347,17 @@ class Telegram(Integration):
         label = _button_label(query.get("message"), data)
         if label:
             event["text"] = label
-        return [InboundEvent("postback", chat_id, event)]
+        return [base.InboundEvent("postback", chat_id, event)]
 
-    def _fetch_file(self, file_id: str) -> Media:
+    def _fetch_file(self, file_id: str) -> base.Media:
         """A file the user sent, through getFile and the file server."""
         file = self._call("getFile", {"file_id": file_id})
         path = file.get("file_path") if isinstance(file, dict) else None
         if not isinstance(path, str) or not path:
             raise PlatformError("Telegram answered getFile without a file_path", permanent=True)
-        url = f"{api_base(self.type)}/file/bot{quote(self._token(), safe=':')}/{quote(path, safe='/')}"
+        url = f"{base.api_base(self.type)}/file/bot{quote(self._token(), safe=':')}/{quote(path, safe='/')}"
         # Not _explain: a 404 here is a file gone, not a token Telegram does not know.
-        media = fetch_media(url)
+        media = base.fetch_media(url)
         media.filename = posixpath.basename(path)
         if not media.content_type.startswith("image/"):
             media.content_type = mimetypes.guess_type(media.filename)[0] or "image/jpeg"

@@ -33,19 +33,8 @@ import mimetypes
 import re
 
 from messaging.integrations.base import (
-    Capabilities,
-    Connected,
-    Field,
-    InboundEvent,
-    InboundRefused,
-    Integration,
-    Limits,
-    PlatformError,
-    RawEvent,
-    api_base,
-    fetch_media,
-    form_body,
-    http_call,
+    Capabilities, Connected, Field, InboundEvent, InboundRefused, Integration, Limits, PlatformError, RawEvent,
+    api_base, fetch_media, form_body, http_call,
 )
 from messaging.integrations.fallback import render_caption, render_text, split_text
 
@@ -99,9 +88,8 @@ def signature(auth_token: str, url: str, params: dict) -> str:
 
 
 def _explain(response) -> PlatformError | None:
-    """Twilio's error JSON as a PlatformError with the code the engine acts on.
-    A 429 keeps the default (retried after Retry-After): http_call asks
-    `explain` for every 4xx."""
+    """Twilio's error JSON as a PlatformError with the code the engine acts on
+    (a 429 is left to the default: retried after Retry-After)."""
     if response.status_code == 429:
         return None
     try:

@@ -14,7 +14,9 @@ from messaging.delivery import send_typing, sending, timers
 from messaging.integrations import registry
 from messaging.integrations.base import InboundRefused, PlatformError
 from messaging.integrations.telegram import ACTION_REF, Telegram
-from messaging.models import AppUser, Delivery, Integration, Message, Timer
+from messaging.models import AppUser, Delivery, Integration, LogEntry, Message, Timer
+from messaging.services import inbound, integrations
+from messaging.services.errors import ServiceError
 from messaging.services.messages import post_message
 from messaging.validators import validate_message
 from tests.support.fake_telegram import (
@@ -107,6 +109,21 @@ def test_register_and_unregister_the_webhook(telegram, bot, integration):
                                 "allowed_updates": ["message", "callback_query"]}
     bot.unregister_webhook()
     assert telegram.webhook is None and len(telegram.calls("deleteWebhook")) == 1
+
+
+def test_the_integrations_service_connects_a_bot_and_refuses_a_wrong_token(telegram, app):
+    row = integrations.create_integration(app, {"type": "telegram", "token": f" {TOKEN} "},
+                                          base_url="https://parley.example")
+    assert (row.display_name, row.details) == ("Tacos Bot", {"username": "tacos_bot", "botId": 123456789})
+    assert telegram.webhook == {"url": f"https://parley.example/integrations/telegram/{row.id}/webhook",
+                                "secret_token": row.webhook_secret, "allowed_updates": ["message", "callback_query"]}
+    with pytest.raises(ServiceError) as refused:
+        integrations.create_integration(app, {"type": "telegram", "token": TOKEN[:-1] + "X"},
+                                        base_url="https://parley.example")
+    assert "Telegram refused the bot token (401 Unauthorized)" in str(refused.value)
+    assert TOKEN[:-1] not in str(refused.value)
+    integrations.delete_integration(row)
+    assert telegram.webhook is None and not Integration.objects.filter(app=app).exists()
 
 
 def test_the_fake_refuses_what_telegram_refuses(telegram, bot):
@@ -274,7 +291,10 @@ def test_a_blocked_bot_fails_the_delivery_as_blocked(telegram, chat, user):
     assert "bot was blocked by the user" in error.message
     sending.run_due()
     delivery.refresh_from_db()
+    chat.refresh_from_db()
     assert delivery.state == "failed" and delivery.error["code"] == "blocked"
+    assert chat.unreachable == "blocked"  # nothing more is sent there until the user writes again
+    assert len(telegram.refusals()) == 2  # the direct call, then the engine's: no more
 
 
 def test_an_unknown_chat_is_a_permanent_refusal_in_telegrams_words(telegram, chat, user):
@@ -489,12 +509,11 @@ def test_a_user_with_a_username_only(bot):
     assert event.data["displayName"] == "bob" and "givenName" not in event.data
 
 
-@pytest.mark.parametrize("text, referral", [("/start", None), ("/start promo-42", "promo-42"),
-                                            ("/start@tacos_bot", None)])
-def test_start_is_a_conversation_start(bot, text, referral):
+@pytest.mark.parametrize("text, payload", [("/start", None), ("/start promo-42", "promo-42"),
+                                           ("/start@tacos_bot", None)])
+def test_start_is_a_conversation_start(bot, text, payload):
     [event] = bot.parse(message_update(10, text=text))
-    assert (event.kind, event.external_id, event.data.get("referral")) == (
-        "start", CHAT, {"code": referral} if referral else None)
+    assert (event.kind, event.external_id, event.data.get("payload")) == ("start", CHAT, payload)
     assert event.data["givenName"] == "Alice" and "text" not in event.data
 
 
@@ -600,3 +619,52 @@ def test_edited_messages_make_no_event(bot):
     update = message_update(22, text="edited")
     update["edited_message"] = update.pop("message")
     assert bot.parse(update) == []
+
+
+# Through the inbound endpoint and the engine.
+
+def post_update(client, integration, update, secret=None):
+    return client.post(f"/integrations/telegram/{integration.id}/webhook", data=json.dumps(update),
+                       content_type="application/json",
+                       HTTP_X_TELEGRAM_BOT_API_SECRET_TOKEN=secret or integration.webhook_secret)
+
+
+@pytest.fixture
+def media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    settings.PARLEY_PUBLIC_URL = "https://parley.example"
+    return tmp_path
+
+
+def test_a_users_messages_reach_the_conversation(client, telegram, integration, media_root):
+    assert post_update(client, integration, message_update(30, text="/start promo-42")).status_code == 200
+    assert post_update(client, integration, message_update(31, text="Hello from Telegram")).status_code == 200
+    update = message_update(32, photo=photo_sizes(telegram, "menu"), caption="This one")
+    assert post_update(client, integration, update).status_code == 200
+    assert post_update(client, integration, message_update(31, text="again")).status_code == 200  # a repeat
+    assert post_update(client, integration, message_update(33, text="x"), secret="wrong").status_code == 403
+    inbound.run_due()
+
+    [alice] = AppUser.objects.filter(app=integration.app)
+    assert (alice.given_name, alice.surname, alice.conversation_started) == ("Alice", "Liddell", True)
+    [chat] = alice.clients.all()
+    assert (chat.platform, chat.external_id, chat.integration_id) == ("telegram", CHAT, integration.id)
+    start = LogEntry.objects.get(kind="conversation:start")
+    assert start.detail["referral"] == {"code": "promo-42"}
+    text, image = Message.objects.filter(app_user=alice).order_by("received")
+    assert (text.role, text.text, text.source["type"]) == ("appUser", "Hello from Telegram", "telegram")
+    assert (image.type, image.text) == ("image", "This one")
+    assert image.media_url.startswith("https://parley.example/media/") and TOKEN not in image.media_url
+    assert [p.read_bytes() for p in media_root.rglob("*.png")] == [PNG]
+
+
+def test_a_button_press_reaches_the_engine_with_its_payload(client, telegram, integration, chat, user):
+    message = sent_with_buttons(telegram, None, chat, user)
+    long_ref = message["reply_markup"]["inline_keyboard"][1][0]["callback_data"]
+    post_update(client, integration, callback_update(40, "CALL_ME", message))
+    post_update(client, integration, callback_update(41, long_ref, message))
+    inbound.run_due()
+    postbacks = LogEntry.objects.filter(kind="postback").order_by("id")
+    assert [(p.detail["action"]["payload"], p.detail["action"]["text"]) for p in postbacks] == [
+        ("CALL_ME", "Call me"), ("L" * 100, "Long one")]
+    assert [c["callback_query_id"] for c in telegram.calls("answerCallbackQuery")] == ["cq-40", "cq-41"]
