@@ -29,6 +29,7 @@ send both for "not given".
 from django.conf import settings
 
 from messaging.events import SUBSCRIBABLE_TRIGGERS
+from messaging.integrations.registry import REGISTRY
 
 ROLES = ["appUser", "appMaker"]
 MESSAGE_TYPES = ["text", "image", "carousel", "list", "location"]
@@ -307,13 +308,18 @@ EVENT = {
     "required": ["name"],
 }
 
+# The channels whose users are known by a phone number: the ones linkChannel
+# links and the Notification API can start a conversation on.
+PHONE_CHANNELS = ["twilio"]
+PHONE_NUMBER_DESCRIPTION = ("E.164 once spaces, dashes, dots and parentheses are removed (+, country code, "
+                            "7 to 15 digits).")
+
 LINK = {
     "type": "object",
     "properties": {
-        "type": {"enum": ["twilio"], "x-errors": {
+        "type": {"enum": PHONE_CHANNELS, "x-errors": {
             "enum": "{name} must be {either}: it is the only channel that can be linked through the API."}},
-        "phoneNumber": {"type": "string", "description": "E.164 once spaces, dashes, dots and "
-                        "parentheses are removed (+, country code, 7 to 15 digits).",
+        "phoneNumber": {"type": "string", "description": PHONE_NUMBER_DESCRIPTION,
                         "x-errors": {"required": "{name} is required to link {root[type]}."}},
         "skipConfirmation": BOOL,
     },
@@ -370,3 +376,131 @@ WEBHOOK_FIELDS = {
 }
 WEBHOOK = {"type": "object", "properties": WEBHOOK_FIELDS, "required": ["target"]}
 WEBHOOK_UPDATE = {"type": "object", "properties": WEBHOOK_FIELDS}
+
+# -------------------------------------------------------------- integrations
+
+INTEGRATION_DISPLAY_NAME_MAX = 100
+INTEGRATION_PROPERTY_MAX = 2000
+
+# The channel types the integrations API creates: those that declare the
+# properties they take (`fields`, messaging/integrations/base.Field).
+CONNECTABLE = {type_: cls for type_, cls in sorted(REGISTRY.items()) if cls.fields}
+CONNECTABLE_TYPES = list(CONNECTABLE)
+_ONE_OF_TYPES = f"type must be one of: {', '.join(CONNECTABLE_TYPES)}."
+
+DISPLAY_NAME_ERROR = f"displayName must be a string of at most {INTEGRATION_DISPLAY_NAME_MAX} characters."
+INTEGRATION_DISPLAY_NAME = {
+    "type": "string",
+    "maxLength": INTEGRATION_DISPLAY_NAME_MAX,
+    "description": "Shown in the dashboard; defaults to what the platform tells (a bot's name).",
+    "x-errors": {"type": DISPLAY_NAME_ERROR, "maxLength": DISPLAY_NAME_ERROR},
+}
+
+
+def _channel_properties(cls, *, partial: bool) -> dict:
+    """What one channel type takes, generated from its declared fields: each
+    a non-blank string of at most INTEGRATION_PROPERTY_MAX characters, the
+    required ones required unless `partial` (an update), and no other key
+    but `type` and `displayName`: as strict as
+    messaging.services.integrations._clean, which checks the same fields."""
+    names = [spec.name for spec in cls.fields]
+    takes = ", ".join([*names, "displayName"])
+    properties = {}
+    for spec in cls.fields:
+        properties[spec.name] = {
+            **required_string(INTEGRATION_PROPERTY_MAX),
+            "description": spec.label + (" (secret: stored encrypted, never returned)" if spec.secret else "")
+            + ("" if spec.required else " (optional)") + (f". {spec.help}" if spec.help else ""),
+            "x-errors": {
+                "required": f"{{name}} is required for {cls.type} integrations.",
+                "type": "{name} must be a non-empty string.",
+                "pattern": "{name} must be a non-empty string.",
+                "maxLength": f"{{name}} is longer than {INTEGRATION_PROPERTY_MAX} characters.",
+            },
+        }
+    return {
+        "propertyNames": {
+            "enum": ["type", *names, "displayName"],
+            "x-errors": {"enum": f"{{value}} is not a property of {cls.type} integrations (they take {takes})."},
+        },
+        "properties": {**properties, "displayName": INTEGRATION_DISPLAY_NAME},
+        "required": [] if partial else [spec.name for spec in cls.fields if spec.required],
+    }
+
+
+def _integration(*, partial: bool) -> dict:
+    """The integrations API's body: `type` picks the channel, whose own
+    properties follow (the ones the official clients send: Telegram
+    `token`, Twilio `accountSid`, `authToken`, `phoneNumberSid`...)."""
+    return {
+        "type": "object",
+        "description": (
+            "The properties of the integration's own type: "
+            + "; ".join(f"{t}: {', '.join(f.name for f in cls.fields)}" for t, cls in CONNECTABLE.items())
+            + (". An update changes only the properties given; new credentials are checked with the "
+               "platform first. `type` may be left out, or must be the integration's own."
+               if partial else ". The credentials are checked with the platform before anything is stored.")
+        ),
+        "properties": {"type": {"enum": CONNECTABLE_TYPES,
+                                "x-errors": {"enum": _ONE_OF_TYPES, "required": _ONE_OF_TYPES}}},
+        "required": [] if partial else ["type"],
+        "allOf": [
+            {"if": {"properties": {"type": {"const": type_}}, "required": ["type"]},
+             "then": _channel_properties(cls, partial=partial)}
+            for type_, cls in CONNECTABLE.items()
+        ],
+    }
+
+
+INTEGRATION = _integration(partial=False)
+INTEGRATION_UPDATE = _integration(partial=True)
+
+# ------------------------------------------------------------- notifications
+
+NOTIFICATION_DESTINATION = {
+    "type": "object",
+    "description": "The integration (one of the app's, of a type that takes a phone number) and the "
+    "user's id on it.",
+    "x-errors": {"type": "{name} must be an object with integrationId and destinationId."},
+    "properties": {
+        "integrationId": {**required_string(24), "x-errors": NON_EMPTY_ERRORS},
+        "destinationId": {**required_string(64), "description": "The phone number: " + PHONE_NUMBER_DESCRIPTION,
+                          "x-errors": NON_EMPTY_ERRORS},
+    },
+    "required": ["integrationId", "destinationId"],
+}
+
+NOTIFICATION_AUTHOR = {
+    "type": "object",
+    "description": "Who the message is from; the message's own name, email and avatarUrl win.",
+    "x-errors": OBJECT_ERRORS,
+    "properties": {
+        "role": {"enum": ["appMaker"], "description": "Defaults to appMaker, the only role accepted."},
+        "name": MESSAGE["properties"]["name"],
+        "email": MESSAGE["properties"]["email"],
+        "avatarUrl": MESSAGE["properties"]["avatarUrl"],
+    },
+}
+
+NOTIFICATION = {
+    "type": "object",
+    "description": "A first message to someone who never wrote in, by SMS: the app user whose client on "
+    "the integration has that phone number, created with the client when there is none.",
+    "properties": {
+        "destination": NOTIFICATION_DESTINATION,
+        "author": NOTIFICATION_AUTHOR,
+        "message": {
+            **MESSAGE,
+            "description": "A message as POST /appusers/{appUserId}/messages takes it, from the business "
+            "(role appMaker, which may be left out), without a destination of its own.",
+            "required": ["type"],
+            "properties": {**{k: v for k, v in MESSAGE["properties"].items() if k != "destination"},
+                           "role": {"enum": ["appMaker"]}},
+            "not": {"required": ["destination"]},
+            "x-errors": {"type": "{name} must be a JSON object.",
+                         "not": "message.destination: the notification's destination is given beside "
+                                "the message."},
+        },
+    },
+    "required": ["destination", "message"],
+}

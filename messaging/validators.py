@@ -214,6 +214,9 @@ INIT = Schema(schemas.INIT)
 DEVICE_UPDATE = Schema(schemas.DEVICE_UPDATE)
 WEBHOOK = Schema(schemas.WEBHOOK)
 WEBHOOK_UPDATE = Schema(schemas.WEBHOOK_UPDATE)
+INTEGRATION = Schema(schemas.INTEGRATION)
+INTEGRATION_UPDATE = Schema(schemas.INTEGRATION_UPDATE)
+NOTIFICATION = Schema(schemas.NOTIFICATION)
 
 
 def _text(value) -> str | None:
@@ -417,13 +420,18 @@ def validate_link(data: dict) -> dict:
     """POST /appusers/{id}/channels: type (twilio only, as Smooch) and its
     entity, phoneNumber, normalised to E.164."""
     body = LINK.check(data)
-    normalised = _E164_JUNK.sub("", body["phoneNumber"])
-    if not normalised.startswith("+"):
-        _fail("phoneNumber must start with + and the country code (e.g. +1 212-555-2368).")
-    if not _E164.fullmatch(normalised):
-        _fail("phoneNumber is not a valid phone number (+, country code, then 7 to 15 digits).")
-    return {"type": body["type"], "phone_number": normalised,
+    return {"type": body["type"], "phone_number": _phone_number(body["phoneNumber"], "phoneNumber"),
             "skip_confirmation": body.get("skipConfirmation", False)}
+
+
+def _phone_number(raw: str, name: str) -> str:
+    """`raw` in E.164 once spaces, dashes, dots and parentheses are removed."""
+    normalised = _E164_JUNK.sub("", raw)
+    if not normalised.startswith("+"):
+        _fail(f"{name} must start with + and the country code (e.g. +1 212-555-2368).")
+    if not _E164.fullmatch(normalised):
+        _fail(f"{name} is not a valid phone number (+, country code, then 7 to 15 digits).")
+    return normalised
 
 
 def validate_device(data: dict) -> dict:
@@ -472,3 +480,42 @@ def validate_webhook(data: dict, *, partial: bool) -> dict:
     elif not partial:
         fields["triggers"] = ["message"]
     return fields
+
+
+# -------------------------------------------------------------- integrations
+
+
+def validate_integration(data: dict, *, type_: str | None = None) -> dict:
+    """The integrations API's body: for a new integration (`type_` None) or
+    an update of one of type `type_`, whose own properties it is checked
+    against (an update may leave `type` out). Returns the body as the
+    service takes it (messaging.services.integrations, which checks the
+    same declared fields again for the dashboard's forms)."""
+    if type_ is None:
+        return INTEGRATION.check(data)
+    body = _present(data, INTEGRATION_UPDATE.schema)
+    if body.get("type", type_) != type_:
+        _fail("type cannot be changed: delete the integration and create another.")
+    if type_ not in schemas.CONNECTABLE:
+        _fail(f"{type_} integrations cannot be changed through the API.")
+    return INTEGRATION_UPDATE.check({**body, "type": type_})
+
+
+# ------------------------------------------------------------- notifications
+
+
+def validate_notification(data: dict) -> dict:
+    """POST /notifications: the integration, the phone number (E.164) and
+    the message's field values, from the business (as `validate_message`
+    returns them, with the destination set to the integration). The
+    author's name, email and avatarUrl apply where the message has none."""
+    body = NOTIFICATION.check(data)
+    destination = body["destination"]
+    phone_number = _phone_number(destination["destinationId"], "destination.destinationId")
+    author = body.get("author", {})
+    message = {**{key: author[key] for key in ("name", "email", "avatarUrl") if key in author},
+               **body["message"]}
+    message.pop("role", None)
+    fields = validate_message(message, role="appMaker", app_user=None)
+    fields["destination"] = {"integrationId": destination["integrationId"]}
+    return {"integration_id": destination["integrationId"], "phone_number": phone_number, "fields": fields}

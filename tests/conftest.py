@@ -5,6 +5,9 @@ from urllib.parse import urlparse
 import pytest
 
 from tests.support.cast import PASSWORD, add_member
+from tests.support.fake_platform import FakePlatform
+from tests.support.fake_telegram import FakeTelegram
+from tests.support.fake_twilio import FakeTwilio
 
 # Playwright's sync API runs an event loop in the test thread.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -155,6 +158,50 @@ def fast_password_hashing(request, settings):
     if marker and marker.kwargs.get("transaction"):
         return
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+# The fake platforms (tests/support/fake_*.py): one server each for the
+# session, since stopping one costs half a second (the serve_forever poll);
+# the function fixtures reset it and point Parley at it.
+
+
+def _serve(fake):
+    yield fake
+    fake.close()
+
+
+def _fresh(fake, settings, setting: str):
+    fake.reset()
+    setattr(settings, setting, fake.url)
+    return fake
+
+
+@pytest.fixture(scope="session")
+def telegram_server():
+    yield from _serve(FakeTelegram())
+
+
+@pytest.fixture
+def telegram(telegram_server, settings):
+    """The fake Telegram Bot API, as new, at PARLEY_TELEGRAM_API_BASE."""
+    return _fresh(telegram_server, settings, "PARLEY_TELEGRAM_API_BASE")
+
+
+@pytest.fixture(scope="session")
+def twilio_server():
+    yield from _serve(FakeTwilio())
+
+
+@pytest.fixture
+def fake_twilio(twilio_server, settings):
+    """The fake Twilio, a new account, at PARLEY_TWILIO_API_BASE."""
+    return _fresh(twilio_server, settings, "PARLEY_TWILIO_API_BASE")
+
+
+@pytest.fixture(scope="session")
+def platform_server():
+    """A plain FakePlatform (answers 200 {"id"}), for the fake channel."""
+    yield from _serve(FakePlatform())
 
 
 @pytest.fixture

@@ -11,6 +11,8 @@ so a key added to a response without documenting it fails the suite.
 import copy
 
 from messaging import schemas
+from messaging.api.views.integrations import LIST_LIMIT
+from messaging.models import IntegrationStatus
 
 
 def _obj(properties: dict, required=(), **extra) -> dict:
@@ -175,6 +177,45 @@ DELIVERY = _obj(
     ["_id", "messageId", "clientId", "purpose", "state"],
 )
 
+def _integration() -> dict:
+    """An integration as the API returns it (messaging.wire.integration_json):
+    the public properties of every connectable channel, what the platform
+    told about itself (its own keys), Parley's inbound URL and status; never
+    a secret property (the schema refuses their names)."""
+    fields = [spec for cls in schemas.CONNECTABLE.values() for spec in cls.fields]
+    public = sorted({spec.name for spec in fields if not spec.secret})
+    secret = sorted({spec.name for spec in fields if spec.secret} - set(public))
+    properties = {
+        "_id": STR,
+        "type": STR,
+        "status": {"enum": [status.value for status in IntegrationStatus],
+                   "description": "error: the platform refused the stored credentials (see error); nothing "
+                   "is sent until they are updated or a connection test passes."},
+        "displayName": STR,
+        "inboundUrl": {**URI, "description": "Parley extra: where the platform posts this integration's events "
+                       "(registered with the platform where it has an API for it)."},
+        "error": {**STR, "description": "Parley extra: the platform's last refusal."},
+        "errorAt": DATETIME,
+        "lastInboundAt": {**DATETIME, "description": "Parley extra: the last event received from the platform."},
+        "createdAt": DATETIME,
+        **{name: STR for name in public},
+    }
+    extra = {
+        "patternProperties": {"^[a-z][A-Za-z0-9]*$": {
+            "type": ["string", "number", "boolean"],
+            "description": "What the platform told about the integration when it was checked (a bot's "
+            "username, a phone number).",
+        }},
+    }
+    if secret:
+        extra["not"] = {"anyOf": [{"required": [name]} for name in secret],
+                        "description": "Secret properties are never returned."}
+    return _obj(properties, ["_id", "type", "status"], **extra)
+
+
+INTEGRATION = _integration()
+INTEGRATION_BODY = _obj({"integration": INTEGRATION}, ["integration"])
+
 APP_USER_BODY = _obj({"appUser": APP_USER}, ["appUser"])
 MESSAGE_BODY = _obj({"message": MESSAGE, "conversation": CONVERSATION}, ["message", "conversation"])
 
@@ -310,6 +351,45 @@ APP_PATHS = {
                    body=schemas.WEBHOOK_UPDATE, security=APP_ONLY),
         "delete": _op("deleteWebhook", "Delete a webhook", {200: (EMPTY, "OK")}, security=APP_ONLY),
     },
+    "/integrations": {
+        "get": _op("listIntegrations", "List integrations, oldest first",
+                   {200: (_obj({"integrations": {"type": "array", "items": INTEGRATION},
+                                "hasMore": {**BOOL, "description": "Parley extra: more follow past this page "
+                                            "(ask again with offset + limit)."}},
+                               ["integrations", "hasMore"]), "OK")},
+                   security=APP_ONLY, query=[
+                       {"name": "types", "in": "query", "required": False, "schema": STR,
+                        "description": "Channel types, comma-separated (e.g. telegram,twilio): only "
+                        "integrations of these types."},
+                       {"name": "limit", "in": "query", "required": False,
+                        "schema": {"type": "integer", "minimum": 1, "maximum": LIST_LIMIT, "default": LIST_LIMIT}},
+                       {"name": "offset", "in": "query", "required": False,
+                        "schema": {"type": "integer", "minimum": 0, "default": 0}},
+                   ]),
+        "post": _op("createIntegration", "Connect a channel: the credentials are checked with the platform "
+                    "and Parley's inbound URL registered there before anything is stored",
+                    {201: (INTEGRATION_BODY, "Created")}, body=schemas.INTEGRATION, security=APP_ONLY,
+                    description="400 `platform_refused` with the platform's reason when it refuses the "
+                    "credentials or the webhook registration."),
+    },
+    "/integrations/{integrationId}": {
+        "get": _op("getIntegration", "Get an integration", {200: (INTEGRATION_BODY, "OK")}, security=APP_ONLY),
+        "put": _op("updateIntegration", "Update an integration (new credentials are checked with the "
+                   "platform first)", {200: (INTEGRATION_BODY, "OK")}, body=schemas.INTEGRATION_UPDATE,
+                   security=APP_ONLY),
+        "delete": _op("deleteIntegration", "Delete an integration (its inbound URL is unregistered with the "
+                      "platform)", {200: (EMPTY, "Deleted")}, security=APP_ONLY),
+    },
+    "/notifications": {
+        "post": _op("postNotification", "Start a conversation by SMS with a phone number that never wrote in",
+                    {201: (_obj({"notification": _obj({"_id": {**STR, "description": "The message's _id, as "
+                                 "webhooks name it."}}, ["_id"])}, ["notification"]), "Created")},
+                    body=schemas.NOTIFICATION, security=APP_ONLY,
+                    description="The app user whose client on the integration has that phone number gets "
+                    "the message; when there is none, the user and the client are created. 404 when the "
+                    "integration is not one of the app's; 400 when it does not take phone numbers or the "
+                    "message is not valid (then nothing is stored)."),
+    },
 }
 
 TOP_PATHS = {
@@ -363,7 +443,8 @@ def document() -> dict:
                 "or an email is expected. Request schemas carry `x-errors`: the error description "
                 "given when a keyword fails. Author avatars default to Gravatar "
                 "with d=mp. Parley extensions: the resend endpoint, /v1/ping, the widget keys of "
-                "init's app."
+                "init's app, an integration's inboundUrl, error, errorAt and lastInboundAt, and the "
+                "integrations list's hasMore."
             ),
         },
         "servers": [{"url": "/"}],

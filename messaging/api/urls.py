@@ -9,7 +9,17 @@ Any other path under the prefix is a JSON 404.
 from django.urls import re_path
 
 from messaging.api.auth import route
-from messaging.api.views import appusers, conversation, images, init, messages, misc, webhooks
+from messaging.api.views import (
+    appusers,
+    conversation,
+    images,
+    init,
+    integrations,
+    messages,
+    misc,
+    notifications,
+    webhooks,
+)
 
 SEG = r"[^/]+"
 USER = rf"app[uU]sers/(?P<appUserId>{SEG})"
@@ -39,6 +49,12 @@ APP_ROUTES = [
         rf"webhooks/(?P<webhookId>{SEG})",
         route(GET=webhooks.get, PUT=webhooks.update, DELETE=webhooks.delete),
     ),
+    (r"integrations", route(GET=integrations.list_, POST=integrations.create)),
+    (
+        rf"integrations/(?P<integrationId>{SEG})",
+        route(GET=integrations.get, PUT=integrations.update, DELETE=integrations.delete),
+    ),
+    (r"notifications", route(POST=notifications.post)),
 ]
 
 urlpatterns = [

@@ -14,23 +14,24 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
-from messaging import events
+from messaging import events, schemas
 from messaging.ids import new_id, new_token
 from messaging.integrations.base import PlatformError
-from messaging.integrations.registry import REGISTRY, integration_class
+from messaging.integrations.registry import integration_class
 from messaging.models import App, Client, Integration, IntegrationStatus, Membership
 from messaging.services.accounts import require_manager
 from messaging.services.errors import NotFound, PermissionDenied, ServiceError
 
 logger = logging.getLogger(__name__)
 
-DISPLAY_NAME_MAX = 100
-PROPERTY_MAX = 2000
+# The limits the API's schema documents (messaging/schemas.py).
+DISPLAY_NAME_MAX = schemas.INTEGRATION_DISPLAY_NAME_MAX
+PROPERTY_MAX = schemas.INTEGRATION_PROPERTY_MAX
 
 
 def connectable_types() -> list[str]:
     """The channel types the integrations API can create (they declare fields)."""
-    return sorted(type_ for type_, cls in REGISTRY.items() if cls.fields)
+    return list(schemas.CONNECTABLE_TYPES)
 
 
 def inbound_path(integration: Integration) -> str:

@@ -109,7 +109,8 @@ def test_it_answers_the_ping(api):
 # check, so the two cannot drift.
 VALIDATED = [validators.MESSAGE, validators.APP_USER, validators.PROFILE, validators.EVENT,
              validators.DEVICE_UPDATE, validators.LINK, validators.ACTIVITY, validators.WEBHOOK,
-             validators.WEBHOOK_UPDATE, validators.INIT]
+             validators.WEBHOOK_UPDATE, validators.INIT, validators.INTEGRATION, validators.INTEGRATION_UPDATE,
+             validators.NOTIFICATION]
 
 
 def test_it_documents_the_request_bodies_the_validators_check():
@@ -125,7 +126,7 @@ def test_it_documents_the_request_bodies_the_validators_check():
                 fields = dict(content["multipart/form-data"]["schema"]["properties"])
                 fields.pop("source")
                 assert all(fields[k] == validators.MESSAGE.schema["properties"][k] for k in fields), path
-    assert bodies >= 2 * 9
+    assert bodies >= 2 * 12
 
 
 ITEM = {"title": "T", "actions": [{"type": "postback", "text": "x", "payload": "X"}]}

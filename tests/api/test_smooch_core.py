@@ -20,29 +20,48 @@ JS = Path(__file__).resolve().parents[1] / "js"
 VERSION = "3.5.0"
 
 
+def declared_clients() -> dict[str, str]:
+    """{npm alias: version} of tests/js/package.json ("smooch-core": "3.5.0",
+    "smooch-core-8": "npm:smooch-core@8.11.4")."""
+    dependencies = json.loads((JS / "package.json").read_text())["dependencies"]
+    return {alias: spec.rpartition("@")[2] for alias, spec in dependencies.items()}
+
+
+def _installed(alias: str) -> str | None:
+    manifest = JS / "node_modules" / alias / "package.json"
+    return json.loads(manifest.read_text())["version"] if manifest.exists() else None
+
+
 def install_smooch_core() -> None:
+    """Every official client tests/js/package.json declares, at its version
+    (npm install once when one is missing)."""
     npm = shutil.which("npm")
     if npm is None:
         pytest.fail("npm is required for this test: install Node.js and npm (apt-get install nodejs npm)")
-    manifest = JS / "node_modules" / "smooch-core" / "package.json"
+    wanted = declared_clients()
     # Several test runs may share this checkout: one installs at a time.
     with open(JS / ".install.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if manifest.exists() and json.loads(manifest.read_text())["version"] == VERSION:
+        if all(_installed(alias) == version for alias, version in wanted.items()):
             return
         result = subprocess.run([npm, "install", "--no-audit", "--no-fund"], cwd=JS, capture_output=True,
                                 text=True, timeout=300)
         if result.returncode != 0:
             pytest.fail(f"npm install failed in {JS}:\n{result.stdout}\n{result.stderr}")
-        assert json.loads(manifest.read_text())["version"] == VERSION
+        assert {alias: _installed(alias) for alias in wanted} == wanted
+
+
+def node() -> str:
+    path = shutil.which("node")
+    if path is None:
+        pytest.fail("node is required for this test: install Node.js")
+    return path
 
 
 @pytest.mark.django_db(transaction=True)
 def test_it_works_with_the_official_smooch_core_client(team, make_app):
     install_smooch_core()
-    node = shutil.which("node")
-    if node is None:
-        pytest.fail("node is required for this test: install Node.js")
+    assert declared_clients()["smooch-core"] == VERSION
     app = make_app(team, "Seed app")
     user = AppUser.objects.create(app=app, user_id="seed-user")
     add_client(user, "web", "web-device-1")
@@ -54,7 +73,7 @@ def test_it_works_with_the_official_smooch_core_client(team, make_app):
     try:
         env = {"PATH": "/usr/bin:/bin", "SERVICE_URL": server.url + "/v1", "KEY_ID": app.test_key.key_id,
                "SECRET": app.test_secret, "APP_USER_ID": user.id}
-        result = subprocess.run([node, str(JS / "smooch_core_seed.js")], cwd=JS, env=env,
+        result = subprocess.run([node(), str(JS / "smooch_core_seed.js")], cwd=JS, env=env,
                                 capture_output=True, text=True, timeout=120)
     finally:
         server.stop()

@@ -22,7 +22,6 @@ from messaging.validators import validate_message
 from tests.support.fake_telegram import (
     PNG,
     TOKEN,
-    FakeTelegram,
     callback_update,
     message_update,
     photo_sizes,
@@ -32,20 +31,6 @@ from tests.support.ws import make_client, make_user
 pytestmark = pytest.mark.django_db
 
 CHAT = "4242"
-
-
-@pytest.fixture(scope="module")
-def telegram_server():
-    fake = FakeTelegram()
-    yield fake
-    fake.close()
-
-
-@pytest.fixture
-def telegram(telegram_server, settings):
-    telegram_server.reset()
-    settings.PARLEY_TELEGRAM_API_BASE = telegram_server.url
-    return telegram_server
 
 
 @pytest.fixture

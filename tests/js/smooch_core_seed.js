@@ -3,6 +3,7 @@
 // Env: SERVICE_URL, KEY_ID, SECRET, APP_USER_ID. Prints one JSON object.
 'use strict';
 const Smooch = require('smooch-core');
+const report = require('./report');
 
 const smooch = new Smooch(
     {keyId: process.env.KEY_ID, secret: process.env.SECRET, scope: 'app'},
@@ -72,13 +73,4 @@ async function main() {
     }
 }
 
-main().then(() => {
-    console.log(JSON.stringify(out));
-}).catch(async (error) => {
-    let body = '';
-    if (error.response) {
-        body = await error.response.text();
-    }
-    console.error('smooch-core call failed:', error.message, body);
-    process.exit(1);
-});
+report(main(), out);

@@ -4,10 +4,10 @@ from decimal import Decimal, InvalidOperation
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
-from django.conf import settings
 from django.http import JsonResponse
 
 from messaging.api.auth import api_view, bad_request, not_found, require_app_scope
+from messaging.api.base_url import base_url
 from messaging.wire import conversation_json, delivery_json, message_json
 from messaging.validators import validate_message, validate_role
 from messaging.services import messages
@@ -44,10 +44,6 @@ def _timestamp(request, name):
     return EPOCH + timedelta(milliseconds=millis)
 
 
-def _base_url(request):
-    return settings.PARLEY_PUBLIC_URL or f"{request.scheme}://{request.get_host()}"
-
-
 @api_view(user=True)
 def list_messages(request):
     app_user = request.app_user
@@ -61,7 +57,7 @@ def list_messages(request):
         app_user, before=before, after=after, limit=PAGE_SIZE
     )
     data = {"conversation": conversation_json(app_user), "messages": [message_json(m) for m in rows]}
-    link = _base_url(request) + request.path + "?"
+    link = base_url(request) + request.path + "?"
     if rows and has_older:
         data["previous"] = link + urlencode({"before": _unix(rows[0].received)})
     if rows and has_newer:
