@@ -9,6 +9,8 @@ shown on the form and nothing is sent.
 
 from django import forms
 
+from messaging.integrations.registry import integration_class
+
 from messaging.validators import (
     ValidationError,
     gravatar_url,
@@ -48,6 +50,17 @@ def _text(label, **kwargs):
     return forms.CharField(label=label, required=False, strip=False, **kwargs)
 
 
+def destination_label(platform: str) -> str:
+    """A channel as the composer offers it, with what its platform limits
+    (the channel's declared `limits`): "Twilio SMS (text over 1,600
+    characters goes as several messages)"."""
+    cls = integration_class(platform)
+    label = cls.label or platform
+    if cls.limits.text:
+        label += f" (text over {cls.limits.text:,} characters goes as several messages)"
+    return label
+
+
 class ComposerForm(NoColon, forms.Form):
     type = forms.ChoiceField(label="Message type", choices=MESSAGE_TYPES, initial="text")
     text = _text("Message", widget=forms.Textarea(attrs={"rows": 3, "data-typing": "true"}))
@@ -69,7 +82,7 @@ class ComposerForm(NoColon, forms.Form):
             )
         )
         self.fields["destination"].choices = [("", "Automatic (preferred channel + copies)")] + [
-            (p, p) for p in platforms
+            (p, destination_label(p)) for p in platforms
         ]
         for i in range(ACTION_ROWS):
             self.fields[f"action_{i}_type"] = forms.ChoiceField(

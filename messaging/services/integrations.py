@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from messaging import events, schemas
 from messaging.ids import new_id, new_token
-from messaging.integrations.base import PlatformError
+from messaging.integrations.base import Connected, PlatformError
 from messaging.integrations.registry import integration_class
 from messaging.models import App, Client, Integration, IntegrationStatus, Membership
 from messaging.services.accounts import require_manager
@@ -117,6 +117,18 @@ def _public(cls, credentials: dict) -> dict:
     return {f.name: credentials[f.name] for f in cls.fields if not f.secret and f.name in credentials}
 
 
+def _connect(cls, row: Integration) -> Connected:
+    """Check `row`'s credentials with the platform and register its inbound
+    URL there; a refusal is a ServiceError naming the platform's reason."""
+    channel = cls(row)
+    try:
+        connected = channel.check(row.credentials)
+        channel.register_webhook(row.inbound_url)
+    except PlatformError as error:
+        raise _platform_refused(cls, row.credentials, error)
+    return connected
+
+
 def create_integration(app: App, props: dict, *, base_url: str,
                        membership: Membership | None = None) -> Integration:
     """Check the credentials with the platform, register the inbound URL,
@@ -129,12 +141,7 @@ def create_integration(app: App, props: dict, *, base_url: str,
     credentials, display_name = _clean(cls, props, partial=False)
     row = Integration(id=new_id(), app=app, type=type_, credentials=credentials, webhook_secret=new_token(24))
     row.inbound_url = inbound_url(row, base_url)
-    channel = cls(row)
-    try:
-        connected = channel.check(credentials)
-        channel.register_webhook(row.inbound_url)
-    except PlatformError as error:
-        raise _platform_refused(cls, credentials, error)
+    connected = _connect(cls, row)
     row.details = {**_public(cls, credentials), **connected.details}
     row.display_name = (display_name or connected.display_name or cls.label)[:DISPLAY_NAME_MAX]
     with transaction.atomic():
@@ -156,12 +163,7 @@ def update_integration(row: Integration, props: dict, *, membership: Membership 
         merged = {**row.credentials, **credentials}
         probe = Integration(id=row.id, app=row.app, type=row.type, credentials=merged,
                             webhook_secret=row.webhook_secret, inbound_url=row.inbound_url, details=row.details)
-        channel = cls(probe)
-        try:
-            connected = channel.check(merged)
-            channel.register_webhook(row.inbound_url)
-        except PlatformError as error:
-            raise _platform_refused(cls, merged, error)
+        connected = _connect(cls, probe)
         row.credentials = merged
         row.details = {**row.details, **_public(cls, merged), **connected.details}
         row.status, row.error, row.error_at = IntegrationStatus.ACTIVE, "", None

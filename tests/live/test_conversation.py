@@ -267,3 +267,17 @@ def test_it_refuses_bad_or_taken_user_ids(agent_client, app, alice, data, error)
     assert response.status_code == 422
     assert error in response.content.decode()
     assert AppUser.objects.count() == before
+
+
+@pytest.mark.django_db
+def test_a_failover_run_early_says_why_and_the_composer_names_each_channels_limit(owner_client, app, alice):
+    make_client(alice, "telegram", external_id="4242")
+    make_client(alice, "twilio", external_id="+15145550100")
+    answer = post_message(alice, role="appMaker", fields={"type": "text", "text": "Table ready"})
+    Message.objects.filter(pk=answer.pk).update(decisions=[
+        {"rule": "failover", "platform": "twilio", "step": 0, "at": "2026-01-01T00:00:00Z",
+         "trigger": "the preferred delivery failed: the user blocked the bot"}])
+    body = owner_client.get(f"/apps/{app.id}/users/{alice.id}/").content.decode()
+    assert "(the preferred delivery failed: the user blocked the bot)" in body
+    assert "Telegram (text over 4,096 characters goes as several messages)" in body
+    assert "Twilio SMS (text over 1,600 characters goes as several messages)" in body

@@ -29,6 +29,7 @@ from messaging.models import (
     ApiKey,
     App,
     AppUser,
+    Integration,
     Delivery,
     Invitation,
     KeyScope,
@@ -92,6 +93,17 @@ ROUTES = {
     "demo/<str:app_id>/": "public",
     # Uploaded images: random, never reused names.
     "media/^(?P<name>.+)$": "capability",
+    # Channels pages (integrations).
+    "apps/<str:app_id>/integrations/": "tenant",
+    "apps/<str:app_id>/integrations/new/": "tenant",
+    "apps/<str:app_id>/integrations/new/<str:type_>/": "tenant",
+    "apps/<str:app_id>/integrations/<str:integration_id>/": "tenant",
+    "apps/<str:app_id>/integrations/<str:integration_id>/check/": "tenant",
+    "apps/<str:app_id>/integrations/<str:integration_id>/edit/": "tenant",
+    "apps/<str:app_id>/integrations/<str:integration_id>/delete/": "tenant",
+    # A platform's inbound webhook: its signature (checked against the
+    # integration's own secret, tests/delivery/test_inbound.py) is the capability.
+    "integrations/<str:type>/<str:integration_id>/webhook": "capability",
 }
 # Whole families, by prefix.
 PREFIXES = {"admin/": "staff", "v1/": "api", "v1.1/": "api"}
@@ -133,7 +145,12 @@ def team_b(stranger, stranger_team, stranger_app, bob):
     )
     Delivery.objects.filter(pk=delivery.pk).update(state="failed")
     webhook = Webhook.objects.create(app=stranger_app, target="https://b.example/hook", triggers=["message"])
+    integration = Integration.objects.create(app=stranger_app, type="fake", display_name="team B channel",
+                                             credentials={"apiKey": "team B secret", "account": "b"})
     return {
+        "integration_id": integration.id,
+        "type_": "fake",
+        "type": "fake",
         "app_id": stranger_app.id,
         "team_id": stranger_team.id,
         "user_id": bob.id,
@@ -151,6 +168,7 @@ def team_b(stranger, stranger_team, stranger_app, bob):
         "messageId": answer.id,
         "deliveryId": str(delivery.id),
         "webhookId": webhook.id,
+        "integrationId": integration.id,
         "deviceId": bob.clients.get().external_id,
         "channel": "web",
         "rest": "apps",
@@ -189,6 +207,7 @@ def state_of_b(team_b):
         "invitations": list(Invitation.objects.values_list("id", "accepted_at").order_by("id")),
         "teams": list(Team.objects.values_list("id", "name").order_by("id")),
         "typing": LogEntry.objects.filter(kind="typing:appMaker").count(),
+        "integrations": list(Integration.objects.values_list("id", "display_name", "status").order_by("id")),
     }
 
 
