@@ -84,7 +84,9 @@ def _work_batch(ids: list[int], token: str) -> int:
         if not claims.renew(PlatformEvent, row_id, pending_filter=PENDING, token=token,
                             attempts=F("attempts") + 1):
             continue
-        row = PlatformEvent.objects.select_related("integration__app").get(pk=row_id)
+        row = PlatformEvent.objects.select_related("integration__app").filter(pk=row_id).first()
+        if row is None:
+            continue  # its integration was deleted meanwhile
         _work(row, token)
         done += 1
     return done
@@ -111,9 +113,9 @@ def _work(row: PlatformEvent, token: str) -> None:
 
 def _failed(row: PlatformEvent, mine, error: dict, *, transient: bool) -> None:
     if transient and row.attempts < MAX_ATTEMPTS:
-        mine.update(next_attempt_at=timezone.now() + claims.backoff(row.attempts), claimed_until=None,
-                    claimed_by="", error=error)
-        background.enqueue_on_commit("process_inbound")
+        next_at = timezone.now() + claims.backoff(row.attempts)
+        mine.update(next_attempt_at=next_at, claimed_until=None, claimed_by="", error=error)
+        background.enqueue_on_commit("process_inbound", run_after=next_at)
         return
     mine.update(state=PlatformEventState.FAILED, processed_at=timezone.now(), claimed_until=None,
                 claimed_by="", error=error)
@@ -152,11 +154,14 @@ def _client(integration: Integration, external_id: str, data: dict) -> Client:
     who writes again is reachable again (a blocked bot unblocked); an
     opt-out lasts until the user's opt-in."""
     now = timezone.now()
-    client = (Client.objects.select_related("app_user__app", "integration")
-              .filter(integration=integration, external_id=external_id, pending=False)
-              .order_by("-last_seen").first())
+    client = _known_client(integration, external_id)
     names = _names(data)
     display = str(data.get("displayName") or " ".join(v for v in names.values() if v))[:255]
+    if client is None:
+        # A first event from this user: workers creating their user at once
+        # take turns on the integration's row, and the second finds the first's.
+        Integration.objects.select_for_update().filter(pk=integration.pk).first()
+        client = _known_client(integration, external_id)
     if client is None:
         app_user = AppUser.objects.create(app=integration.app, **names)
         client = Client.objects.create(app_user=app_user, platform=integration.type, integration=integration,
@@ -184,6 +189,12 @@ def _client(integration: Integration, external_id: str, data: dict) -> Client:
     if not was_active:
         client_appeared(client)
     return client
+
+
+def _known_client(integration: Integration, external_id: str) -> Client | None:
+    return (Client.objects.select_related("app_user__app", "integration")
+            .filter(integration=integration, external_id=external_id, pending=False)
+            .order_by("-last_seen").first())
 
 
 def _reachable(client: Client, why: str) -> None:
