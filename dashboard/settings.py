@@ -352,7 +352,10 @@ PARLEY_EXTRA_INTEGRATIONS = []
 PARLEY_CLAIM_SECONDS = envint("PARLEY_CLAIM_SECONDS", 60)
 PARLEY_SWEEP_SECONDS = envint("PARLEY_SWEEP_SECONDS", 15)
 PARLEY_DELIVERY_MAX_ATTEMPTS = envint("PARLEY_DELIVERY_MAX_ATTEMPTS", 6)
-PARLEY_WEBHOOK_MAX_ATTEMPTS = envint("PARLEY_WEBHOOK_MAX_ATTEMPTS", 6)
+# Webhook sending: threads of one worker's dispatcher, and requests in
+# flight at once per webhook (a slow target holds only its own).
+PARLEY_WEBHOOK_CONCURRENCY = envint("PARLEY_WEBHOOK_CONCURRENCY", 16)
+PARLEY_WEBHOOK_IN_FLIGHT = envint("PARLEY_WEBHOOK_IN_FLIGHT", 4)
 PARLEY_RETRY_BASE_SECONDS = float(os.environ.get("PARLEY_RETRY_BASE_SECONDS", "2"))
 
 # Rate limits (messaging/ratelimits.py): django-ratelimit rates, "count/

@@ -53,6 +53,8 @@ KINDS = {
     "auth:failure": ("API auth failure", None),
     "webhook:attempt": ("Webhook attempt", None),
     "webhook:failure": ("Webhook failure", None),
+    "webhook:disabled": ("Webhook disabled", None),
+    "webhook:redeliver": ("Webhook re-delivery", None),
     "integration:created": ("Integration connected", None),
     "integration:updated": ("Integration updated", None),
     "integration:deleted": ("Integration removed", None),

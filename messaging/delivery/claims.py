@@ -41,12 +41,19 @@ def claim_batch(model, *, pending_filter: dict, token: str, limit: int,
             .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
             .order_by(due_field, "id")
         )
-        if connection.vendor == "postgresql":
-            due = due.select_for_update(skip_locked=True, of=("self",))
-        ids = list(due.values_list("id", flat=True)[:limit])
+        ids = lock_due(due, limit)
         if ids:
             model.objects.filter(id__in=ids).update(claimed_until=now + lease(), claimed_by=token)
     return ids
+
+
+def lock_due(due, limit: int) -> list[int]:
+    """The ids of up to `limit` rows of the queryset `due` (due, unclaimed
+    rows in order), locked for the caller's transaction; on PostgreSQL rows
+    another worker is claiming are skipped (SKIP LOCKED)."""
+    if connection.vendor == "postgresql":
+        due = due.select_for_update(skip_locked=True, of=("self",))
+    return list(due.values_list("id", flat=True)[:limit])
 
 
 def drain(model, *, pending_filter: dict, limit: int, budget: float, work_batch, requeue) -> int:

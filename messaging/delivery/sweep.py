@@ -33,7 +33,8 @@ STALE_DUE = timedelta(seconds=2)
 def sweep() -> dict:
     now = timezone.now()
     queued = {"state": DeliveryState.QUEUED}
-    pending = {"state": WebhookEventState.PENDING}
+    # A disabled webhook's events wait for it to be enabled again.
+    pending = {"state": WebhookEventState.PENDING, "webhook__enabled": True}
     inbound = {"state": PlatformEventState.PENDING}
     report = {
         "deliveries_released": claims.release_expired(Delivery, pending_filter=queued),

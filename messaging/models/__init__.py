@@ -12,7 +12,7 @@ from messaging.models.messages import (
 )
 from messaging.models.messages import Role as MessageRole
 from messaging.models.timers import Timer
-from messaging.models.webhooks import WebhookEvent, WebhookEventState
+from messaging.models.webhooks import WebhookAttempt, WebhookEvent, WebhookEventState
 
 __all__ = [
     "ApiKey",
@@ -38,6 +38,7 @@ __all__ = [
     "Timer",
     "User",
     "Webhook",
+    "WebhookAttempt",
     "WebhookEvent",
     "WebhookEventState",
 ]

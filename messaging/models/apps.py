@@ -1,5 +1,8 @@
 """Apps, their API keys, integrations and webhooks."""
 
+import base64
+import secrets
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -123,6 +126,11 @@ class Integration(models.Model):
         return f"{self.type} for {self.app}"
 
 
+def new_signing_secret() -> str:
+    """A Standard Webhooks signing secret: `whsec_` + base64 of 24 random bytes."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
 class Webhook(models.Model):
     """Where business software wants events posted (Smooch webhooks)."""
 
@@ -130,7 +138,20 @@ class Webhook(models.Model):
     app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="webhooks")
     target = models.URLField(max_length=2000)
     triggers = models.JSONField(default=list)
+    # Smooch's secret, sent as X-API-Key.
     secret = EncryptedTextField(default=new_token)
+    # Standard Webhooks: the key of `webhook-signature`. While a rotation
+    # runs, the previous one signs too, until `previous_signing_until`.
+    signing_secret = EncryptedTextField(default=new_signing_secret)
+    previous_signing_secret = EncryptedTextField(blank=True, default="")
+    previous_signing_until = models.DateTimeField(null=True, blank=True)
+    # A target that answered 410 Gone is disabled (nothing is sent) until
+    # it is enabled again (PUT enabled: true, or the dashboard).
+    enabled = models.BooleanField(default=True)
+    disabled_reason = models.CharField(max_length=300, blank=True)
+    # Since when every attempt has failed (None after a success): the
+    # dashboard flags a webhook that keeps failing.
+    failing_since = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self):

@@ -36,6 +36,12 @@ class WebhookEvent(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     delivered_at = models.DateTimeField(null=True, blank=True)
 
+    @property
+    def message_id(self) -> str:
+        """Standard Webhooks' `webhook-id`: the same for every attempt and
+        re-delivery of this event (the receiver's idempotency key)."""
+        return f"msg_{self.app_id}_{self.pk}"
+
     class Meta:
         indexes = [
             # The sender claims due pending rows (SKIP LOCKED batches).
@@ -44,7 +50,28 @@ class WebhookEvent(models.Model):
                 condition=models.Q(state="pending"),
                 name="webhook_event_due",
             ),
+            # A webhook's events, newest first (the dashboard, GET .../events).
+            models.Index(fields=["webhook", "-created_at"], name="webhook_event_recent"),
         ]
 
     def __str__(self):
         return f"{self.trigger} -> {self.webhook_id} ({self.state})"
+
+
+class WebhookAttempt(models.Model):
+    """One POST of an event to its webhook's target, as it went."""
+
+    id = models.BigAutoField(primary_key=True)
+    event = models.ForeignKey(WebhookEvent, on_delete=models.CASCADE, related_name="attempt_rows")
+    number = models.PositiveSmallIntegerField()  # 1 for the first attempt
+    at = models.DateTimeField(default=timezone.now)
+    status = models.PositiveSmallIntegerField(null=True, blank=True)  # None: no answer
+    latency_ms = models.PositiveIntegerField(default=0)
+    response = models.CharField(max_length=500, blank=True)  # the first bytes of the answer
+    error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["event", "number"], name="webhook_attempt_event")]
+
+    def __str__(self):
+        return f"{self.event_id} #{self.number}: {self.status or self.error}"

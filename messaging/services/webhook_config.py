@@ -1,10 +1,35 @@
-"""Webhook configuration through the API (POST/GET/PUT/DELETE /v1/webhooks).
-Sending is messaging.webhooks' work; this only stores where and what."""
+"""Webhooks of an app, one service for the API (POST/GET/PUT/DELETE
+/v1/webhooks and Parley's events, redeliver and test calls) and the
+dashboard: where and what is sent, the secrets and their rotation, and
+re-sending what a receiver missed. Sending is messaging.webhooks.sender's
+work."""
+
+from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.utils import timezone
 
-from messaging.models import App, Webhook
-from messaging.services.errors import NotFound
+from messaging import background, events
+from messaging.ids import new_token
+from messaging.models import App, Membership, Webhook, WebhookEvent, WebhookEventState
+from messaging.models.apps import new_signing_secret
+from messaging.services.accounts import require_manager
+from messaging.services.errors import NotFound, PermissionDenied
+
+# How long the previous signing secret keeps signing after a rotation, so
+# receivers can switch to the new one without dropping a request.
+ROTATION_OVERLAP = timedelta(hours=24)
+TEST_TRIGGER = "webhook:test"
+
+
+def check_acting(membership: Membership | None, app: App) -> None:
+    """A dashboard member (membership given) must be an owner or admin of
+    the app's team; API callers were authorised by their key's scope."""
+    if membership is None:
+        return
+    if membership.team_id != app.team_id:
+        raise PermissionDenied("Not your team.")
+    require_manager(membership)
 
 
 def webhooks_of(app: App):
@@ -26,11 +51,99 @@ def create_webhook(app: App, *, target: str, triggers: list[str]) -> Webhook:
 
 @transaction.atomic
 def update_webhook(webhook: Webhook, fields: dict) -> Webhook:
+    """`fields` from validate_webhook; `enabled: True` enables a webhook a
+    410 disabled (its waiting events go out again)."""
+    fields = dict(fields)
+    if fields.get("enabled") is True:
+        fields["disabled_reason"] = ""
+        background.enqueue_on_commit("send_webhooks")
     for key, value in fields.items():
         setattr(webhook, key, value)
     if fields:
         webhook.save(update_fields=list(fields))
     return webhook
+
+
+@transaction.atomic
+def rotate_secret(webhook: Webhook) -> Webhook:
+    """A new X-API-Key secret, at once (Smooch has no overlap for it)."""
+    webhook.secret = new_token()
+    webhook.save(update_fields=["secret"])
+    return webhook
+
+
+@transaction.atomic
+def rotate_signing_secret(webhook: Webhook) -> Webhook:
+    """A new signing secret; the old one signs too for ROTATION_OVERLAP
+    (`webhook-signature` then carries both signatures)."""
+    webhook.previous_signing_secret = webhook.signing_secret
+    webhook.previous_signing_until = timezone.now() + ROTATION_OVERLAP
+    webhook.signing_secret = new_signing_secret()
+    webhook.save(update_fields=["signing_secret", "previous_signing_secret", "previous_signing_until"])
+    return webhook
+
+
+def events_of(webhook: Webhook, *, state: str | None = None, since: datetime | None = None):
+    """The webhook's recorded events, newest first."""
+    rows = WebhookEvent.objects.filter(webhook=webhook).order_by("-created_at", "-id")
+    if state:
+        rows = rows.filter(state=state)
+    if since is not None:
+        rows = rows.filter(created_at__gte=since)
+    return rows
+
+
+def get_event(webhook: Webhook, event_id) -> WebhookEvent:
+    event = WebhookEvent.objects.filter(webhook=webhook, pk=event_id).first() if str(event_id).isdigit() else None
+    if event is None:
+        raise NotFound(f"Event {event_id} not found.")
+    return event
+
+
+def _send_again(rows) -> int:
+    """Back to pending, due now, with a fresh set of attempts (the attempts
+    already made stay recorded; `webhook-id` stays the event's)."""
+    count = rows.update(state=WebhookEventState.PENDING, next_attempt_at=timezone.now(), attempts=0,
+                        claimed_until=None, claimed_by="")
+    if count:
+        background.enqueue_on_commit("send_webhooks")
+    return count
+
+
+@transaction.atomic
+def redeliver(event: WebhookEvent) -> WebhookEvent:
+    """Send one recorded event again (delivered or failed)."""
+    _send_again(WebhookEvent.objects.filter(pk=event.pk))
+    events.emit("webhook:redeliver", app=event.app, summary=f"Re-delivering {event.trigger} (event {event.pk})",
+                detail={"webhookId": event.webhook_id, "eventIds": [event.pk]})
+    event.refresh_from_db()
+    return event
+
+
+@transaction.atomic
+def redeliver_failed_since(webhook: Webhook, since: datetime) -> int:
+    """Send again every failed event of the webhook created since `since`
+    (a receiver that was down catches up). Returns how many."""
+    rows = WebhookEvent.objects.filter(webhook=webhook, state=WebhookEventState.FAILED, created_at__gte=since)
+    ids = list(rows.values_list("id", flat=True))
+    count = _send_again(WebhookEvent.objects.filter(pk__in=ids))
+    events.emit("webhook:redeliver", app=webhook.app,
+                summary=f"Re-delivering {count} failed event(s) since {since:%Y-%m-%d %H:%M} UTC",
+                detail={"webhookId": webhook.id, "eventIds": ids[:1000], "count": count})
+    return count
+
+
+@transaction.atomic
+def send_test_event(webhook: Webhook) -> WebhookEvent:
+    """A `webhook:test` event to this webhook only, sent and recorded like
+    any other (its attempts show on the webhook's page)."""
+    now = timezone.now()
+    event = WebhookEvent.objects.create(app=webhook.app, webhook=webhook, trigger=TEST_TRIGGER, payload={
+        "trigger": TEST_TRIGGER, "app": {"_id": webhook.app_id}, "version": "v1.1",
+        "webhook": {"_id": webhook.id}, "timestamp": round(now.timestamp(), 3),
+    })
+    background.enqueue_on_commit("send_webhooks")
+    return event
 
 
 @transaction.atomic

@@ -61,26 +61,32 @@ def test_delivery_events_reach_star_webhooks(app, user, fake_platform):
     assert failure["error"]["underlyingError"]["message"] == "no messenger integration connected"
 
 
-def test_it_retries_a_failing_target_with_backoff(app, user, fake_platform, settings):
+def test_it_retries_a_failing_target_after_5_seconds_and_records_each_attempt(app, user, fake_platform):
     from django.tasks import TaskResultStatus
     from django_tasks_db.models import DBTaskResult
 
-    settings.PARLEY_WEBHOOK_MAX_ATTEMPTS = 2
+    from messaging.models import WebhookAttempt
+
     Webhook.objects.create(app=app, target=fake_platform.url + "/hook", triggers=["message:appMaker"])
-    fake_platform.fail_next(500, times=5)
+    fake_platform.fail_next(500, body={"error": "down for a moment"})
+    before = timezone.now()
     business_message(user, "Hello")
     run_tasks()
     row = WebhookEvent.objects.get()
     assert row.state == "pending" and row.attempts == 1 and row.last_status == 500
-    assert row.next_attempt_at > timezone.now()
+    assert 4 <= (row.next_attempt_at - before).total_seconds() <= 7  # the schedule's first wait: 5 s
     now = timezone.now()
     WebhookEvent.objects.update(next_attempt_at=now)
     DBTaskResult.objects.filter(status=TaskResultStatus.READY).update(run_after=now)
     run_tasks()
     row.refresh_from_db()
-    assert row.state == "failed" and row.attempts == 2
-    assert len(hooks(fake_platform)) == 2
-    assert LogEntry.objects.filter(kind="webhook:failure").count() == 1
+    assert row.state == "delivered" and row.attempts == 2
+    attempts = list(WebhookAttempt.objects.filter(event=row).order_by("number"))
+    assert [(a.number, a.status) for a in attempts] == [(1, 500), (2, 200)]
+    assert "down for a moment" in attempts[0].response and attempts[0].error == "the target answered 500"
+    headers = [r["headers"] for r in hooks(fake_platform)]
+    assert headers[0]["webhook-id"] == headers[1]["webhook-id"] == row.message_id
+    assert LogEntry.objects.filter(kind="webhook:attempt").count() == 2
 
 
 def test_it_refuses_private_targets_unless_allowed(app, user, fake_platform, settings):
