@@ -356,6 +356,8 @@ PARLEY_DELIVERY_MAX_ATTEMPTS = envint("PARLEY_DELIVERY_MAX_ATTEMPTS", 6)
 # flight at once per webhook (a slow target holds only its own).
 PARLEY_WEBHOOK_CONCURRENCY = envint("PARLEY_WEBHOOK_CONCURRENCY", 16)
 PARLEY_WEBHOOK_IN_FLIGHT = envint("PARLEY_WEBHOOK_IN_FLIGHT", 4)
+# How long a target may take to answer (Smooch: 5 s).
+PARLEY_WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("PARLEY_WEBHOOK_TIMEOUT_SECONDS", "5"))
 PARLEY_RETRY_BASE_SECONDS = float(os.environ.get("PARLEY_RETRY_BASE_SECONDS", "2"))
 
 # Rate limits (messaging/ratelimits.py): django-ratelimit rates, "count/

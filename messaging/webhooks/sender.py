@@ -8,7 +8,7 @@ Each attempt is `POST target` with the Smooch webhook body and
   `webhook-signature` (`v1,<base64 HMAC-SHA256 of "id.timestamp.body">`
   with the signing secret; during a rotation the previous secret's
   signature follows, space-separated);
-with a 5-second timeout. Anything but a 2xx, or no answer, is tried again
+with a 5-second timeout (PARLEY_WEBHOOK_TIMEOUT_SECONDS). Anything but a 2xx, or no answer, is tried again
 after 5 s, 30 s, 2 min, 10 min and 1 h (six attempts in all), later when a
 429 or 503 says so in `Retry-After`; 410 Gone disables the webhook. The call
 goes through messaging.outbound: private targets are refused unless
@@ -48,7 +48,6 @@ from messaging.models import Webhook, WebhookAttempt, WebhookEvent, WebhookEvent
 
 logger = logging.getLogger(__name__)
 
-TIMEOUT = 5  # seconds, as Smooch
 # The waits after attempts 1 to 5 (the reference's schedule); the sixth
 # attempt is the last.
 RETRY_DELAYS = (5, 30, 120, 600, 3600)
@@ -131,7 +130,8 @@ def post(event: WebhookEvent) -> Outcome:
     started = time.monotonic()
     try:
         response = outbound.post(event.webhook.target, data=body.encode(), headers=headers_for(event, body, at),
-                                 timeout=TIMEOUT, allow_private=settings.PARLEY_WEBHOOK_ALLOW_PRIVATE)
+                                 timeout=settings.PARLEY_WEBHOOK_TIMEOUT_SECONDS,
+                                 allow_private=settings.PARLEY_WEBHOOK_ALLOW_PRIVATE)
         outcome.status = response.status_code
         outcome.response = response.text[:RESPONSE_SNIPPET]
         if not 200 <= response.status_code < 300:
@@ -143,7 +143,7 @@ def post(event: WebhookEvent) -> Outcome:
     except outbound.Unresolvable as error:
         outcome.error = f"could not resolve the target: {error}"
     except requests.Timeout:
-        outcome.error = f"timed out after {TIMEOUT}s"
+        outcome.error = f"timed out after {settings.PARLEY_WEBHOOK_TIMEOUT_SECONDS:g}s"
     except requests.RequestException as error:
         outcome.error = f"could not reach the target: {type(error).__name__}"
     except Exception as error:  # a bug: recorded as a failed attempt, retried
