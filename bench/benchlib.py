@@ -1,9 +1,12 @@
-"""What every bench needs: a free port, percentiles, stopping a process group."""
+"""What every bench needs: a free port, percentiles, stopping a process
+group, waiting for a process's log line, a process's CPU time."""
 
 import os
 import signal
 import socket
 import subprocess
+import time
+from pathlib import Path
 
 
 def free_port() -> int:
@@ -29,6 +32,24 @@ def stop_group(proc) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
+
+
+def wait_for_log(path: Path, text: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists() and text in path.read_text():
+            return
+        time.sleep(0.1)
+    raise SystemExit(f"{path.name} never said {text!r}:\n" + (path.read_text() if path.exists() else ""))
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU a process has used (Linux /proc), None elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 # Rate limits far above what a bench sends, through the documented settings

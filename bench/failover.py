@@ -32,7 +32,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from benchlib import pct
+from benchlib import cpu_seconds, pct, wait_for_log
 from fanout import Stack
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,24 +43,6 @@ from tests.support.fake_platform import FakePlatform  # noqa: E402
 LEAD_SECONDS = 3.0  # from creating the timers to the first deadline
 CHUNK = 1000
 STALL_SECONDS = 20
-
-
-def cpu_seconds(pid: int) -> float | None:
-    """User + system CPU a process has used (Linux /proc), None elsewhere."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return None
-
-
-def wait_for_log(path: Path, text: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if path.exists() and text in path.read_text():
-            return
-        time.sleep(0.1)
-    raise SystemExit(f"{path.name} never said {text!r}:\n" + (path.read_text() if path.exists() else ""))
 
 
 def create_unread(app_id: str, count: int) -> list[str]:
