@@ -47,13 +47,18 @@ def claim_batch(model, *, pending_filter: dict, token: str, limit: int,
     return ids
 
 
+def locked(due):
+    """The queryset `due` locking its rows for the caller's transaction; on
+    PostgreSQL rows another worker is claiming are skipped (SKIP LOCKED)."""
+    if connection.vendor == "postgresql":
+        return due.select_for_update(skip_locked=True, of=("self",))
+    return due
+
+
 def lock_due(due, limit: int) -> list[int]:
     """The ids of up to `limit` rows of the queryset `due` (due, unclaimed
-    rows in order), locked for the caller's transaction; on PostgreSQL rows
-    another worker is claiming are skipped (SKIP LOCKED)."""
-    if connection.vendor == "postgresql":
-        due = due.select_for_update(skip_locked=True, of=("self",))
-    return list(due.values_list("id", flat=True)[:limit])
+    rows in order), locked (see locked())."""
+    return list(locked(due).values_list("id", flat=True)[:limit])
 
 
 def drain(model, *, pending_filter: dict, limit: int, budget: float, work_batch, requeue) -> int:

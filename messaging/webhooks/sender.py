@@ -28,9 +28,11 @@ ends and are sent again (a receiver sees the same `webhook-id`).
 
 import json
 import logging
+import threading
 import time
 from collections import defaultdict, deque
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
+from queue import Empty, SimpleQueue
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlparse
@@ -53,6 +55,11 @@ logger = logging.getLogger(__name__)
 RETRY_DELAYS = (5, 30, 120, 600, 3600)
 MAX_RETRY_AFTER = 3600
 CLAIM = 50
+# Claimed rows waiting for a lane, per run, at most.
+MAX_WAITING = 4 * CLAIM
+# A webhook whose last attempt succeeded faster than this may hold CLAIM rows.
+HEALTHY_MS = 1000
+FULL_LOOK_SECONDS = 1.0
 RUN_BUDGET_SECONDS = 20
 RESPONSE_SNIPPET = 500
 PENDING = {"state": WebhookEventState.PENDING}
@@ -156,77 +163,184 @@ def post(event: WebhookEvent) -> Outcome:
 # The dispatcher.
 
 class Dispatcher:
+    """One run: this thread claims due rows and records outcomes; lanes
+    post. A lane is a pool thread posting one webhook's claimed events one
+    after another, in order, handing each outcome back; a webhook has at
+    most PARLEY_WEBHOOK_IN_FLIGHT lanes, the pool PARLEY_WEBHOOK_CONCURRENCY
+    threads. Lanes keep posting while a round is recorded, so one round
+    records whatever finished meanwhile.
+
+    A webhook holds at most its share of claimed rows (in flight and
+    waiting): 2 x PARLEY_WEBHOOK_IN_FLIGHT until one of its attempts in this
+    run succeeded within HEALTHY_MS, then CLAIM (until one fails or is slow),
+    so a dead or slow target keeps a few rows and lanes while a fast one is
+    not held back by claims; webhooks holding their share are left out of
+    a claim. While lanes run, this thread looks for rows stored since it
+    last looked every quarter of PARLEY_WORKER_INTERVAL (an idle worker
+    looks for tasks every interval, so a slow target's requests do not make
+    another webhook's new events wait longer), claims again at once for a
+    webhook that had more due rows than its share when it runs low, and
+    looks for every due row (retries fall due too) every FULL_LOOK_SECONDS.
+    """
+
     def __init__(self, budget: float):
         self.deadline = time.monotonic() + budget
         self.token = claims.new_token()
         self.concurrency = settings.PARLEY_WEBHOOK_CONCURRENCY
         self.per_webhook = settings.PARLEY_WEBHOOK_IN_FLIGHT
+        self.poll = settings.PARLEY_WORKER_INTERVAL / 4
+        self.lock = threading.Lock()  # ready and lanes, shared with the lanes
         self.ready: dict[str, deque] = defaultdict(deque)  # claimed, not sent yet, per webhook
-        self.busy: dict[str, int] = defaultdict(int)  # in flight, per webhook
+        self.lanes: dict[str, int] = defaultdict(int)
+        self.done: SimpleQueue = SimpleQueue()  # outcomes from the lanes
+        self.healthy: set[str] = set()
+        self.backlog: set[str] = set()  # webhooks that had more due rows than their share
+        self.claim_at = 0.0  # the next look for every due row (monotonic)
+        self.check_at = 0.0  # the next look for rows stored since `seen`
+        self.seen = 0  # the newest row id when this run last looked
         self.attempts = 0
 
     def run(self) -> int:
         with ThreadPoolExecutor(self.concurrency, thread_name_prefix="parley-webhook") as pool:
-            in_flight = {}
             while True:
-                if time.monotonic() < self.deadline:
+                taking = time.monotonic() < self.deadline
+                if taking and (self._idle() or self._wants_claim()):
                     self._claim()
-                self._submit(pool, in_flight)
-                if not in_flight:
+                if taking:
+                    self._open_lanes(pool)
+                else:
+                    self._hand_over()
+                if self._idle() and self.done.empty():
                     break
-                done, _ = wait(in_flight, timeout=1, return_when=FIRST_COMPLETED)
-                outcomes = []
-                for future in done:
-                    event = in_flight.pop(future)
-                    self.busy[event.webhook_id] -= 1
-                    outcomes.append(future.result())
+                outcomes = self._collect(taking)
                 if outcomes:
+                    for outcome in outcomes:
+                        healthy = outcome.ok and outcome.latency_ms < HEALTHY_MS
+                        (self.healthy.add if healthy else self.healthy.discard)(outcome.event.webhook_id)
                     record(outcomes, token=self.token)
                     self.attempts += len(outcomes)
-        left = [event.pk for queue in self.ready.values() for event in queue]
-        if left:  # the budget ran out with rows claimed: another run takes them
-            WebhookEvent.objects.filter(pk__in=left, claimed_by=self.token).update(claimed_until=None, claimed_by="")
+        left = self._hand_over()
         if left or time.monotonic() >= self.deadline:
             background.enqueue("send_webhooks")
         return self.attempts
 
+    def _idle(self) -> bool:
+        with self.lock:
+            return not any(self.lanes.values()) and not any(self.ready.values())
+
+    def _collect(self, taking: bool) -> list[Outcome]:
+        """The outcomes the lanes handed back: waits for the first until
+        the next look is due, then takes every other one there is."""
+        timeout = self.poll
+        if taking:
+            timeout = min(timeout, max(0.0, min(self.claim_at, self.check_at) - time.monotonic()))
+        try:
+            outcomes = [self.done.get(timeout=timeout)]
+        except Empty:
+            return []
+        while True:
+            try:
+                outcomes.append(self.done.get_nowait())
+            except Empty:
+                return outcomes
+
+    def _hand_over(self) -> int:
+        """Give the rows claimed but not sent back (the budget ran out:
+        another run takes them); returns how many."""
+        with self.lock:
+            left = [event.pk for queue in self.ready.values() for event in queue]
+            for queue in self.ready.values():
+                queue.clear()
+        if left:
+            WebhookEvent.objects.filter(pk__in=left, claimed_by=self.token).update(claimed_until=None, claimed_by="")
+        return len(left)
+
+    def _share(self, webhook_id: str) -> int:
+        return CLAIM if webhook_id in self.healthy else 2 * self.per_webhook
+
+    def _held(self, webhook_id: str) -> int:
+        return self.lanes[webhook_id] + len(self.ready[webhook_id])
+
     def _waiting(self) -> int:
         return sum(len(queue) for queue in self.ready.values())
 
+    def _wants_claim(self) -> bool:
+        if self._waiting() >= MAX_WAITING:
+            return False
+        now = time.monotonic()
+        if now >= self.claim_at:
+            return True
+        if any(self._held(w) <= self._share(w) // 2 for w in self.backlog):
+            return True
+        if now >= self.check_at:
+            self.check_at = now + self.poll
+            newest = WebhookEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+            if newest > self.seen:
+                self.seen = newest
+                return True
+        return False
+
     def _claim(self) -> None:
-        """Claim due rows while fewer than a pool's worth wait, leaving out
-        webhooks that already hold their share (in flight or waiting)."""
-        room = 2 * self.concurrency - self._waiting()
-        if room <= 0:
+        """Claim due rows, in order, each webhook up to its share."""
+        limit = min(MAX_WAITING - self._waiting(), CLAIM)
+        if limit <= 0:
             return
-        full = [w for w in set(self.ready) | set(self.busy)
-                if self.busy[w] + len(self.ready[w]) >= 2 * self.per_webhook]
+        with self.lock:
+            held = {w: self._held(w) for w in set(self.ready) | set(self.lanes)}
+        full = {w for w, n in held.items() if n >= self._share(w)}
         now = timezone.now()
+        taken, backlog = [], self.backlog & full
         with transaction.atomic():
             due = (WebhookEvent.objects.filter(**PENDING, next_attempt_at__lte=now, webhook__enabled=True)
                    .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
                    .exclude(webhook_id__in=full).order_by("next_attempt_at", "id"))
-            ids = claims.lock_due(due, min(room, CLAIM))
-            if not ids:
-                return
-            WebhookEvent.objects.filter(id__in=ids).update(claimed_until=now + claims.lease(),
-                                                           claimed_by=self.token)
-        for event in WebhookEvent.objects.select_related("webhook", "app").filter(id__in=ids).order_by("id"):
-            self.ready[event.webhook_id].append(event)
+            rows = list(claims.locked(due)[:limit])
+            for event in rows:
+                if held.get(event.webhook_id, 0) < self._share(event.webhook_id):
+                    taken.append(event)
+                    held[event.webhook_id] = held.get(event.webhook_id, 0) + 1
+                else:
+                    backlog.add(event.webhook_id)
+            if taken:
+                WebhookEvent.objects.filter(id__in=[e.pk for e in taken]).update(
+                    claimed_until=now + claims.lease(), claimed_by=self.token)
+        self.backlog = backlog
+        # A full batch that every webhook could take may have more behind it.
+        more = len(rows) == limit and len(taken) == limit
+        self.claim_at = time.monotonic() + (0 if more else FULL_LOOK_SECONDS)
+        # Each webhook (its secrets decrypted) and its app are loaded once.
+        webhooks = Webhook.objects.select_related("app").in_bulk({e.webhook_id for e in taken})
+        with self.lock:
+            for event in sorted(taken, key=lambda e: e.pk):
+                event.webhook = webhooks[event.webhook_id]
+                event.app = event.webhook.app
+                self.ready[event.webhook_id].append(event)
 
-    def _submit(self, pool, in_flight: dict) -> None:
-        for webhook_id, queue in self.ready.items():
-            while queue and self.busy[webhook_id] < self.per_webhook and len(in_flight) < self.concurrency:
-                event = queue.popleft()
-                self.busy[webhook_id] += 1
-                in_flight[pool.submit(_in_thread, event)] = event
+    def _open_lanes(self, pool) -> None:
+        with self.lock:
+            running = sum(self.lanes.values())
+            for webhook_id, queue in self.ready.items():
+                while running < self.concurrency and self.lanes[webhook_id] < min(self.per_webhook, len(queue)):
+                    self.lanes[webhook_id] += 1
+                    running += 1
+                    pool.submit(self._lane, webhook_id)
 
-
-def _in_thread(event: WebhookEvent) -> Outcome:
-    try:
-        return post(event)
-    finally:
-        close_old_connections()
+    def _lane(self, webhook_id: str) -> None:
+        queue = self.ready[webhook_id]
+        try:
+            while True:
+                with self.lock:
+                    if not queue:
+                        self.lanes[webhook_id] -= 1
+                        return
+                    event = queue.popleft()
+                self.done.put(post(event))
+        except BaseException:  # post() never raises: a bug, but the run must still end
+            with self.lock:
+                self.lanes[webhook_id] -= 1
+            raise
+        finally:
+            close_old_connections()
 
 
 # Recording.
@@ -242,24 +356,50 @@ def next_attempt_delay(attempt: int, retry_after: float | None) -> timedelta:
 def record(outcomes: list[Outcome], *, token: str | None = None) -> None:
     """Store what the attempts of one round did, together: their attempt
     rows, each event's new state (only while this run still holds its
-    claim), the webhooks' failure flags, and one log line per attempt."""
+    claim; events with the same changes share one UPDATE), the webhooks'
+    failure flags, and one log line per attempt."""
     with transaction.atomic(), events.batch():
         mine = WebhookEvent.objects.filter(id__in=[o.event.pk for o in outcomes], **PENDING)
         if token is not None:
             mine = mine.filter(claimed_by=token)
         held = set(mine.values_list("id", flat=True))
         kept = [o for o in outcomes if o.event.pk in held]
+        if not kept:
+            return
         WebhookAttempt.objects.bulk_create([
             WebhookAttempt(event=o.event, number=o.event.attempts + 1, at=o.at, status=o.status,
                            latency_ms=o.latency_ms, response=o.response, error=o.error[:500]) for o in kept])
+        updates: dict[tuple, list[int]] = defaultdict(list)
+        flags: dict[str, tuple[bool, datetime | None]] = {}  # webhook -> (cleared, failing since)
+        wake = set()
         for outcome in kept:
-            _settle(outcome)
+            changes = _settle(outcome)
+            updates[tuple(sorted(changes.items()))].append(outcome.event.pk)
+            cleared, since = flags.get(outcome.event.webhook_id, (False, None))
+            flags[outcome.event.webhook_id] = (True, None) if outcome.ok else (cleared, since or outcome.at)
+            if changes.get("next_attempt_at"):
+                wake.add(changes["next_attempt_at"])
+        for changes, ids in updates.items():
+            WebhookEvent.objects.filter(pk__in=ids).update(**dict(changes))
+        for webhook_id, (cleared, since) in flags.items():
+            # As if the round's outcomes were applied one by one: a success
+            # clears the flag, the first failure after it sets it.
+            rows = Webhook.objects.filter(pk=webhook_id)
+            if since is None:
+                rows.filter(failing_since__isnull=False).update(failing_since=None)
+            elif cleared:
+                rows.update(failing_since=since)
+            else:
+                rows.filter(failing_since__isnull=True).update(failing_since=since)
+        for next_at in sorted(wake):
+            background.enqueue_on_commit("send_webhooks", run_after=next_at)
 
 
-def _settle(outcome: Outcome) -> None:
+def _settle(outcome: Outcome) -> dict:
+    """What one attempt changes on its event (returned, for record() to
+    store), with its log lines and, on 410, the webhook disabled."""
     event, webhook = outcome.event, outcome.event.webhook
     attempt = event.attempts + 1
-    rows = WebhookEvent.objects.filter(pk=event.pk)
     target = urlparse(webhook.target).netloc
     detail = {"webhookId": webhook.id, "eventId": event.pk, "trigger": event.trigger, "attempt": attempt,
               "status": outcome.status, "latencyMs": outcome.latency_ms, "error": outcome.error or None}
@@ -267,27 +407,21 @@ def _settle(outcome: Outcome) -> None:
     released = {"claimed_until": None, "claimed_by": "", "attempts": attempt, "last_status": outcome.status,
                 "last_error": outcome.error}
     if outcome.ok:
-        rows.update(state=WebhookEventState.DELIVERED, delivered_at=outcome.at, **released)
-        Webhook.objects.filter(pk=webhook.pk, failing_since__isnull=False).update(failing_since=None)
         events.emit("webhook:attempt", app=event.app, summary=summary, detail=detail)
-        return
+        return {"state": WebhookEventState.DELIVERED, "delivered_at": outcome.at, **released}
     logger.warning("webhook %s (app %s) event %s: %s", webhook.id, event.app_id, event.pk, outcome.error)
-    Webhook.objects.filter(pk=webhook.pk, failing_since__isnull=True).update(failing_since=outcome.at)
     if outcome.status == 410:
         reason = f"the target answered 410 Gone on {outcome.at:%Y-%m-%d %H:%M} UTC"
         Webhook.objects.filter(pk=webhook.pk).update(enabled=False, disabled_reason=reason)
         events.emit("webhook:disabled", app=event.app, summary=f"Webhook to {target} disabled: {reason}",
                     detail={"webhookId": webhook.id, "reason": reason})
     if outcome.permanent or attempt >= max_attempts():
-        rows.update(state=WebhookEventState.FAILED, **released)
         events.emit("webhook:attempt", app=event.app, summary=summary, detail=detail)
         events.emit("webhook:failure", app=event.app,
                     summary=f"Gave up on {event.trigger} to {target} after {attempt} attempts: {outcome.error}",
                     detail=detail)
-        return
+        return {"state": WebhookEventState.FAILED, **released}
     next_at = outcome.at + next_attempt_delay(attempt, outcome.retry_after)
-    rows.update(next_attempt_at=next_at, **released)
     events.emit("webhook:attempt", app=event.app, summary=summary,
                 detail={**detail, "nextAttemptAt": next_at.isoformat()})
-    background.enqueue_on_commit("send_webhooks", run_after=next_at)
-
+    return {"next_attempt_at": next_at, **released}
