@@ -94,7 +94,11 @@ def events_of(webhook: Webhook, *, state: str | None = None, since: datetime | N
 
 
 def get_event(webhook: Webhook, event_id) -> WebhookEvent:
-    event = WebhookEvent.objects.filter(webhook=webhook, pk=event_id).first() if str(event_id).isdigit() else None
+    """One of the webhook's events by id: NotFound for another webhook's, or
+    for anything but a number a 64-bit id can hold."""
+    text = str(event_id)
+    valid = text.isascii() and text.isdigit() and len(text) <= 19 and int(text) < 2**63
+    event = WebhookEvent.objects.filter(webhook=webhook, pk=int(text)).first() if valid else None
     if event is None:
         raise NotFound(f"Event {event_id} not found.")
     return event
