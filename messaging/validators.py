@@ -483,7 +483,7 @@ def validate_webhook(data: dict, *, partial: bool) -> dict:
         fields["triggers"] = list(dict.fromkeys(body["triggers"]))
     elif not partial:
         fields["triggers"] = ["message"]
-    if "enabled" in body:
+    if partial and "enabled" in body:  # an update's only (WEBHOOK_UPDATE checked it)
         fields["enabled"] = body["enabled"]
     return fields
 

@@ -38,6 +38,7 @@ from messaging.models import (
     Message,
     Team,
     Webhook,
+    WebhookEvent,
 )
 from messaging.services.apps import create_key
 from messaging.services.messages import post_message
@@ -145,6 +146,8 @@ def team_b(stranger, stranger_team, stranger_app, bob):
     )
     Delivery.objects.filter(pk=delivery.pk).update(state="failed")
     webhook = Webhook.objects.create(app=stranger_app, target="https://b.example/hook", triggers=["message"])
+    event = WebhookEvent.objects.create(app=stranger_app, webhook=webhook, trigger="message:appUser",
+                                        state="failed", payload={"text": "team B answer"})
     integration = Integration.objects.create(app=stranger_app, type="fake", display_name="team B channel",
                                              credentials={"apiKey": "team B secret", "account": "b"})
     return {
@@ -168,6 +171,7 @@ def team_b(stranger, stranger_team, stranger_app, bob):
         "messageId": answer.id,
         "deliveryId": str(delivery.id),
         "webhookId": webhook.id,
+        "eventId": str(event.pk),
         "integrationId": integration.id,
         "deviceId": bob.clients.get().external_id,
         "channel": "web",
@@ -208,6 +212,9 @@ def state_of_b(team_b):
         "teams": list(Team.objects.values_list("id", "name").order_by("id")),
         "typing": LogEntry.objects.filter(kind="typing:appMaker").count(),
         "integrations": list(Integration.objects.values_list("id", "display_name", "status").order_by("id")),
+        "webhooks": list(Webhook.objects.values_list("id", "secret", "signing_secret", "enabled").order_by("id")),
+        "webhook_events": list(WebhookEvent.objects.values_list("id", "state", "attempts", "next_attempt_at")
+                               .order_by("id")),
     }
 
 
