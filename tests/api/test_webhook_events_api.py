@@ -18,26 +18,17 @@ from standardwebhooks.webhooks import Webhook as Verifier
 from messaging.models import LogEntry, Webhook, WebhookAttempt, WebhookEvent
 from messaging.webhooks.sender import run_due
 from tests.api.conftest import error_of
-from tests.support.fake_platform import FakePlatform
 
 HOOK = "/hook"
 
 
-@pytest.fixture(scope="module")
-def receiver_server():
-    server = FakePlatform()
-    yield server
-    server.close()
-
-
 @pytest.fixture
-def receiver(receiver_server, settings):
-    """The webhook receiver on 127.0.0.1, with nothing received yet."""
+def receiver(platform_server, settings):
+    """The webhook receiver on 127.0.0.1 (the suite's plain FakePlatform),
+    with nothing received yet."""
     settings.PARLEY_WEBHOOK_ALLOW_PRIVATE = True
-    with receiver_server._lock:
-        receiver_server.requests.clear()
-        receiver_server._failures.clear()
-    return receiver_server
+    platform_server.requests.clear()
+    return platform_server
 
 
 @pytest.fixture
@@ -183,22 +174,21 @@ def test_it_pages_events_with_limit_and_offset(api, app_jwt, webhook):
     assert api.get(path, {"limit": 1, "offset": 29}, headers=app_jwt).data["hasMore"] is False
 
 
-@pytest.mark.parametrize("params,description", [
-    ({"state": "lost"}, "state must be one of pending, delivered, failed."),
-    ({"state": ""}, "state must be one of pending, delivered, failed."),
-    ({"since": "yesterday"}, "since must be a Unix timestamp in seconds"),
-    ({"since": "-1"}, "since must be a Unix timestamp in seconds"),
-    ({"since": "NaN"}, "since must be a Unix timestamp in seconds"),
-    ({"since": "1e30"}, "since must be a Unix timestamp in seconds"),
-    ({"limit": "0"}, "limit must be an integer from 1 to 100."),
-    ({"limit": "101"}, "limit must be an integer from 1 to 100."),
-    ({"limit": "ten"}, "limit must be an integer from 1 to 100."),
-    ({"offset": "-1"}, "offset must be an integer from 0 to 2147483647."),
-    ({"offset": "99999999999"}, "offset must be an integer from 0 to 2147483647."),
-])
-def test_bad_event_queries_are_400s(api, app_jwt, webhook, params, description):
-    status, code, text = error_of(api.get(f"/v1/webhooks/{webhook.id}/events", params, headers=app_jwt))
-    assert (status, code) == (400, "bad_request") and description in text, text
+STATE_ERROR = "state must be one of pending, delivered, failed."
+SINCE_ERROR = "since must be a Unix timestamp in seconds"
+# limit and offset are read as the integrations list reads them (tests/api/test_integrations_api.py).
+BAD_QUERIES = {
+    "state=lost": STATE_ERROR, "state=": STATE_ERROR, "state=FAILED": STATE_ERROR,
+    "since=yesterday": SINCE_ERROR, "since=-1": SINCE_ERROR, "since=NaN": SINCE_ERROR, "since=1e30": SINCE_ERROR,
+    "limit=101": "limit must be an integer from 1 to 100.",
+    "offset=-1": "offset must be an integer from 0 to 2147483647.",
+}
+
+
+@pytest.mark.parametrize("query", BAD_QUERIES)
+def test_bad_event_queries_are_400s(api, app_jwt, webhook, query):
+    status, code, text = error_of(api.get(f"/v1/webhooks/{webhook.id}/events?{query}", headers=app_jwt))
+    assert (status, code) == (400, "bad_request") and BAD_QUERIES[query] in text, text
 
 
 # ------------------------------------------------------------- re-delivery
