@@ -14,6 +14,7 @@ from messaging import schemas
 from messaging.api.views.integrations import LIST_LIMIT
 from messaging.api.views.webhooks import EVENT_STATES, EVENTS_PAGE, EVENTS_PAGE_MAX
 from messaging.models import IntegrationStatus
+from messaging.services.webhook_config import ROTATION_OVERLAP
 from messaging.webhooks.sender import RESPONSE_SNIPPET
 
 
@@ -34,6 +35,7 @@ INT = {"type": "integer"}
 URI = {"type": "string", "format": "uri"}
 DATETIME = {"type": "string", "format": "date-time"}
 FLAT = schemas.FLAT
+OVERLAP_HOURS = ROTATION_OVERLAP.total_seconds() / 3600
 
 
 def _counts(node: dict) -> dict:
@@ -150,8 +152,9 @@ WEBHOOK = _obj(
         "target": URI,
         "signingSecret": {**STR, "pattern": "^whsec_", "description": "Parley extension: the Standard Webhooks "
                           "signing secret (whsec_ + base64 key) of webhook-signature: v1,<base64 HMAC-SHA256 of "
-                          "\"<webhook-id>.<webhook-timestamp>.<body>\">. For 24 hours after a rotation the "
-                          "previous secret's signature follows, space-separated."},
+                          "\"<webhook-id>.<webhook-timestamp>.<body>\">. For "
+                          f"{OVERLAP_HOURS:g} hours after a rotation the previous secret's signature follows, "
+                          "space-separated."},
         "enabled": {**BOOL, "description": "Parley extension: false while nothing is sent (a 410 Gone from the "
                     "target, or PUT enabled: false); PUT enabled: true sends again."},
         "disabledReason": {**STR, "description": "Parley extension, on a disabled webhook: why (e.g. the "
