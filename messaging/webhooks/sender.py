@@ -164,6 +164,7 @@ class Dispatcher:
         self.ready: dict[str, deque] = defaultdict(deque)  # claimed, not sent yet, per webhook
         self.busy: dict[str, int] = defaultdict(int)  # in flight, per webhook
         self.attempts = 0
+        self.renewed_at = time.monotonic()
 
     def run(self) -> int:
         with ThreadPoolExecutor(self.concurrency, thread_name_prefix="parley-webhook") as pool:
@@ -171,6 +172,7 @@ class Dispatcher:
             while True:
                 if time.monotonic() < self.deadline:
                     self._claim()
+                self._keep_claims(in_flight)
                 self._submit(pool, in_flight)
                 if not in_flight:
                     break
@@ -199,6 +201,8 @@ class Dispatcher:
         room = 2 * self.concurrency - self._waiting()
         if room <= 0:
             return
+        if not self._waiting() and not any(self.busy.values()):
+            self.renewed_at = time.monotonic()  # every claim this run holds is new
         full = [w for w in set(self.ready) | set(self.busy)
                 if self.busy[w] + len(self.ready[w]) >= 2 * self.per_webhook]
         now = timezone.now()
@@ -213,6 +217,18 @@ class Dispatcher:
                                                            claimed_by=self.token)
         for event in WebhookEvent.objects.select_related("webhook", "app").filter(id__in=ids).order_by("id"):
             self.ready[event.webhook_id].append(event)
+
+    def _keep_claims(self, in_flight: dict) -> None:
+        """Renew the leases of the rows this run holds (waiting or in
+        flight) before half of one has passed: behind a slow target they may
+        wait a while, and another worker must not take them meanwhile."""
+        if time.monotonic() - self.renewed_at < claims.lease().total_seconds() / 2:
+            return
+        held = [event.pk for queue in self.ready.values() for event in queue]
+        held += [event.pk for event in in_flight.values()]
+        if held:
+            claims.renew_many(WebhookEvent, held, pending_filter=PENDING, token=self.token)
+        self.renewed_at = time.monotonic()
 
     def _submit(self, pool, in_flight: dict) -> None:
         for webhook_id, queue in self.ready.items():
