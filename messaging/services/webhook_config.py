@@ -7,6 +7,7 @@ work."""
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from messaging import background, events
@@ -105,9 +106,10 @@ def get_event(webhook: Webhook, event_id) -> WebhookEvent:
 
 
 def _send_again(rows) -> int:
-    """Back to pending, due now, with a fresh set of attempts (the attempts
-    already made stay recorded; `webhook-id` stays the event's)."""
-    count = rows.update(state=WebhookEventState.PENDING, next_attempt_at=timezone.now(), attempts=0,
+    """Back to pending, due now, with a fresh retry schedule (the attempts
+    already made stay recorded and numbering goes on; `webhook-id` stays
+    the event's)."""
+    count = rows.update(state=WebhookEventState.PENDING, next_attempt_at=timezone.now(), retry_base=F("attempts"),
                         claimed_until=None, claimed_by="")
     if count:
         background.enqueue_on_commit("send_webhooks")

@@ -294,14 +294,15 @@ def _settle(outcome: Outcome) -> None:
         Webhook.objects.filter(pk=webhook.pk).update(enabled=False, disabled_reason=reason)
         events.emit("webhook:disabled", app=event.app, summary=f"Webhook to {target} disabled: {reason}",
                     detail={"webhookId": webhook.id, "reason": reason})
-    if outcome.permanent or attempt >= max_attempts():
+    tries = attempt - event.retry_base  # this schedule's attempts (a re-delivery starts another)
+    if outcome.permanent or tries >= max_attempts():
         rows.update(state=WebhookEventState.FAILED, **released)
         events.emit("webhook:attempt", app=event.app, summary=summary, detail=detail)
         events.emit("webhook:failure", app=event.app,
-                    summary=f"Gave up on {event.trigger} to {target} after {attempt} attempts: {outcome.error}",
+                    summary=f"Gave up on {event.trigger} to {target} after {tries} attempts: {outcome.error}",
                     detail=detail)
         return
-    next_at = outcome.at + next_attempt_delay(attempt, outcome.retry_after)
+    next_at = outcome.at + next_attempt_delay(tries, outcome.retry_after)
     rows.update(next_attempt_at=next_at, **released)
     events.emit("webhook:attempt", app=event.app, summary=summary,
                 detail={**detail, "nextAttemptAt": next_at.isoformat()})

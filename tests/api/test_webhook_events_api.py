@@ -201,7 +201,8 @@ def test_redelivering_one_event_sends_it_again_with_the_same_webhook_id(api, app
     body = response.data["event"]
     assert body["_id"] == str(event.pk) and body["state"] == "pending" and len(body["attempts"]) == 6
     event.refresh_from_db()
-    assert event.state == "pending" and event.attempts == 0 and event.next_attempt_at <= timezone.now()
+    assert event.state == "pending" and event.attempts == event.retry_base == 6  # numbering goes on
+    assert event.next_attempt_at <= timezone.now()
     assert LogEntry.objects.filter(kind="webhook:redeliver").count() == 1
     assert run_due(budget=5) == 1
     [request] = receiver.received(HOOK)
@@ -209,7 +210,7 @@ def test_redelivering_one_event_sends_it_again_with_the_same_webhook_id(api, app
     assert request["body"] == event.payload
     listed = api.get(f"/v1/webhooks/{webhook.id}/events", headers=app_jwt).data["events"][0]
     assert listed["state"] == "delivered" and len(listed["attempts"]) == 7
-    assert listed["attempts"][-1]["number"] == 1 and listed["attempts"][-1]["status"] == 200
+    assert listed["attempts"][-1]["number"] == 7 and listed["attempts"][-1]["status"] == 200
 
 
 def test_a_delivered_event_can_be_redelivered_too(api, app_jwt, webhook, receiver):
