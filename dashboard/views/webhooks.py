@@ -59,6 +59,18 @@ def _webhook(app, webhook_id):
         raise Http404("No such webhook")
 
 
+def _seen(request, app_id, webhook_id):
+    """(app, webhook) for any member of the app's team."""
+    app = access.app_for(request.user, app_id)
+    return app, _webhook(app, webhook_id)
+
+
+def _managed(request, app_id, webhook_id):
+    """(app, webhook) for an owner or admin of the app's team."""
+    app = _managed_app(request.user, app_id)
+    return app, _webhook(app, webhook_id)
+
+
 def _event(webhook, event_id):
     try:
         return service.get_event(webhook, event_id)
@@ -177,8 +189,7 @@ def _page_context(request, app, webhook, **extra):
 @login_required
 @require_GET
 def webhook_page(request, app_id, webhook_id):
-    app = access.app_for(request.user, app_id)
-    webhook = _webhook(app, webhook_id)
+    app, webhook = _seen(request, app_id, webhook_id)
     return render(request, PAGE, _page_context(request, app, webhook))
 
 
@@ -188,8 +199,7 @@ def webhook_page(request, app_id, webhook_id):
 def events(request, app_id, webhook_id):
     """The recent events part (htmx: refresh and the state filter); a plain
     request gets the whole page."""
-    app = access.app_for(request.user, app_id)
-    webhook = _webhook(app, webhook_id)
+    app, webhook = _seen(request, app_id, webhook_id)
     return render_part(request, PAGE, "webhook-events", _page_context(request, app, webhook))
 
 
@@ -199,14 +209,12 @@ def events(request, app_id, webhook_id):
 def reveal(request, app_id, webhook_id):
     """The secrets in clear, on an explicit click (a POST: no link, prefetch
     or history entry shows them)."""
-    app = _managed_app(request.user, app_id)
-    webhook = _webhook(app, webhook_id)
+    app, webhook = _managed(request, app_id, webhook_id)
     return render_part(request, PAGE, "webhook-secrets", _page_context(request, app, webhook, revealed=True))
 
 
 def _rotate(request, app_id, webhook_id, which: str):
-    app = _managed_app(request.user, app_id)
-    webhook = _webhook(app, webhook_id)
+    app, webhook = _managed(request, app_id, webhook_id)
     if which == "signing":
         webhook = service.rotate_signing_secret(webhook)
     else:
@@ -234,8 +242,7 @@ def rotate_signing_secret(request, app_id, webhook_id):
 @login_required
 @require_POST
 def edit(request, app_id, webhook_id):
-    app = _managed_app(request.user, app_id)
-    webhook = _webhook(app, webhook_id)
+    app, webhook = _managed(request, app_id, webhook_id)
     form = WebhookForm(request.POST, webhook=webhook)
     if form.is_valid():
         changes = form.changes()
@@ -257,8 +264,7 @@ def _disabled_by(user) -> str:
 def enable(request, app_id, webhook_id):
     """Enable a disabled webhook (a 410 or a member disabled it): its
     waiting events go out again."""
-    app = _managed_app(request.user, app_id)
-    webhook = _webhook(app, webhook_id)
+    app, webhook = _managed(request, app_id, webhook_id)
     if not webhook.enabled:
         service.update_webhook(webhook, {"enabled": True})
     messages.success(request, "Webhook enabled: its waiting events are being sent.")
@@ -277,8 +283,7 @@ def _events_done(request, app, webhook, notice: str):
 @login_required
 @require_POST
 def send_test(request, app_id, webhook_id):
-    app = _managed_app(request.user, app_id)
-    webhook = _webhook(app, webhook_id)
+    app, webhook = _managed(request, app_id, webhook_id)
     event = service.send_test_event(webhook)
     notice = f"Test event {event.pk} queued: its attempt shows below once it is sent."
     if not webhook.enabled:
@@ -289,8 +294,7 @@ def send_test(request, app_id, webhook_id):
 @login_required
 @require_POST
 def redeliver(request, app_id, webhook_id, event_id):
-    app = _managed_app(request.user, app_id)
-    webhook = _webhook(app, webhook_id)
+    app, webhook = _managed(request, app_id, webhook_id)
     event = service.redeliver(_event(webhook, event_id))
     return _events_done(request, app, webhook, f"Event {event.pk} ({event.trigger}) is being sent again.")
 
@@ -298,8 +302,7 @@ def redeliver(request, app_id, webhook_id, event_id):
 @login_required
 @require_POST
 def redeliver_since(request, app_id, webhook_id):
-    app = _managed_app(request.user, app_id)
-    webhook = _webhook(app, webhook_id)
+    app, webhook = _managed(request, app_id, webhook_id)
     form = RedeliverSinceForm(request.POST)
     if not form.is_valid():
         context = _page_context(request, app, webhook, redeliver_form=form)
@@ -318,8 +321,7 @@ def redeliver_since(request, app_id, webhook_id):
 @require_http_methods(["GET", "POST"])
 def delete(request, app_id, webhook_id):
     """GET asks for confirmation; POST deletes the webhook and its events."""
-    app = _managed_app(request.user, app_id)
-    webhook = _webhook(app, webhook_id)
+    app, webhook = _managed(request, app_id, webhook_id)
     if request.method == "POST":
         service.delete_webhook(webhook)
         messages.success(request, f"Webhook to {webhook.target} deleted.")

@@ -462,6 +462,16 @@ def test_the_overview_flags_a_webhook_that_keeps_failing(owner_client, app, webh
 # Who may do what.
 
 
+def assert_refused(client, app, webhook, event, status, **headers):
+    """Every write (and form) answers `status`, shows no secret and changes nothing."""
+    before = snapshot()
+    for method, path, data in actions(app, webhook, event):
+        response = getattr(client, method)(path, data, **headers)
+        assert response.status_code == status, path
+        assert_no_secret(response, webhook)
+    assert snapshot() == before
+
+
 def actions(app, webhook, event):
     return [
         ("get", url(app, "new"), {}),
@@ -502,13 +512,7 @@ def test_agents_see_the_webhooks_and_attempts_but_no_secret_or_form(as_user, age
 @pytest.mark.django_db
 def test_agents_get_403_on_every_write_and_nothing_changes(as_user, agent, app, webhook):
     event = recorded(webhook, attempts=[(500, "the target answered 500", "")])
-    client = as_user(agent)
-    before = snapshot()
-    for method, path, data in actions(app, webhook, event):
-        response = getattr(client, method)(path, data)
-        assert response.status_code == 403, path
-        assert_no_secret(response, webhook)
-    assert snapshot() == before
+    assert_refused(as_user(agent), app, webhook, event, 403)
 
 
 @pytest.mark.django_db
@@ -527,14 +531,9 @@ def test_other_teams_get_404_for_every_page_and_action(client, stranger, app, we
     event = recorded(webhook)
     client.force_login(stranger)
     headers = HTMX if htmx else {}
-    before = snapshot()
     for path in (url(app), url(app, webhook.id), url(app, webhook.id, "events")):
         assert client.get(path, **headers).status_code == 404
-    for method, path, data in actions(app, webhook, event):
-        response = getattr(client, method)(path, data, **headers)
-        assert response.status_code == 404, path
-        assert_no_secret(response, webhook)
-    assert snapshot() == before
+    assert_refused(client, app, webhook, event, 404, **headers)
 
 
 @pytest.mark.django_db
