@@ -36,6 +36,9 @@ from messaging.services import webhook_config as service
 PAGE = "dashboard/webhooks/webhook.html"
 NEW = "dashboard/webhooks/new.html"
 RECENT_EVENTS = 25
+# How much of a payload the page shows (a row stored before the size
+# limits may be megabytes; the API gives it whole).
+PAYLOAD_SHOWN = 20_000
 STATES = [("", "All"), *WebhookEventState.choices]
 # The events a "Re-deliver" button is offered for (a pending one is on its way).
 REDELIVERABLE = {WebhookEventState.DELIVERED, WebhookEventState.FAILED}
@@ -140,7 +143,9 @@ def _events(webhook, state: str):
     events = list(rows[:RECENT_EVENTS])
     secrets = _secrets(webhook)
     for event in events:
-        event.payload_json = json.dumps(event.payload, indent=2, ensure_ascii=False)
+        text = json.dumps(event.payload, indent=2, ensure_ascii=False)
+        event.payload_json = text[:PAYLOAD_SHOWN]
+        event.payload_cut = max(0, len(text) - PAYLOAD_SHOWN)
         event.attempt_list = list(event.attempt_rows.all())
         for attempt in event.attempt_list:
             attempt.response = masked(attempt.response, secrets)
@@ -286,9 +291,11 @@ def send_test(request, app_id, webhook_id):
     app, webhook = _managed(request, app_id, webhook_id)
     event = service.send_test_event(webhook)
     notice = f"Test event {event.pk} queued: its attempt shows below once it is sent."
-    if not webhook.enabled:
-        notice += " The webhook is disabled: enable it to send it."
-    return _events_done(request, app, webhook, notice)
+    return _events_done(request, app, webhook, notice + _while_disabled(webhook))
+
+
+def _while_disabled(webhook) -> str:
+    return "" if webhook.enabled else " The webhook is disabled: nothing goes out until it is enabled."
 
 
 @login_required
@@ -296,7 +303,8 @@ def send_test(request, app_id, webhook_id):
 def redeliver(request, app_id, webhook_id, event_id):
     app, webhook = _managed(request, app_id, webhook_id)
     event = service.redeliver(_event(webhook, event_id))
-    return _events_done(request, app, webhook, f"Event {event.pk} ({event.trigger}) is being sent again.")
+    notice = f"Event {event.pk} ({event.trigger}) is being sent again."
+    return _events_done(request, app, webhook, notice + _while_disabled(webhook))
 
 
 @login_required
@@ -314,7 +322,7 @@ def redeliver_since(request, app_id, webhook_id):
         notice = f"Sending {count} failed event{'s' if count != 1 else ''} since {when} again."
     else:
         notice = f"No failed events since {when}: nothing to send again."
-    return _events_done(request, app, webhook, notice)
+    return _events_done(request, app, webhook, notice + _while_disabled(webhook))
 
 
 @login_required

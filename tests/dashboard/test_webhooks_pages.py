@@ -354,6 +354,26 @@ def test_events_show_every_attempt_and_the_payload_escaped(owner_client, app, we
 
 
 @pytest.mark.django_db
+def test_a_huge_payload_is_shown_cut_with_where_to_get_it_whole(owner_client, app, webhook):
+    event = recorded(webhook, payload={"trigger": "message:appUser", "text": "x" * 50_000 + "END"})
+    page = html(owner_client.get(url(app, webhook.id)))
+    item = page.split(f'id="event-{event.pk}"')[1].split("</li>")[0]
+    assert "x" * 19_000 in item and "END" not in item and len(item) < 25_000
+    assert "more characters: <code>GET /v1/webhooks/" in item
+
+
+@pytest.mark.django_db
+def test_sending_to_a_disabled_webhook_says_nothing_goes_out_yet(owner_client, app, webhook):
+    Webhook.objects.filter(pk=webhook.pk).update(enabled=False, disabled_reason="gone (410)")
+    failed = recorded(webhook)
+    for path, data in ((url(app, webhook.id, "test"), {}),
+                       (url(app, webhook.id, "events", str(failed.pk), "redeliver"), {}),
+                       (url(app, webhook.id, "redeliver"), {"since": "2000-01-01T00:00"})):
+        page = html(owner_client.post(path, data, **HTMX))
+        assert "The webhook is disabled: nothing goes out until it is enabled." in page, path
+
+
+@pytest.mark.django_db
 def test_a_secret_a_receiver_echoes_is_masked(owner_client, as_user, agent, app, webhook):
     recorded(webhook, attempts=[(401, f"the target answered 401 to {webhook.secret}",
                                  f"bad X-API-Key {webhook.secret} / {webhook.signing_secret}")])
