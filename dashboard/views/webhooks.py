@@ -96,9 +96,9 @@ def _secrets(webhook) -> list[str]:
 
 
 def _last_attempts(webhooks) -> dict:
-    """Each webhook's latest attempt, by webhook id (two queries)."""
-    latest = (WebhookAttempt.objects.filter(event__webhook=OuterRef("pk")).order_by("-at", "-id")
-              .values("id")[:1])
+    """Each webhook's latest recorded attempt, by webhook id (two queries;
+    the newest id is the latest recorded: the primary key's index, no sort)."""
+    latest = WebhookAttempt.objects.filter(event__webhook=OuterRef("pk")).order_by("-id").values("id")[:1]
     ids = dict(webhooks.annotate(last_attempt=Subquery(latest)).values_list("id", "last_attempt"))
     attempts = WebhookAttempt.objects.in_bulk([a for a in ids.values() if a])
     return {webhook_id: attempts.get(attempt_id) for webhook_id, attempt_id in ids.items()}
