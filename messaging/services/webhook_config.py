@@ -7,7 +7,7 @@ work."""
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from messaging import background, events
@@ -35,6 +35,14 @@ def check_acting(membership: Membership | None, app: App) -> None:
 
 def webhooks_of(app: App):
     return Webhook.objects.filter(app=app).order_by("created_at", "id")
+
+
+def needing_attention(app: App):
+    """The app's webhooks that keep failing (every attempt since
+    `failing_since` failed) or are disabled, oldest trouble first (the
+    dashboard's overview flags them)."""
+    return (webhooks_of(app).filter(Q(failing_since__isnull=False) | Q(enabled=False))
+            .order_by(F("failing_since").asc(nulls_last=True), "created_at", "id"))
 
 
 def get_webhook(app: App, webhook_id: str) -> Webhook:
