@@ -202,6 +202,7 @@ class Dispatcher:
         self.lock = threading.Lock()  # ready and lanes, shared with the lanes
         self.ready: dict[str, deque] = defaultdict(deque)  # claimed, not sent yet, per webhook
         self.lanes: dict[str, int] = defaultdict(int)
+        self.sending: set[int] = set()  # the events the lanes are posting
         self.done: SimpleQueue = SimpleQueue()  # outcomes from the lanes
         self.healthy: set[str] = set()
         self.backlog: set[str] = set()  # webhooks that had more due rows than their share
@@ -209,6 +210,7 @@ class Dispatcher:
         self.check_at = 0.0  # the next look for rows stored since `seen`
         self.seen = 0  # the newest row id when this run last looked
         self.attempts = 0
+        self.renewed_at = time.monotonic()
 
     def run(self) -> int:
         with ThreadPoolExecutor(self.concurrency, thread_name_prefix="parley-webhook") as pool:
@@ -220,6 +222,7 @@ class Dispatcher:
                     self._open_lanes(pool)
                 else:
                     self._hand_over()
+                self._keep_claims()
                 if self._idle() and self.done.empty():
                     break
                 outcomes = self._collect(taking)
@@ -296,6 +299,8 @@ class Dispatcher:
         if limit <= 0:
             return
         with self.lock:
+            if not any(self.lanes.values()) and not any(self.ready.values()):
+                self.renewed_at = time.monotonic()  # every claim this run holds is new
             held = {w: self._held(w) for w in set(self.ready) | set(self.lanes)}
         full = {w for w, n in held.items() if n >= self._share(w)}
         now = timezone.now()
@@ -335,6 +340,18 @@ class Dispatcher:
                     running += 1
                     pool.submit(self._lane, webhook_id)
 
+    def _keep_claims(self) -> None:
+        """Renew the leases of the rows this run holds (waiting or in
+        flight) before half of one has passed: behind a slow target they may
+        wait a while, and another worker must not take them meanwhile."""
+        if time.monotonic() - self.renewed_at < claims.lease().total_seconds() / 2:
+            return
+        with self.lock:
+            held = [event.pk for queue in self.ready.values() for event in queue] + list(self.sending)
+        if held:
+            claims.renew_many(WebhookEvent, held, pending_filter=PENDING, token=self.token)
+        self.renewed_at = time.monotonic()
+
     def _lane(self, webhook_id: str) -> None:
         queue = self.ready[webhook_id]
         try:
@@ -344,7 +361,11 @@ class Dispatcher:
                         self.lanes[webhook_id] -= 1
                         return
                     event = queue.popleft()
-                self.done.put(post(event))
+                    self.sending.add(event.pk)
+                outcome = post(event)
+                with self.lock:
+                    self.sending.discard(event.pk)
+                self.done.put(outcome)
         except BaseException:  # post() never raises: a bug, but the run must still end
             with self.lock:
                 self.lanes[webhook_id] -= 1
@@ -425,13 +446,14 @@ def _settle(outcome: Outcome) -> dict:
         Webhook.objects.filter(pk=webhook.pk).update(enabled=False, disabled_reason=reason)
         events.emit("webhook:disabled", app=event.app, summary=f"Webhook to {target} disabled: {reason}",
                     detail={"webhookId": webhook.id, "reason": reason})
-    if outcome.permanent or attempt >= max_attempts():
+    tries = attempt - event.retry_base  # this schedule's attempts (a re-delivery starts another)
+    if outcome.permanent or tries >= max_attempts():
         events.emit("webhook:attempt", app=event.app, summary=summary, detail=detail)
         events.emit("webhook:failure", app=event.app,
-                    summary=f"Gave up on {event.trigger} to {target} after {attempt} attempts: {outcome.error}",
+                    summary=f"Gave up on {event.trigger} to {target} after {tries} attempts: {outcome.error}",
                     detail=detail)
         return {"state": WebhookEventState.FAILED, **released}
-    next_at = outcome.at + next_attempt_delay(attempt, outcome.retry_after)
+    next_at = outcome.at + next_attempt_delay(tries, outcome.retry_after)
     events.emit("webhook:attempt", app=event.app, summary=summary,
                 detail={**detail, "nextAttemptAt": next_at.isoformat()})
     return {"next_attempt_at": next_at, **released}
