@@ -35,7 +35,6 @@ import argparse
 import json
 import multiprocessing
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -52,6 +51,8 @@ from fanout import Stack
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from tests.support.dead_target import DeadTarget  # noqa: E402
 
 TARGET_RATIO = 0.5
 TARGET_SLOWDOWN = 0.25
@@ -138,50 +139,6 @@ class Receiver:
     def close(self):
         self.proc.terminate()
         self.proc.join(5)
-
-
-class DeadTarget:
-    """Accepts TCP connections and never answers while `hold`; otherwise it
-    closes what it holds and every new connection at once."""
-
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(1024)
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/dead"
-        self.hold = False
-        self.held: list[socket.socket] = []
-        self.last_connection = 0.0
-        self.lock = threading.Lock()
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            with self.lock:
-                self.last_connection = time.monotonic()
-                if self.hold:
-                    self.held.append(conn)
-                    continue
-            conn.close()
-
-    def holding(self) -> int:
-        with self.lock:
-            return len(self.held)
-
-    def release(self):
-        with self.lock:
-            self.hold = False
-            held, self.held = self.held, []
-        for conn in held:
-            conn.close()
-
-    def close(self):
-        self.release()
-        self.sock.close()
 
 
 # ------------------------------------------------------------------ events
@@ -323,7 +280,7 @@ def dead_run(receiver: Receiver, dead: DeadTarget, other_app, dead_app, count: i
 
 def run(events: int, runs: int, count: int, rate: float, dead_events: int) -> dict:
     receiver = Receiver()
-    dead = DeadTarget()
+    dead = DeadTarget(hold=False)
     stack = Stack(None)
     stack.env["PARLEY_WEBHOOK_ALLOW_PRIVATE"] = "true"
     try:

@@ -245,7 +245,7 @@ class Dispatcher:
         """The outcomes the lanes handed back: waits for the first until
         the next look is due, then takes every other one there is."""
         timeout = self.poll
-        if taking:
+        if taking and self._waiting() < MAX_WAITING:  # else no claim is coming: no reason to wake early
             timeout = min(timeout, max(0.0, min(self.claim_at, self.check_at) - time.monotonic()))
         try:
             outcomes = [self.done.get(timeout=timeout)]
