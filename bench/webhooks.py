@@ -25,8 +25,9 @@ receiver. Each run measures their p50 without a dead target, then with one:
 a third app's webhook pointing at the dead socket with DEAD events queued,
 the worker already holding its requests in flight. slowdown = (p50 with -
 p50 without) / p50 without; the figure is the median of RUNS runs, target
-< 0.25. Between runs the dead webhook is disabled and its socket resets
-what it held, so the next "without" starts clean.
+< 0.25. Between runs the dead webhook is disabled, its socket resets
+what it held, and each "without" starts once no task is waiting (a
+quiet worker, as with no dead target at all).
 
 The last line is one JSON object (DESIGN.md, "Benchmarks").
 """
@@ -247,12 +248,26 @@ def other_app_delivery_times(receiver: Receiver, app, path: str, count: int, rat
     return [arrived[k] - created[k] for k in created if k in arrived]
 
 
+def wait_quiet(timeout: float = 30) -> None:
+    """Until no task waits (due now or later): a dead target leaves tasks
+    behind (its events' retries; the other app's wake-ups queued behind a
+    busy run), and a worker working through them picks up new events
+    sooner than an idle one, which is what "without" measures."""
+    from django.tasks import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
+    deadline = time.monotonic() + timeout
+    while DBTaskResult.objects.filter(status=TaskResultStatus.READY).exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
 def dead_run(receiver: Receiver, dead: DeadTarget, other_app, dead_app, count: int, rate: float,
              dead_events: int, start: int) -> dict:
     from django.conf import settings
 
     from messaging.models import Webhook
 
+    wait_quiet()
     without = other_app_delivery_times(receiver, other_app, "/other", count, rate, start)
     dead.hold = True
     webhook = Webhook.objects.create(app=dead_app, target=dead.url, triggers=["*"])

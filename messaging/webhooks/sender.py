@@ -54,7 +54,7 @@ logger = logging.getLogger(__name__)
 # attempt is the last.
 RETRY_DELAYS = (5, 30, 120, 600, 3600)
 MAX_RETRY_AFTER = 3600
-CLAIM = 50
+CLAIM = 100
 # Claimed rows waiting for a lane, per run, at most.
 MAX_WAITING = 4 * CLAIM
 # A webhook whose last attempt succeeded faster than this may hold CLAIM rows.
