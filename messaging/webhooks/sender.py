@@ -191,6 +191,11 @@ class Dispatcher:
     another webhook's new events wait longer), claims again at once for a
     webhook that had more due rows than its share when it runs low, and
     looks for every due row (retries fall due too) every FULL_LOOK_SECONDS.
+
+    When the budget is spent the run gives back the rows it claimed and did
+    not send, and ends once its lanes have; until then it goes on serving
+    the healthy webhooks (see _serving), so a request hanging until its
+    timeout delays nobody else's events.
     """
 
     def __init__(self, budget: float):
@@ -215,17 +220,17 @@ class Dispatcher:
     def run(self) -> int:
         with ThreadPoolExecutor(self.concurrency, thread_name_prefix="parley-webhook") as pool:
             while True:
-                taking = time.monotonic() < self.deadline
-                if taking and (self._idle() or self._wants_claim()):
-                    self._claim()
-                if taking:
+                serving = self._serving()
+                if serving is not None:  # the budget is spent
+                    self._hand_over(keep=serving)
+                if serving != set():
+                    if self._idle() or self._wants_claim():
+                        self._claim(only=serving)
                     self._open_lanes(pool)
-                else:
-                    self._hand_over()
                 self._keep_claims()
                 if self._idle() and self.done.empty():
                     break
-                outcomes = self._collect(taking)
+                outcomes = self._collect(taking=serving != set())
                 if outcomes:
                     for outcome in outcomes:
                         healthy = outcome.ok and outcome.latency_ms < HEALTHY_MS
@@ -236,6 +241,21 @@ class Dispatcher:
         if left or time.monotonic() >= self.deadline:
             background.enqueue("send_webhooks")
         return self.attempts
+
+    def _serving(self) -> set[str] | None:
+        """Which webhooks this run still takes work for: every one (None)
+        within the budget; then, while requests to a webhook that is not
+        healthy hold the run's end (for PARLEY_WEBHOOK_TIMEOUT_SECONDS at
+        most), the healthy ones, so those requests delay no other webhook's
+        events; then none."""
+        now = time.monotonic()
+        if now < self.deadline:
+            return None
+        with self.lock:
+            slow = any(n for w, n in self.lanes.items() if w not in self.healthy)
+        if slow and now < self.deadline + settings.PARLEY_WEBHOOK_TIMEOUT_SECONDS:
+            return set(self.healthy)
+        return set()
 
     def _idle(self) -> bool:
         with self.lock:
@@ -257,13 +277,16 @@ class Dispatcher:
             except Empty:
                 return outcomes
 
-    def _hand_over(self) -> int:
-        """Give the rows claimed but not sent back (the budget ran out:
-        another run takes them); returns how many."""
+    def _hand_over(self, keep: set[str] = frozenset()) -> int:
+        """Give back the rows claimed but not sent, except those of the
+        webhooks in `keep` (the budget ran out: another run takes them);
+        returns how many."""
+        left = []
         with self.lock:
-            left = [event.pk for queue in self.ready.values() for event in queue]
-            for queue in self.ready.values():
-                queue.clear()
+            for webhook_id, queue in self.ready.items():
+                if webhook_id not in keep:
+                    left += [event.pk for event in queue]
+                    queue.clear()
         if left:
             WebhookEvent.objects.filter(pk__in=left, claimed_by=self.token).update(claimed_until=None, claimed_by="")
         return len(left)
@@ -293,8 +316,9 @@ class Dispatcher:
                 return True
         return False
 
-    def _claim(self) -> None:
-        """Claim due rows, in order, each webhook up to its share."""
+    def _claim(self, only: set[str] | None = None) -> None:
+        """Claim due rows, in order, each webhook up to its share (of the
+        webhooks in `only`, when given)."""
         limit = min(MAX_WAITING - self._waiting(), CLAIM)
         if limit <= 0:
             return
@@ -309,6 +333,8 @@ class Dispatcher:
             due = (WebhookEvent.objects.filter(**PENDING, next_attempt_at__lte=now, webhook__enabled=True)
                    .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
                    .exclude(webhook_id__in=full).order_by("next_attempt_at", "id"))
+            if only is not None:
+                due = due.filter(webhook_id__in=only)
             rows = list(claims.locked(due)[:limit])
             for event in rows:
                 if held.get(event.webhook_id, 0) < self._share(event.webhook_id):

@@ -123,3 +123,36 @@ def test_a_run_whose_budget_ends_hands_unsent_rows_to_the_next_run(webhook_setti
     finally:
         answers.release()
         receiver.close()
+
+
+def test_past_its_budget_a_run_serves_healthy_webhooks_while_a_slow_request_holds_its_end(
+        webhook_settings, app, stranger_app):
+    dead, receiver = DeadTarget(), FakePlatform()
+    try:
+        dead_hook = Webhook.objects.create(app=app, target=dead.url, triggers=["*"])
+        live_hook = Webhook.objects.create(app=stranger_app, target=receiver.url + "/hook", triggers=["*"])
+        lanes = webhook_settings.PARLEY_WEBHOOK_IN_FLIGHT
+        store(dead_hook, 2 * lanes)  # its share: `lanes` requests hang, as many rows wait
+        store(live_hook, 2)
+        late = []
+
+        def late_events_served():
+            # Once the budget is spent (the dead webhook's waiting rows are
+            # given back) the live webhook gets new events: this run, still
+            # held by the hanging requests, sends them.
+            handed_over = WebhookEvent.objects.filter(webhook=dead_hook, claimed_until__isnull=True).count()
+            if not late and handed_over == lanes and len(receiver.received("/hook")) == 2:
+                late.extend(store(live_hook, 3))
+            return late and len(receiver.received("/hook")) == 5
+
+        seen = release_when(late_events_served, dead)
+        sender.run_due(budget=0.5)
+
+        assert seen["held"] is True
+        assert WebhookAttempt.objects.filter(event__in=late, status=200).count() == len(late)
+        dead_rows = WebhookEvent.objects.filter(webhook=dead_hook)
+        assert dead_rows.filter(attempts=1).count() == lanes  # the hanging ones, failed when let go
+        assert dead_rows.filter(attempts=0, claimed_until__isnull=True).count() == lanes  # given back
+    finally:
+        dead.close()
+        receiver.close()
