@@ -28,6 +28,17 @@ def webhook_settings(settings):
     return settings
 
 
+@pytest.fixture
+def targets(webhook_settings, app, stranger_app):
+    """A dead target with app A's webhook, and a receiver with another app's."""
+    dead, receiver = DeadTarget(), FakePlatform()
+    dead_hook = Webhook.objects.create(app=app, target=dead.url, triggers=["*"])
+    live_hook = Webhook.objects.create(app=stranger_app, target=receiver.url + "/hook", triggers=["*"])
+    yield dead, dead_hook, receiver, live_hook
+    dead.close()
+    receiver.close()
+
+
 def store(webhook, count):
     return [WebhookEvent.objects.create(app=webhook.app, webhook=webhook, trigger="message:appUser",
                                         payload={"trigger": "message:appUser", "app": {"_id": webhook.app_id},
@@ -55,31 +66,25 @@ def release_when(check, *targets):
 
 
 def test_a_dead_target_holds_only_its_lanes_and_another_apps_webhook_is_served_meanwhile(
-        webhook_settings, app, stranger_app):
-    dead, receiver = DeadTarget(), FakePlatform()
-    try:
-        dead_hook = Webhook.objects.create(app=app, target=dead.url, triggers=["*"])
-        live_hook = Webhook.objects.create(app=stranger_app, target=receiver.url + "/hook", triggers=["*"])
-        store(dead_hook, 6)  # older: first in the claim order
-        live = store(live_hook, 5)
+        webhook_settings, targets):
+    dead, dead_hook, receiver, live_hook = targets
+    store(dead_hook, 6)  # older: first in the claim order
+    live = store(live_hook, 5)
 
-        # The dead target lets go only once every live event has arrived:
-        # had they waited behind its requests, this would never happen.
-        seen = release_when(lambda: len(receiver.received("/hook")) == len(live), dead)
-        sender.run_due()
+    # The dead target lets go only once every live event has arrived:
+    # had they waited behind its requests, this would never happen.
+    seen = release_when(lambda: len(receiver.received("/hook")) == len(live), dead)
+    sender.run_due()
 
-        assert seen["held"] is True
-        assert dead.max_held == webhook_settings.PARLEY_WEBHOOK_IN_FLIGHT
-        assert set(WebhookEvent.objects.filter(webhook=live_hook).values_list("state", flat=True)) == {"delivered"}
-        assert sorted(r["headers"]["webhook-id"] for r in receiver.received("/hook")) == sorted(
-            e.message_id for e in live)
-        # Every dead event was tried once, failed, and waits for its retry.
-        dead_rows = WebhookEvent.objects.filter(webhook=dead_hook)
-        assert set(dead_rows.values_list("state", "attempts")) == {("pending", 1)}
-        assert all(row.last_error.startswith("could not reach the target") for row in dead_rows)
-    finally:
-        dead.close()
-        receiver.close()
+    assert seen["held"] is True
+    assert dead.max_held == webhook_settings.PARLEY_WEBHOOK_IN_FLIGHT
+    assert set(WebhookEvent.objects.filter(webhook=live_hook).values_list("state", flat=True)) == {"delivered"}
+    assert sorted(r["headers"]["webhook-id"] for r in receiver.received("/hook")) == sorted(
+        e.message_id for e in live)
+    # Every dead event was tried once, failed, and waits for its retry.
+    dead_rows = WebhookEvent.objects.filter(webhook=dead_hook)
+    assert set(dead_rows.values_list("state", "attempts")) == {("pending", 1)}
+    assert all(row.last_error.startswith("could not reach the target") for row in dead_rows)
 
 
 class Answers:
@@ -126,33 +131,27 @@ def test_a_run_whose_budget_ends_hands_unsent_rows_to_the_next_run(webhook_setti
 
 
 def test_past_its_budget_a_run_serves_healthy_webhooks_while_a_slow_request_holds_its_end(
-        webhook_settings, app, stranger_app):
-    dead, receiver = DeadTarget(), FakePlatform()
-    try:
-        dead_hook = Webhook.objects.create(app=app, target=dead.url, triggers=["*"])
-        live_hook = Webhook.objects.create(app=stranger_app, target=receiver.url + "/hook", triggers=["*"])
-        lanes = webhook_settings.PARLEY_WEBHOOK_IN_FLIGHT
-        store(dead_hook, 2 * lanes)  # its share: `lanes` requests hang, as many rows wait
-        store(live_hook, 2)
-        late = []
+        webhook_settings, targets):
+    dead, dead_hook, receiver, live_hook = targets
+    lanes = webhook_settings.PARLEY_WEBHOOK_IN_FLIGHT
+    store(dead_hook, 2 * lanes)  # its share: `lanes` requests hang, as many rows wait
+    store(live_hook, 2)
+    late = []
 
-        def late_events_served():
-            # Once the budget is spent (the dead webhook's waiting rows are
-            # given back) the live webhook gets new events: this run, still
-            # held by the hanging requests, sends them.
-            handed_over = WebhookEvent.objects.filter(webhook=dead_hook, claimed_until__isnull=True).count()
-            if not late and handed_over == lanes and len(receiver.received("/hook")) == 2:
-                late.extend(store(live_hook, 3))
-            return late and len(receiver.received("/hook")) == 5
+    def late_events_served():
+        # Once the budget is spent (the dead webhook's waiting rows are
+        # given back) the live webhook gets new events: this run, still
+        # held by the hanging requests, sends them.
+        handed_over = WebhookEvent.objects.filter(webhook=dead_hook, claimed_until__isnull=True).count()
+        if not late and handed_over == lanes and len(receiver.received("/hook")) == 2:
+            late.extend(store(live_hook, 3))
+        return late and len(receiver.received("/hook")) == 5
 
-        seen = release_when(late_events_served, dead)
-        sender.run_due(budget=0.5)
+    seen = release_when(late_events_served, dead)
+    sender.run_due(budget=0.5)
 
-        assert seen["held"] is True
-        assert WebhookAttempt.objects.filter(event__in=late, status=200).count() == len(late)
-        dead_rows = WebhookEvent.objects.filter(webhook=dead_hook)
-        assert dead_rows.filter(attempts=1).count() == lanes  # the hanging ones, failed when let go
-        assert dead_rows.filter(attempts=0, claimed_until__isnull=True).count() == lanes  # given back
-    finally:
-        dead.close()
-        receiver.close()
+    assert seen["held"] is True
+    assert WebhookAttempt.objects.filter(event__in=late, status=200).count() == len(late)
+    dead_rows = WebhookEvent.objects.filter(webhook=dead_hook)
+    assert dead_rows.filter(attempts=1).count() == lanes  # the hanging ones, failed when let go
+    assert dead_rows.filter(attempts=0, claimed_until__isnull=True).count() == lanes  # given back
