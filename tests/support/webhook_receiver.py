@@ -1,0 +1,170 @@
+"""A business's webhook endpoint on 127.0.0.1 (the outside world, for the
+webhook tests): a threaded HTTP server that records every request it gets,
+with the raw body bytes and the headers as they came, so a test can verify
+a signature exactly the way a receiver does.
+
+It answers 200 unless told otherwise:
+- `answer(status, times=..., retry_after=...)`: the next `times` requests
+  get `status` (with `Retry-After` when given); `always(status)` for every
+  request from now on (None: back to 200);
+- `slow(seconds)`: wait that long before each answer;
+- `hang()`: read each request, record it, and never answer (the connection
+  stays open until the client gives up or the receiver closes);
+- `stop()` / `start()`: the target goes down (connections refused) and
+  comes back on the same port.
+"""
+
+import json
+import socket
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass
+class Received:
+    method: str
+    path: str
+    headers: dict[str, str]  # names as the client sent them
+    body: bytes  # the raw bytes, as a receiver must verify them
+    at: float = field(default_factory=time.time)
+    status: int | None = None  # what the receiver answered (None: it never did)
+
+    def json(self):
+        return json.loads(self.body)
+
+    def header(self, name: str) -> str | None:
+        wanted = name.lower()
+        return next((v for k, v in self.headers.items() if k.lower() == wanted), None)
+
+
+class WebhookReceiver:
+    def __init__(self):
+        self.requests: list[Received] = []
+        self._lock = threading.Lock()
+        self._scripted: deque = deque()  # (status, headers) for the next requests
+        self._always: int | None = None
+        self._delay = 0.0
+        self._hang = False
+        self._closing = threading.Event()
+        self._arrived = threading.Condition(self._lock)
+        self._connections: set = set()
+        self._server = None
+        self.port = 0
+        self.start()
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    # What the receiver does.
+
+    def answer(self, status: int, *, times: int = 1, retry_after: str | int | None = None) -> None:
+        headers = {} if retry_after is None else {"Retry-After": str(retry_after)}
+        with self._lock:
+            self._scripted.extend([(status, headers)] * times)
+
+    def always(self, status: int | None) -> None:
+        with self._lock:
+            self._always = status
+
+    def slow(self, seconds: float) -> None:
+        self._delay = seconds
+
+    def hang(self) -> None:
+        self._hang = True
+
+    # What it received.
+
+    def received(self, path: str | None = None) -> list[Received]:
+        with self._lock:
+            return [r for r in self.requests if path is None or r.path == path]
+
+    def payloads(self, path: str | None = None) -> list[dict]:
+        return [r.json() for r in self.received(path)]
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> list[Received]:
+        """The requests once at least `count` came in (AssertionError at the deadline)."""
+        deadline = time.monotonic() + timeout
+        with self._arrived:
+            while len(self.requests) < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"{len(self.requests)} requests came in, not {count}")
+                self._arrived.wait(left)
+            return list(self.requests)
+
+    # Up and down.
+
+    def start(self) -> None:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True
+
+            def setup(self):
+                super().setup()
+                with receiver._lock:
+                    receiver._connections.add(self.connection)
+
+            def finish(self):
+                with receiver._lock:
+                    receiver._connections.discard(self.connection)
+                super().finish()
+
+            def do_POST(self):
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                receiver._handle(self, raw)
+
+            def log_message(self, *args):
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self._server.daemon_threads = True
+        self.port = self._server.server_address[1]
+        self._closing.clear()
+        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+    def stop(self) -> None:
+        """Stop listening and drop open connections: requests are refused
+        until start()."""
+        if self._server is None:
+            return
+        self._closing.set()  # hung requests end
+        self._server.shutdown()
+        self._server.server_close()
+        self._server = None
+        with self._lock:
+            connections, self._connections = list(self._connections), set()
+        for connection in connections:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    close = stop
+
+    def _handle(self, handler, raw: bytes) -> None:
+        record = Received(method=handler.command, path=handler.path, headers=dict(handler.headers.items()),
+                          body=raw)
+        with self._lock:
+            self.requests.append(record)
+            if self._scripted:
+                status, headers = self._scripted.popleft()
+            else:
+                status, headers = self._always or 200, {}
+            self._arrived.notify_all()
+        if self._hang:
+            self._closing.wait()
+            return
+        if self._delay:
+            self._closing.wait(self._delay)
+        record.status = status
+        data = b'{"ok":true}' if 200 <= status < 300 else json.dumps({"error": f"status {status}"}).encode()
+        handler.send_response(status)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(data)))
+        for key, value in headers.items():
+            handler.send_header(key, value)
+        handler.end_headers()
+        handler.wfile.write(data)
