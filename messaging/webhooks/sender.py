@@ -33,6 +33,7 @@ from collections import defaultdict, deque
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
 from urllib.parse import urlparse
 
 import requests
@@ -113,13 +114,19 @@ class Outcome:
 
 
 def _retry_after(response) -> float | None:
+    """The wait a 429 or 503 asks for: `Retry-After` in seconds or as an
+    HTTP date (RFC 9110 allows both), at most MAX_RETRY_AFTER."""
     if response.status_code not in (429, 503):
         return None
-    value = response.headers.get("Retry-After", "")
+    value = response.headers.get("Retry-After", "").strip()
     try:
-        return min(MAX_RETRY_AFTER, max(0.0, float(value)))
+        seconds = float(value)
     except ValueError:
-        return None
+        try:
+            seconds = (parsedate_to_datetime(value) - timezone.now()).total_seconds()
+        except (TypeError, ValueError):  # not a date, or one without a zone
+            return None
+    return min(MAX_RETRY_AFTER, max(0.0, seconds))
 
 
 def post(event: WebhookEvent) -> Outcome:
@@ -183,12 +190,20 @@ class Dispatcher:
                 if outcomes:
                     record(outcomes, token=self.token)
                     self.attempts += len(outcomes)
-        left = [event.pk for queue in self.ready.values() for event in queue]
-        if left:  # the budget ran out with rows claimed: another run takes them
-            WebhookEvent.objects.filter(pk__in=left, claimed_by=self.token).update(claimed_until=None, claimed_by="")
+                    # A 410 disabled its webhook: what this run claimed for
+                    # it waits, unsent, until the webhook is enabled.
+                    for webhook_id in {o.event.webhook_id for o in outcomes if o.status == 410}:
+                        self._release(self.ready.pop(webhook_id, ()))
+        left = [event for queue in self.ready.values() for event in queue]
+        self._release(left)  # the budget ran out with rows claimed: another run takes them
         if left or time.monotonic() >= self.deadline:
             background.enqueue("send_webhooks")
         return self.attempts
+
+    def _release(self, claimed) -> None:
+        ids = [event.pk for event in claimed]
+        if ids:
+            WebhookEvent.objects.filter(pk__in=ids, claimed_by=self.token).update(claimed_until=None, claimed_by="")
 
     def _waiting(self) -> int:
         return sum(len(queue) for queue in self.ready.values())

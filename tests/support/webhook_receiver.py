@@ -10,6 +10,7 @@ It answers 200 unless told otherwise:
 - `slow(seconds)`: wait that long before each answer;
 - `hang()`: read each request, record it, and never answer (the connection
   stays open until the client gives up or the receiver closes);
+  `hang(False)` answers again;
 - `stop()` / `start()`: the target goes down (connections refused) and
   comes back on the same port.
 """
@@ -70,8 +71,8 @@ class WebhookReceiver:
     def slow(self, seconds: float) -> None:
         self._delay = seconds
 
-    def hang(self) -> None:
-        self._hang = True
+    def hang(self, on: bool = True) -> None:
+        self._hang = on
 
     # What it received.
 
