@@ -16,12 +16,12 @@ It answers 200 unless told otherwise:
 """
 
 import json
-import socket
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from tests.support.loopback import LoopbackServer
 
 
 @dataclass
@@ -51,7 +51,6 @@ class WebhookReceiver:
         self._hang = False
         self._closing = threading.Event()
         self._arrived = threading.Condition(self._lock)
-        self._connections: set = set()
         self._server = None
         self.port = 0
         self.start()
@@ -97,55 +96,22 @@ class WebhookReceiver:
     # Up and down.
 
     def start(self) -> None:
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True
-
-            def setup(self):
-                super().setup()
-                with receiver._lock:
-                    receiver._connections.add(self.connection)
-
-            def finish(self):
-                with receiver._lock:
-                    receiver._connections.discard(self.connection)
-                super().finish()
-
-            def do_POST(self):
-                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                receiver._handle(self, raw)
-
-            def log_message(self, *args):
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self._server.daemon_threads = True
-        self.port = self._server.server_address[1]
         self._closing.clear()
-        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        self._server = LoopbackServer(self._handle, port=self.port)
+        self.port = self._server.port
 
     def stop(self) -> None:
         """Stop listening and drop open connections: requests are refused
         until start()."""
-        if self._server is None:
-            return
-        self._closing.set()  # hung requests end
-        self._server.shutdown()
-        self._server.server_close()
-        self._server = None
-        with self._lock:
-            connections, self._connections = list(self._connections), set()
-        for connection in connections:
-            try:
-                connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        if self._server is not None:
+            self._closing.set()  # hung requests end
+            self._server.close()
+            self._server = None
 
     close = stop
 
-    def _handle(self, handler, raw: bytes) -> None:
+    def _handle(self, handler) -> None:
+        raw = handler.rfile.read(int(handler.headers.get("Content-Length") or 0))
         record = Received(method=handler.command, path=handler.path, headers=dict(handler.headers.items()),
                           body=raw)
         with self._lock:
@@ -157,6 +123,7 @@ class WebhookReceiver:
             self._arrived.notify_all()
         if self._hang:
             self._closing.wait()
+            handler.close_connection = True
             return
         if self._delay:
             self._closing.wait(self._delay)

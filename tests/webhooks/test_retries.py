@@ -42,10 +42,22 @@ def test_only_webhooks_subscribed_to_a_trigger_get_it(client, app, steve, hook, 
 
     post_message(steve, role="appUser", fields={"type": "text", "text": "Hi"})
     send()
-    by_path = {path: [p["trigger"] for p in receiver.payloads(path)]
+    by_path = {path: sorted(p["trigger"] for p in receiver.payloads(path))
                for path in ("/user", "/both", "/business", "/read", "/nothing")}
     assert by_path == {"/user": ["message:appUser"], "/both": ["message:appMaker", "message:appUser"],
                        "/business": ["message:appMaker"], "/read": [], "/nothing": []}
+
+
+def test_a_webhooks_events_leave_in_the_order_they_happened(app, steve, hook, receiver, settings):
+    """With one request in flight per webhook they also arrive in that
+    order (with more, close events may overtake each other: the README)."""
+    settings.PARLEY_WEBHOOK_IN_FLIGHT = 1
+    hook(["message:appMaker"])
+    texts = [f"message {n}" for n in range(8)]
+    for text in texts:
+        business_message(steve, text)
+    assert send() == 8
+    assert [p["messages"][0]["text"] for p in receiver.payloads()] == texts
 
 
 def test_a_500_is_retried_on_the_schedule_and_the_sixth_failure_is_final(app, steve, hook, receiver):
