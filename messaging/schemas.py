@@ -375,7 +375,39 @@ WEBHOOK_FIELDS = {
     "triggers": TRIGGERS,
 }
 WEBHOOK = {"type": "object", "properties": WEBHOOK_FIELDS, "required": ["target"]}
-WEBHOOK_UPDATE = {"type": "object", "properties": WEBHOOK_FIELDS}
+WEBHOOK_UPDATE = {"type": "object", "properties": {
+    **WEBHOOK_FIELDS,
+    "enabled": {**BOOL, "description": "Parley extension: true enables a webhook again (one a 410 Gone "
+                "disabled: its disabledReason is cleared and its waiting events are sent); false stops "
+                "sending until it is enabled."},
+}}
+
+# The largest Unix time a date can hold (9999-12-31T23:59:59Z).
+UNIX_TIME_MAX = 253402300799
+UNIX_TIME = {
+    "type": "number",
+    "minimum": 0,
+    "maximum": UNIX_TIME_MAX,
+    "description": "Unix time in seconds (e.g. 1471995721.586).",
+    "x-errors": {"type": "{name} must be a Unix time in seconds (e.g. 1471995721.586).",
+                 "minimum": "{name} must be a Unix time in seconds from 0 to {maximum}.",
+                 "maximum": "{name} must be a Unix time in seconds from 0 to {maximum}."},
+}
+WEBHOOK_REDELIVER = {
+    "type": "object",
+    "properties": {"since": {**UNIX_TIME, "description": "Every failed event created at or after this "
+                             "Unix time (seconds) is sent again."}},
+    "required": ["since"],
+}
+WEBHOOK_ROTATE = {
+    "type": "object",
+    "properties": {"secret": {
+        "enum": ["signing", "apiKey"],
+        "description": "signing: a new signingSecret; the previous one keeps signing beside it for 24 hours "
+        "(webhook-signature then carries both). apiKey: a new secret (X-API-Key) at once.",
+    }},
+    "required": ["secret"],
+}
 
 # -------------------------------------------------------------- integrations
 

@@ -21,7 +21,8 @@ import hashlib
 import mimetypes
 import re
 from collections import defaultdict
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from urllib.parse import urlparse
 
 from django.conf import settings
@@ -42,6 +43,7 @@ QUICK_REPLY_TYPES = frozenset({"reply", "locationRequest"})
 _email = EmailValidator()
 _E164_JUNK = re.compile(r"[\s\-().]")
 _E164 = re.compile(r"\+[1-9]\d{6,14}")
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class ValidationError(ServiceError):
@@ -214,6 +216,8 @@ INIT = Schema(schemas.INIT)
 DEVICE_UPDATE = Schema(schemas.DEVICE_UPDATE)
 WEBHOOK = Schema(schemas.WEBHOOK)
 WEBHOOK_UPDATE = Schema(schemas.WEBHOOK_UPDATE)
+WEBHOOK_REDELIVER = Schema(schemas.WEBHOOK_REDELIVER)
+WEBHOOK_ROTATE = Schema(schemas.WEBHOOK_ROTATE)
 INTEGRATION = Schema(schemas.INTEGRATION)
 INTEGRATION_UPDATE = Schema(schemas.INTEGRATION_UPDATE)
 NOTIFICATION = Schema(schemas.NOTIFICATION)
@@ -484,7 +488,26 @@ def validate_webhook(data: dict, *, partial: bool) -> dict:
         fields["triggers"] = list(dict.fromkeys(body["triggers"]))
     elif not partial:
         fields["triggers"] = ["message"]
+    if partial and "enabled" in body:  # an update's only (WEBHOOK_UPDATE checked it)
+        fields["enabled"] = body["enabled"]
     return fields
+
+
+def from_unix(seconds) -> datetime:
+    """An aware UTC datetime from Unix seconds (int, float or Decimal, from
+    0 to schemas.UNIX_TIME_MAX), exact to the millisecond."""
+    millis = int((Decimal(str(seconds)) * 1000).to_integral_value())
+    return EPOCH + timedelta(milliseconds=millis)
+
+
+def validate_redelivery(data: dict) -> datetime:
+    """POST /webhooks/{webhookId}/redeliver: `since`, as a datetime."""
+    return from_unix(WEBHOOK_REDELIVER.check(data)["since"])
+
+
+def validate_rotation(data: dict) -> str:
+    """POST /webhooks/{webhookId}/rotate: which secret, "signing" or "apiKey"."""
+    return WEBHOOK_ROTATE.check(data)["secret"]
 
 
 # -------------------------------------------------------------- integrations

@@ -102,12 +102,49 @@ def app_user_json(app_user, *, with_clients=True) -> dict:
 
 
 def webhook_json(webhook) -> dict:
-    return {
+    """Smooch's webhook (`_id`, `triggers`, `secret`, `target`) plus
+    Parley's Standard Webhooks `signingSecret`, `enabled`, and, when they
+    apply, `disabledReason` and `failingSince`."""
+    data = {
         "_id": webhook.id,
         "triggers": list(webhook.triggers or []),
         "secret": webhook.secret,
         "target": webhook.target,
+        "signingSecret": webhook.signing_secret,
+        "enabled": webhook.enabled,
     }
+    if not webhook.enabled:
+        data["disabledReason"] = webhook.disabled_reason
+    data["failingSince"] = iso(webhook.failing_since)
+    return compact(data)
+
+
+def webhook_attempt_json(attempt) -> dict:
+    return compact({
+        "number": attempt.number,
+        "at": iso(attempt.at),
+        "status": attempt.status,
+        "latencyMs": attempt.latency_ms,
+        "response": attempt.response,
+        "error": attempt.error,
+    })
+
+
+def webhook_event_json(event, attempts) -> dict:
+    """A recorded webhook event (Parley extension): its state, every
+    attempt made (oldest first, as given), the body sent, and `webhookId`,
+    the Standard Webhooks `webhook-id` header every attempt carried."""
+    return compact({
+        "_id": str(event.pk),
+        "trigger": event.trigger,
+        "state": event.state,
+        "createdAt": iso(event.created_at),
+        "deliveredAt": iso(event.delivered_at),
+        "nextAttemptAt": iso(event.next_attempt_at) if event.state == "pending" else None,
+        "attempts": [webhook_attempt_json(attempt) for attempt in attempts],
+        "payload": event.payload,
+        "webhookId": event.message_id,
+    })
 
 
 def integration_json(integration) -> dict:

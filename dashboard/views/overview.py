@@ -1,5 +1,6 @@
 """An app's Overview: messages per day, delivery success and failures by
-channel, failover rate, as inline SVG charts rendered on the server."""
+channel, failover rate, as inline SVG charts rendered on the server; and
+the webhooks that keep failing or are disabled, each linked to its page."""
 
 from django.contrib.auth.decorators import login_required
 from django.views.decorators.cache import never_cache
@@ -9,6 +10,7 @@ from django.views.decorators.http import require_GET
 from dashboard import charts
 from dashboard.views import access
 from dashboard.views.appusers import app_context
+from messaging.services import webhook_config
 from messaging.services.overview import overview as overview_figures
 
 
@@ -50,5 +52,6 @@ def overview(request, app_id):
         charts=[per_day, in_by_channel, out_by_channel, inbound, by_channel],
         success_rate=charts.percent(figures["success_rate"]),
         failover_rate=charts.percent(figures["failover_rate"]),
+        webhook_alerts=list(webhook_config.needing_attention(app)),
     )
     return render(request, "dashboard/live/overview.html", context)

@@ -2,9 +2,12 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from dashboard.forms import LoginForm
-from dashboard.views import accounts, apps, home, integrations, team
+from dashboard.views import accounts, apps, home, integrations, team, webhooks
 from dashboard.views.accounts import limited_per_address
 from messaging import ratelimits
+
+# A webhook's pages.
+W = "apps/<str:app_id>/webhooks/<str:webhook_id>/"
 
 urlpatterns = [
     # Accounts: Django's auth views with Parley's templates.
@@ -75,4 +78,18 @@ urlpatterns = [
          name="app_integration_edit"),
     path("apps/<str:app_id>/integrations/<str:integration_id>/delete/", integrations.delete,
          name="app_integration_delete"),
+    # An app's webhooks.
+    path("apps/<str:app_id>/webhooks/", webhooks.webhook_list, name="app_webhooks"),
+    path("apps/<str:app_id>/webhooks/new/", webhooks.create, name="app_webhook_create"),
+    path(W, webhooks.webhook_page, name="app_webhook"),
+    path(W + "edit/", webhooks.edit, name="app_webhook_edit"),
+    path(W + "enable/", webhooks.enable, name="app_webhook_enable"),
+    path(W + "delete/", webhooks.delete, name="app_webhook_delete"),
+    path(W + "secrets/", webhooks.reveal, name="app_webhook_reveal"),
+    path(W + "secrets/rotate/", webhooks.rotate_secret, name="app_webhook_rotate_secret"),
+    path(W + "signing-secret/rotate/", webhooks.rotate_signing_secret, name="app_webhook_rotate_signing_secret"),
+    path(W + "test/", webhooks.send_test, name="app_webhook_test"),
+    path(W + "events/", webhooks.events, name="app_webhook_events"),
+    path(W + "events/<int:event_id>/redeliver/", webhooks.redeliver, name="app_webhook_redeliver"),
+    path(W + "redeliver/", webhooks.redeliver_since, name="app_webhook_redeliver_since"),
 ]

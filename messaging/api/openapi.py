@@ -12,7 +12,10 @@ import copy
 
 from messaging import schemas
 from messaging.api.views.integrations import LIST_LIMIT
+from messaging.api.views.webhooks import EVENT_STATES, EVENTS_PAGE, EVENTS_PAGE_MAX
 from messaging.models import IntegrationStatus
+from messaging.services.webhook_config import ROTATION_OVERLAP
+from messaging.webhooks.sender import RESPONSE_SNIPPET
 
 
 def _obj(properties: dict, required=(), **extra) -> dict:
@@ -32,6 +35,7 @@ INT = {"type": "integer"}
 URI = {"type": "string", "format": "uri"}
 DATETIME = {"type": "string", "format": "date-time"}
 FLAT = schemas.FLAT
+OVERLAP_HOURS = ROTATION_OVERLAP.total_seconds() / 3600
 
 
 def _counts(node: dict) -> dict:
@@ -146,9 +150,53 @@ WEBHOOK = _obj(
         "triggers": {"type": "array", "items": schemas.TRIGGER, "description": schemas.TRIGGERS["description"]},
         "secret": {**STR, "description": "Sent as the X-API-Key header of each call."},
         "target": URI,
+        "signingSecret": {**STR, "pattern": "^whsec_", "description": "Parley extension: the Standard Webhooks "
+                          "signing secret (whsec_ + base64 key) of webhook-signature: v1,<base64 HMAC-SHA256 of "
+                          "\"<webhook-id>.<webhook-timestamp>.<body>\">. For "
+                          f"{OVERLAP_HOURS:g} hours after a rotation the previous secret's signature follows, "
+                          "space-separated."},
+        "enabled": {**BOOL, "description": "Parley extension: false while nothing is sent (a 410 Gone from the "
+                    "target, or PUT enabled: false); PUT enabled: true sends again."},
+        "disabledReason": {**STR, "description": "Parley extension, on a disabled webhook: why (e.g. the "
+                           "target answered 410 Gone); left out when it was disabled through the API."},
+        "failingSince": {**DATETIME, "description": "Parley extension: since when every attempt has failed "
+                         "(left out once one succeeds)."},
     },
-    ["_id", "triggers", "secret", "target"],
+    ["_id", "triggers", "secret", "target", "signingSecret", "enabled"],
 )
+WEBHOOK_BODY = _obj({"webhook": WEBHOOK}, ["webhook"])
+
+WEBHOOK_ATTEMPT = _obj(
+    {
+        "number": {**INT, "description": "1 for the first attempt; counted again from 1 after a re-delivery."},
+        "at": DATETIME,
+        "status": {**INT, "description": "The target's HTTP status; left out when it gave no answer."},
+        "latencyMs": INT,
+        "response": {**STR, "description": f"The first {RESPONSE_SNIPPET} characters of the answer."},
+        "error": {**STR, "description": "Why the attempt failed; left out when it succeeded."},
+    },
+    ["number", "at", "latencyMs"],
+)
+
+WEBHOOK_EVENT = _obj(
+    {
+        "_id": STR,
+        "trigger": {**STR, "description": "The trigger it was sent for (webhook:test for a test event)."},
+        "state": {"enum": EVENT_STATES, "description": "pending: waiting for its next attempt (or "
+                  "re-delivered); delivered: a 2xx came back; failed: given up (after 6 attempts, or a "
+                  "410 Gone)."},
+        "createdAt": DATETIME,
+        "deliveredAt": {**DATETIME, "description": "When a 2xx came back."},
+        "nextAttemptAt": {**DATETIME, "description": "When a pending event is tried next (a disabled "
+                          "webhook's events wait until it is enabled)."},
+        "attempts": {"type": "array", "items": WEBHOOK_ATTEMPT, "description": "Every attempt, oldest first."},
+        "payload": {"type": "object", "description": "The body posted (Smooch's webhook body)."},
+        "webhookId": {**STR, "description": "The Standard Webhooks webhook-id header every attempt and "
+                      "re-delivery of this event carried (the receiver's idempotency key)."},
+    },
+    ["_id", "trigger", "state", "createdAt", "attempts", "payload", "webhookId"],
+)
+WEBHOOK_EVENT_BODY = _obj({"event": WEBHOOK_EVENT}, ["event"])
 
 INIT_APP = _obj(
     {
@@ -263,6 +311,7 @@ def _op(op_id, summary, responses: dict, *, body=None, security=("jwt", "appToke
 
 
 APP_ONLY = ("jwt",)
+PARLEY_WEBHOOKS = "Parley extension, not in Smooch v1."
 
 # Paths relative to /v1, as registered for both /v1/... and /v1/apps/{appId}/...
 APP_PATHS = {
@@ -341,15 +390,60 @@ APP_PATHS = {
         "get": _op("listWebhooks", "List webhooks",
                    {200: (_obj({"webhooks": {"type": "array", "items": WEBHOOK}}, ["webhooks"]), "OK")},
                    security=APP_ONLY),
-        "post": _op("createWebhook", "Create a webhook", {201: (_obj({"webhook": WEBHOOK}, ["webhook"]),
-                    "Created")}, body=schemas.WEBHOOK, security=APP_ONLY),
+        "post": _op("createWebhook", "Create a webhook", {201: (WEBHOOK_BODY, "Created")}, body=schemas.WEBHOOK,
+                    security=APP_ONLY),
     },
     "/webhooks/{webhookId}": {
-        "get": _op("getWebhook", "Get a webhook", {200: (_obj({"webhook": WEBHOOK}, ["webhook"]), "OK")},
-                   security=APP_ONLY),
-        "put": _op("updateWebhook", "Update a webhook", {200: (_obj({"webhook": WEBHOOK}, ["webhook"]), "OK")},
-                   body=schemas.WEBHOOK_UPDATE, security=APP_ONLY),
+        "get": _op("getWebhook", "Get a webhook", {200: (WEBHOOK_BODY, "OK")}, security=APP_ONLY),
+        "put": _op("updateWebhook", "Update a webhook", {200: (WEBHOOK_BODY, "OK")},
+                   body=schemas.WEBHOOK_UPDATE, security=APP_ONLY,
+                   description="`enabled` is a Parley extension: true enables a webhook a 410 Gone disabled."),
         "delete": _op("deleteWebhook", "Delete a webhook", {200: (EMPTY, "OK")}, security=APP_ONLY),
+    },
+    "/webhooks/{webhookId}/events": {
+        "get": _op("listWebhookEvents", "The webhook's recorded events with their attempts, newest first "
+                   "(Parley extension)",
+                   {200: (_obj({"events": {"type": "array", "items": WEBHOOK_EVENT},
+                                "hasMore": {**BOOL, "description": "More follow past this page (ask again with "
+                                            "offset + limit)."}}, ["events", "hasMore"]), "OK")},
+                   security=APP_ONLY, description=PARLEY_WEBHOOKS, query=[
+                       {"name": "state", "in": "query", "required": False, "schema": {"enum": EVENT_STATES},
+                        "description": "Only events in this state."},
+                       {"name": "since", "in": "query", "required": False,
+                        "schema": {"type": "number", "minimum": 0, "maximum": schemas.UNIX_TIME_MAX},
+                        "description": "Unix time in seconds: only events created at or after it."},
+                       {"name": "limit", "in": "query", "required": False,
+                        "schema": {"type": "integer", "minimum": 1, "maximum": EVENTS_PAGE_MAX,
+                                   "default": EVENTS_PAGE}},
+                       {"name": "offset", "in": "query", "required": False,
+                        "schema": {"type": "integer", "minimum": 0, "default": 0}},
+                   ]),
+    },
+    "/webhooks/{webhookId}/events/{eventId}/redeliver": {
+        "post": _op("redeliverWebhookEvent", "Send one recorded event again (Parley extension)",
+                    {202: (WEBHOOK_EVENT_BODY, "Pending again")}, security=APP_ONLY,
+                    description="The event goes back to pending, due at once, with a fresh set of attempts "
+                    "(the earlier ones stay recorded) and the same webhook-id. " + PARLEY_WEBHOOKS),
+    },
+    "/webhooks/{webhookId}/redeliver": {
+        "post": _op("redeliverFailedWebhookEvents", "Send again every failed event since a time (Parley "
+                    "extension)", {202: (_obj({"count": {**INT, "description": "How many events are pending "
+                                                         "again."}}, ["count"]), "Pending again")},
+                    body=schemas.WEBHOOK_REDELIVER, security=APP_ONLY,
+                    description="For a receiver that was down: every failed event of the webhook created at "
+                    "or after `since` goes back to pending, as one re-delivery does. " + PARLEY_WEBHOOKS),
+    },
+    "/webhooks/{webhookId}/test": {
+        "post": _op("sendWebhookTestEvent", "Send a test event (Parley extension)",
+                    {202: (WEBHOOK_EVENT_BODY, "Pending")}, security=APP_ONLY,
+                    description="A webhook:test event ({trigger, app: {_id}, version, webhook: {_id}, "
+                    "timestamp}) to this webhook only, whatever its triggers, sent and recorded like any "
+                    "other. " + PARLEY_WEBHOOKS),
+    },
+    "/webhooks/{webhookId}/rotate": {
+        "post": _op("rotateWebhookSecret", "Rotate a secret of the webhook (Parley extension)",
+                    {200: (WEBHOOK_BODY, "Rotated")}, body=schemas.WEBHOOK_ROTATE, security=APP_ONLY,
+                    description=PARLEY_WEBHOOKS),
     },
     "/integrations": {
         "get": _op("listIntegrations", "List integrations, oldest first",
@@ -443,8 +537,9 @@ def document() -> dict:
                 "or an email is expected. Request schemas carry `x-errors`: the error description "
                 "given when a keyword fails. Author avatars default to Gravatar "
                 "with d=mp. Parley extensions: the resend endpoint, /v1/ping, the widget keys of "
-                "init's app, an integration's inboundUrl, error, errorAt and lastInboundAt, and the "
-                "integrations list's hasMore."
+                "init's app, an integration's inboundUrl, error, errorAt and lastInboundAt, the "
+                "integrations list's hasMore, a webhook's signingSecret, enabled, disabledReason and "
+                "failingSince (PUT takes enabled), and its events, redeliver, test and rotate calls."
             ),
         },
         "servers": [{"url": "/"}],

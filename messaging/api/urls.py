@@ -23,6 +23,7 @@ from messaging.api.views import (
 
 SEG = r"[^/]+"
 USER = rf"app[uU]sers/(?P<appUserId>{SEG})"
+WEBHOOK = rf"webhooks/(?P<webhookId>{SEG})"
 
 APP_ROUTES = [
     (r"app[uU]sers", route(POST=appusers.create)),
@@ -46,9 +47,14 @@ APP_ROUTES = [
     (rf"{USER}/images", route(POST=images.upload)),
     (r"webhooks", route(GET=webhooks.list_, POST=webhooks.create)),
     (
-        rf"webhooks/(?P<webhookId>{SEG})",
+        WEBHOOK,
         route(GET=webhooks.get, PUT=webhooks.update, DELETE=webhooks.delete),
     ),
+    (rf"{WEBHOOK}/events", route(GET=webhooks.list_events)),
+    (rf"{WEBHOOK}/events/(?P<eventId>{SEG})/redeliver", route(POST=webhooks.redeliver_event)),
+    (rf"{WEBHOOK}/redeliver", route(POST=webhooks.redeliver_failed)),
+    (rf"{WEBHOOK}/test", route(POST=webhooks.send_test)),
+    (rf"{WEBHOOK}/rotate", route(POST=webhooks.rotate)),
     (r"integrations", route(GET=integrations.list_, POST=integrations.create)),
     (
         rf"integrations/(?P<integrationId>{SEG})",

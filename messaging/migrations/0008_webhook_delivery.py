@@ -77,5 +77,10 @@ class Migration(migrations.Migration):
             model_name='webhookattempt',
             index=models.Index(fields=['event', 'number'], name='webhook_attempt_event'),
         ),
+        migrations.AddField(
+            model_name='webhookevent',
+            name='retry_base',
+            field=models.PositiveSmallIntegerField(default=0),
+        ),
         migrations.RunPython(own_signing_secrets, migrations.RunPython.noop),
     ]

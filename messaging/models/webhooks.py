@@ -27,7 +27,10 @@ class WebhookEvent(models.Model):
     state = models.CharField(
         max_length=10, choices=WebhookEventState.choices, default=WebhookEventState.PENDING
     )
+    # Attempts made in all; the retry schedule counts those since
+    # `retry_base` (a re-delivery starts a fresh schedule, numbering goes on).
     attempts = models.PositiveSmallIntegerField(default=0)
+    retry_base = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(default=timezone.now)
     claimed_until = models.DateTimeField(null=True, blank=True)
     claimed_by = models.CharField(max_length=32, blank=True)

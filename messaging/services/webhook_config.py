@@ -7,6 +7,7 @@ work."""
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from messaging import background, events
@@ -34,6 +35,14 @@ def check_acting(membership: Membership | None, app: App) -> None:
 
 def webhooks_of(app: App):
     return Webhook.objects.filter(app=app).order_by("created_at", "id")
+
+
+def needing_attention(app: App):
+    """The app's webhooks that keep failing (every attempt since
+    `failing_since` failed) or are disabled, oldest trouble first (the
+    dashboard's overview flags them)."""
+    return (webhooks_of(app).filter(Q(failing_since__isnull=False) | Q(enabled=False))
+            .order_by(F("failing_since").asc(nulls_last=True), "created_at", "id"))
 
 
 def get_webhook(app: App, webhook_id: str) -> Webhook:
@@ -94,16 +103,21 @@ def events_of(webhook: Webhook, *, state: str | None = None, since: datetime | N
 
 
 def get_event(webhook: Webhook, event_id) -> WebhookEvent:
-    event = WebhookEvent.objects.filter(webhook=webhook, pk=event_id).first() if str(event_id).isdigit() else None
+    """One of the webhook's events by id: NotFound for another webhook's, or
+    for anything but a number a 64-bit id can hold."""
+    text = str(event_id)
+    valid = text.isascii() and text.isdigit() and len(text) <= 19 and int(text) < 2**63
+    event = WebhookEvent.objects.filter(webhook=webhook, pk=int(text)).first() if valid else None
     if event is None:
         raise NotFound(f"Event {event_id} not found.")
     return event
 
 
 def _send_again(rows) -> int:
-    """Back to pending, due now, with a fresh set of attempts (the attempts
-    already made stay recorded; `webhook-id` stays the event's)."""
-    count = rows.update(state=WebhookEventState.PENDING, next_attempt_at=timezone.now(), attempts=0,
+    """Back to pending, due now, with a fresh retry schedule (the attempts
+    already made stay recorded and numbering goes on; `webhook-id` stays
+    the event's)."""
+    count = rows.update(state=WebhookEventState.PENDING, next_attempt_at=timezone.now(), retry_base=F("attempts"),
                         claimed_until=None, claimed_by="")
     if count:
         background.enqueue_on_commit("send_webhooks")

@@ -171,6 +171,7 @@ class Dispatcher:
         self.ready: dict[str, deque] = defaultdict(deque)  # claimed, not sent yet, per webhook
         self.busy: dict[str, int] = defaultdict(int)  # in flight, per webhook
         self.attempts = 0
+        self.renewed_at = time.monotonic()
 
     def run(self) -> int:
         with ThreadPoolExecutor(self.concurrency, thread_name_prefix="parley-webhook") as pool:
@@ -178,6 +179,7 @@ class Dispatcher:
             while True:
                 if time.monotonic() < self.deadline:
                     self._claim()
+                self._keep_claims(in_flight)
                 self._submit(pool, in_flight)
                 if not in_flight:
                     break
@@ -214,6 +216,8 @@ class Dispatcher:
         room = 2 * self.concurrency - self._waiting()
         if room <= 0:
             return
+        if not self._waiting() and not any(self.busy.values()):
+            self.renewed_at = time.monotonic()  # every claim this run holds is new
         full = [w for w in set(self.ready) | set(self.busy)
                 if self.busy[w] + len(self.ready[w]) >= 2 * self.per_webhook]
         now = timezone.now()
@@ -228,6 +232,18 @@ class Dispatcher:
                                                            claimed_by=self.token)
         for event in WebhookEvent.objects.select_related("webhook", "app").filter(id__in=ids).order_by("id"):
             self.ready[event.webhook_id].append(event)
+
+    def _keep_claims(self, in_flight: dict) -> None:
+        """Renew the leases of the rows this run holds (waiting or in
+        flight) before half of one has passed: behind a slow target they may
+        wait a while, and another worker must not take them meanwhile."""
+        if time.monotonic() - self.renewed_at < claims.lease().total_seconds() / 2:
+            return
+        held = [event.pk for queue in self.ready.values() for event in queue]
+        held += [event.pk for event in in_flight.values()]
+        if held:
+            claims.renew_many(WebhookEvent, held, pending_filter=PENDING, token=self.token)
+        self.renewed_at = time.monotonic()
 
     def _submit(self, pool, in_flight: dict) -> None:
         for webhook_id, queue in self.ready.items():
@@ -293,14 +309,15 @@ def _settle(outcome: Outcome) -> None:
         Webhook.objects.filter(pk=webhook.pk).update(enabled=False, disabled_reason=reason)
         events.emit("webhook:disabled", app=event.app, summary=f"Webhook to {target} disabled: {reason}",
                     detail={"webhookId": webhook.id, "reason": reason})
-    if outcome.permanent or attempt >= max_attempts():
+    tries = attempt - event.retry_base  # this schedule's attempts (a re-delivery starts another)
+    if outcome.permanent or tries >= max_attempts():
         rows.update(state=WebhookEventState.FAILED, **released)
         events.emit("webhook:attempt", app=event.app, summary=summary, detail=detail)
         events.emit("webhook:failure", app=event.app,
-                    summary=f"Gave up on {event.trigger} to {target} after {attempt} attempts: {outcome.error}",
+                    summary=f"Gave up on {event.trigger} to {target} after {tries} attempts: {outcome.error}",
                     detail=detail)
         return
-    next_at = outcome.at + next_attempt_delay(attempt, outcome.retry_after)
+    next_at = outcome.at + next_attempt_delay(tries, outcome.retry_after)
     rows.update(next_attempt_at=next_at, **released)
     events.emit("webhook:attempt", app=event.app, summary=summary,
                 detail={**detail, "nextAttemptAt": next_at.isoformat()})

@@ -109,8 +109,8 @@ def test_it_answers_the_ping(api):
 # check, so the two cannot drift.
 VALIDATED = [validators.MESSAGE, validators.APP_USER, validators.PROFILE, validators.EVENT,
              validators.DEVICE_UPDATE, validators.LINK, validators.ACTIVITY, validators.WEBHOOK,
-             validators.WEBHOOK_UPDATE, validators.INIT, validators.INTEGRATION, validators.INTEGRATION_UPDATE,
-             validators.NOTIFICATION]
+             validators.WEBHOOK_UPDATE, validators.WEBHOOK_REDELIVER, validators.WEBHOOK_ROTATE, validators.INIT,
+             validators.INTEGRATION, validators.INTEGRATION_UPDATE, validators.NOTIFICATION]
 
 
 def test_it_documents_the_request_bodies_the_validators_check():

@@ -38,6 +38,7 @@ from messaging.models import (
     Message,
     Team,
     Webhook,
+    WebhookEvent,
 )
 from messaging.services.apps import create_key
 from messaging.services.messages import post_message
@@ -101,6 +102,20 @@ ROUTES = {
     "apps/<str:app_id>/integrations/<str:integration_id>/check/": "tenant",
     "apps/<str:app_id>/integrations/<str:integration_id>/edit/": "tenant",
     "apps/<str:app_id>/integrations/<str:integration_id>/delete/": "tenant",
+    # Webhooks pages.
+    "apps/<str:app_id>/webhooks/": "tenant",
+    "apps/<str:app_id>/webhooks/new/": "tenant",
+    "apps/<str:app_id>/webhooks/<str:webhook_id>/": "tenant",
+    "apps/<str:app_id>/webhooks/<str:webhook_id>/edit/": "tenant",
+    "apps/<str:app_id>/webhooks/<str:webhook_id>/enable/": "tenant",
+    "apps/<str:app_id>/webhooks/<str:webhook_id>/delete/": "tenant",
+    "apps/<str:app_id>/webhooks/<str:webhook_id>/secrets/": "tenant",
+    "apps/<str:app_id>/webhooks/<str:webhook_id>/secrets/rotate/": "tenant",
+    "apps/<str:app_id>/webhooks/<str:webhook_id>/signing-secret/rotate/": "tenant",
+    "apps/<str:app_id>/webhooks/<str:webhook_id>/test/": "tenant",
+    "apps/<str:app_id>/webhooks/<str:webhook_id>/events/": "tenant",
+    "apps/<str:app_id>/webhooks/<str:webhook_id>/events/<int:event_id>/redeliver/": "tenant",
+    "apps/<str:app_id>/webhooks/<str:webhook_id>/redeliver/": "tenant",
     # A platform's inbound webhook: its signature (checked against the
     # integration's own secret, tests/delivery/test_inbound.py) is the capability.
     "integrations/<str:type>/<str:integration_id>/webhook": "capability",
@@ -145,10 +160,16 @@ def team_b(stranger, stranger_team, stranger_app, bob):
     )
     Delivery.objects.filter(pk=delivery.pk).update(state="failed")
     webhook = Webhook.objects.create(app=stranger_app, target="https://b.example/hook", triggers=["message"])
+    event = WebhookEvent.objects.create(app=stranger_app, webhook=webhook, trigger="message:appMaker",
+                                        payload={"trigger": "message:appMaker", "text": "team B answer"},
+                                        state="failed")
     integration = Integration.objects.create(app=stranger_app, type="fake", display_name="team B channel",
                                              credentials={"apiKey": "team B secret", "account": "b"})
     return {
         "integration_id": integration.id,
+        "webhook_id": webhook.id,
+        "event_id": event.id,
+        "webhook_secrets": [webhook.secret, webhook.signing_secret],
         "type_": "fake",
         "type": "fake",
         "app_id": stranger_app.id,
@@ -168,6 +189,7 @@ def team_b(stranger, stranger_team, stranger_app, bob):
         "messageId": answer.id,
         "deliveryId": str(delivery.id),
         "webhookId": webhook.id,
+        "eventId": str(event.pk),
         "integrationId": integration.id,
         "deviceId": bob.clients.get().external_id,
         "channel": "web",
@@ -178,7 +200,8 @@ def team_b(stranger, stranger_team, stranger_app, bob):
 
 # What must never appear in a response to team A.
 def secrets_of_b(team_b):
-    return [team_b["user_id"], "bob-secret", "team B secret", "team B answer", "bob@b.example"]
+    return [team_b["user_id"], "bob-secret", "team B secret", "team B answer", "bob@b.example",
+            "https://b.example/hook", *team_b["webhook_secrets"]]
 
 
 def fill(route: str, values: dict) -> str:
@@ -208,12 +231,17 @@ def state_of_b(team_b):
         "teams": list(Team.objects.values_list("id", "name").order_by("id")),
         "typing": LogEntry.objects.filter(kind="typing:appMaker").count(),
         "integrations": list(Integration.objects.values_list("id", "display_name", "status").order_by("id")),
+        "webhooks": list(Webhook.objects.values_list("id", "target", "triggers", "enabled", "secret",
+                                                     "signing_secret").order_by("id")),
+        "webhook_events": list(WebhookEvent.objects.values_list("id", "state", "attempts", "retry_base",
+                                                                "next_attempt_at").order_by("id")),
     }
 
 
 POST_DATA = {
     "name": "Pwned", "email": "x@a.example", "role": "admin", "confirm_name": "App B", "days": "1",
     "type": "text", "text": "intruder", "user_id": "intruder", "action": "typing:start", "q": "bob",
+    "target": "https://a.example/pwned", "triggers": "*", "enabled": "on", "since": "2000-01-01T00:00",
 }
 
 

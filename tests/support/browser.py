@@ -117,6 +117,20 @@ def screenshot(page, name: str) -> Path:
     return path
 
 
+def log_in(page, base_url: str, user) -> None:
+    """Sign in through the login form (the cast's password) and wait for
+    the signed-in page."""
+    from playwright.sync_api import expect
+
+    from tests.support.cast import PASSWORD
+
+    page.goto(base_url + "/login/")
+    page.get_by_label("Email").fill(user.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("button", name="Log out")).to_be_visible()
+
+
 class LoopbackOnly:
     """Aborts what the pages of the contexts it guards ask of anything but
     loopback, and keeps the URLs they asked for."""

@@ -6,6 +6,7 @@ are never returned (messaging.wire.integration_json)."""
 
 from django.http import JsonResponse
 
+from messaging.api import query
 from messaging.api.auth import api_view, bad_request
 from messaging.api.base_url import base_url
 from messaging.integrations.registry import REGISTRY
@@ -38,20 +39,11 @@ def _types(request) -> list[str] | None:
     return types or None
 
 
-def _number(request, name: str, default: int, lowest: int, highest: int) -> int:
-    raw = request.GET.get(name)
-    if raw is None:
-        return default
-    if not (raw.isascii() and raw.isdigit() and len(raw) <= 10) or not lowest <= int(raw) <= highest:
-        raise bad_request(f"{name} must be an integer from {lowest} to {highest}.")
-    return int(raw)
-
-
 @api_view(scope="app")
 def list_(request):
     types = _types(request)
-    limit = _number(request, "limit", LIST_LIMIT, 1, LIST_LIMIT)
-    offset = _number(request, "offset", 0, 0, MAX_OFFSET)
+    limit = query.number(request, "limit", LIST_LIMIT, 1, LIST_LIMIT)
+    offset = query.number(request, "offset", 0, 0, MAX_OFFSET)
     rows = list(integrations.integrations_of(request.app, types)[offset:offset + limit + 1])
     return JsonResponse({"integrations": [integration_json(row) for row in rows[:limit]],
                          "hasMore": len(rows) > limit})

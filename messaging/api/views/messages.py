@@ -1,11 +1,10 @@
 """Conversation messages: post, list (paged by time), delete, resend."""
 
-from decimal import Decimal, InvalidOperation
-from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 from django.http import JsonResponse
 
+from messaging.api import query
 from messaging.api.auth import api_view, bad_request, not_found, require_app_scope
 from messaging.api.base_url import base_url
 from messaging.wire import conversation_json, delivery_json, message_json
@@ -13,7 +12,6 @@ from messaging.validators import validate_message, validate_role
 from messaging.services import messages
 
 PAGE_SIZE = 100
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @api_view(user=True)
@@ -29,26 +27,11 @@ def post(request):
     )
 
 
-def _timestamp(request, name):
-    raw = request.GET.get(name)
-    if raw is None:
-        return None
-    try:
-        value = Decimal(raw)
-    except InvalidOperation:
-        raise bad_request(f"{name} must be a Unix timestamp in seconds (e.g. 1471995721.586).")
-    if not value.is_finite() or value < 0 or value > 253402300799:
-        raise bad_request(f"{name} must be a Unix timestamp in seconds (e.g. 1471995721.586).")
-    # Exact to the millisecond, the precision messages are stored with.
-    millis = int((value * 1000).to_integral_value())
-    return EPOCH + timedelta(milliseconds=millis)
-
-
 @api_view(user=True)
 def list_messages(request):
     app_user = request.app_user
-    before = _timestamp(request, "before")
-    after = _timestamp(request, "after")
+    before = query.timestamp(request, "before")
+    after = query.timestamp(request, "after")
     if before is not None and after is not None:
         raise bad_request("before and after are mutually exclusive.")
     if not app_user.conversation_started:
