@@ -49,6 +49,8 @@ def test_a_target_down_for_a_while_gets_every_event_through_redelivery(app, stev
     receive = readme_receiver(webhook.signing_secret)
     assert all(receive(r.body, r.headers)[0] == 200 for r in arrived)
     assert WebhookEvent.objects.filter(state="delivered").count() == 4
+    for event in missed:  # the attempts go on numbering
+        assert [a.number for a in event.attempt_rows.order_by("number")] == list(range(1, 8))
     due_now()
     assert send() == 0  # each once
 
@@ -66,6 +68,19 @@ def test_redelivery_since_a_time_leaves_older_failures_alone(app, steve, hook, r
     send()
     assert receiver.payloads()[-1]["messages"][0]["text"] == "recent"
     assert list(WebhookEvent.objects.order_by("id").values_list("state", flat=True)) == ["failed", "delivered"]
+
+
+def test_a_redelivered_event_gets_the_whole_schedule_again(app, steve, hook, receiver):
+    webhook = hook(["message:appMaker"])
+    receiver.always(500)
+    business_message(steve, "Hello")
+    fail_for_good()
+    event = WebhookEvent.objects.get()
+    assert redeliver_failed_since(webhook, event.created_at) == 1
+    fail_for_good()
+    event.refresh_from_db()
+    assert (event.state, event.attempts) == ("failed", 12)
+    assert len(receiver.received()) == 12
 
 
 def test_a_delivered_event_sent_again_keeps_its_webhook_id(app, steve, hook, receiver):
