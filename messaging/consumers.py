@@ -38,7 +38,7 @@ from messaging.services.credentials import (
 )
 from messaging.services import postbacks
 from messaging.services.messages import post_message
-from messaging.wire import app_user_json, conversation_json, fit_frame, message_json, unix
+from messaging.wire import app_user_json, conversation_json, fit_frame, message_json, source_json, unix
 
 logger = logging.getLogger(__name__)
 
@@ -317,7 +317,7 @@ class SdkConsumer(AsyncJsonWebsocketConsumer):
         try:
             with transaction.atomic():
                 message = post_message(self.app_user, role="appUser", fields=fields,
-                                       source={"type": "web", "id": self.client.id})
+                                       source=source_json(self.client))
                 if ref:
                     Message.objects.filter(pk=message.pk).update(client_ref=ref)
         except IntegrityError:

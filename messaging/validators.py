@@ -286,7 +286,7 @@ def validate_message(data: dict, *, role: str, app_user) -> dict:
     elif type_ == "location":
         c = fields["coordinates"] = {"lat": body["coordinates"]["lat"], "long": body["coordinates"]["long"]}
         if text is None:
-            text = f"Location shared:\nhttps://maps.google.com/maps?q={c['lat']},{c['long']}"
+            text = location_text(c)
 
     fields["text"] = text or ""
     fields["actions"] = actions
@@ -297,7 +297,7 @@ def validate_message(data: dict, *, role: str, app_user) -> dict:
     email = body["email"].strip() if "email" in body else None
     avatar_url = body.get("avatarUrl")
     if name is None and role == "appUser" and app_user is not None:
-        name = f"{app_user.given_name} {app_user.surname}".strip() or None
+        name = app_user.full_name or None
     if avatar_url is None and email:
         avatar_url = gravatar_url(email)
     fields["name"] = name or ""
@@ -308,6 +308,11 @@ def validate_message(data: dict, *, role: str, app_user) -> dict:
         key: destination[key] for key in ("integrationType", "integrationId") if key in destination
     }
     return fields
+
+
+def location_text(coordinates: dict) -> str:
+    """The text of a location message sent without one (as Smooch shows it)."""
+    return f"Location shared:\nhttps://maps.google.com/maps?q={coordinates['lat']},{coordinates['long']}"
 
 
 def _check_fields_of_type(body: dict, role: str, type_: str) -> None:

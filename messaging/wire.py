@@ -28,7 +28,9 @@ def compact(data: dict) -> dict:
 def message_json(message) -> dict:
     data = {
         "_id": message.id,
-        "authorId": message.app_user_id if message.role == "appUser" else None,
+        # A user message's author is its user; a business message's is
+        # the app (Smooch names the app maker; Parley keeps no author).
+        "authorId": message.app_user_id if message.role == "appUser" else message.app_id,
         "role": message.role,
         "type": message.type,
         "name": message.name,
@@ -47,6 +49,13 @@ def message_json(message) -> dict:
         "received": unix(message.received),
     }
     return compact(data)
+
+
+def source_json(client) -> dict:
+    """Where a client's event came from (a message's `source`, a
+    conversation's start or read): the channel, the client's `_id` and, for
+    a platform's client, its integration."""
+    return compact({"type": client.platform, "id": client.id, "integrationId": client.integration_id})
 
 
 def conversation_json(app_user) -> dict:

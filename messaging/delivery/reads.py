@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from messaging import events
 from messaging.delivery import failover, sending
-from messaging.wire import unix
+from messaging.wire import source_json, unix
 from messaging.models import AppUser, Delivery, DeliveryState, Message, MessageRole
 
 SHOWN = (DeliveryState.QUEUED, DeliveryState.SENT)
@@ -109,7 +109,7 @@ def conversation_read(app_user, client=None) -> dict:
     return {"messages": message_count, "deliveries": len(deliveries)}
 
 
-def _source(client):
-    if client is None:
-        return None
-    return {"type": client.platform, "id": client.external_id if client.platform == "web" else client.id}
+def _source(client) -> dict:
+    """Where the user read: the client (as a message's `source` names it),
+    or `api` for a read reported through the REST API."""
+    return {"type": "api"} if client is None else source_json(client)

@@ -67,9 +67,13 @@ class AppUser(models.Model):
         ]
 
     @property
+    def full_name(self) -> str:
+        """givenName and surname: the default `name` of the user's messages."""
+        return f"{self.given_name} {self.surname}".strip()
+
+    @property
     def display_name(self) -> str:
-        name = f"{self.given_name} {self.surname}".strip()
-        return name or self.user_id or self.email or self.id
+        return self.full_name or self.user_id or self.email or self.id
 
     def __str__(self):
         return self.display_name

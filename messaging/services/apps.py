@@ -22,7 +22,7 @@ def _app_name(name: str) -> str:
     return name
 
 
-def _check_acting(membership: Membership | None, team_id: int) -> None:
+def check_acting(membership: Membership | None, team_id: int) -> None:
     """When a dashboard member acts (membership given), they must manage
     this very team; commands and tests pass no membership."""
     if membership is None:
@@ -39,12 +39,12 @@ def create_app(
     `firstrun`) comes here, so every new app starts with `requireUserJwt`
     on; apps that existed before it keep Smooch v1's behaviour (migration
     0006)."""
-    _check_acting(membership, team.id)
+    check_acting(membership, team.id)
     return App.objects.create(team=team, name=_app_name(name), require_user_jwt=require_user_jwt)
 
 
 def rename_app(*, membership: Membership, app: App, name: str) -> App:
-    _check_acting(membership, app.team_id)
+    check_acting(membership, app.team_id)
     app.name = _app_name(name)
     app.save(update_fields=["name"])
     return app
@@ -54,7 +54,7 @@ def rename_app(*, membership: Membership, app: App, name: str) -> App:
 def delete_app(*, membership: Membership, app: App) -> None:
     """Delete the app and everything it owns (keys, users, messages...); its
     open sockets (SDK and dashboard) close once this commits."""
-    _check_acting(membership, app.team_id)
+    check_acting(membership, app.team_id)
     app_id = app.id
     app.delete()
     sdk_access.app_deleted(app_id)
@@ -84,7 +84,7 @@ def create_key(
 ):
     """A new API key; returns (key, secret). The secret is shown once: only
     its encrypted form and last 4 characters are kept for display."""
-    _check_acting(membership, team.id)
+    check_acting(membership, team.id)
     if scope not in KeyScope.values:
         raise ServiceError(f"{scope!r} is not a key scope.", code="bad_request")
     if membership is not None and created_by is None:
@@ -112,7 +112,7 @@ def create_key(
 def revoke_key(key: ApiKey, *, membership: Membership | None = None) -> ApiKey:
     """Revoke a key (idempotent); requests signed with it stop working, and
     SDK sockets opened with a JWT it signed close at once."""
-    _check_acting(membership, key.team_id)
+    check_acting(membership, key.team_id)
     if key.revoked_at is None:
         key.revoked_at = timezone.now()
         key.save(update_fields=["revoked_at"])
@@ -125,7 +125,7 @@ def set_require_user_jwt(*, app: App, on: bool, membership: Membership | None = 
     token alone reaches only anonymous users; a userId needs an appUser JWT
     (messaging.services.credentials). Off: Smooch v1's rule, a userId is
     secured only after its first JWT."""
-    _check_acting(membership, app.team_id)
+    check_acting(membership, app.team_id)
     on = bool(on)
     if app.require_user_jwt != on:
         app.require_user_jwt = on
@@ -168,7 +168,7 @@ def update_widget_settings(
     dashboard.widget_forms), keeping every other key of App.settings
     (failover policy, log retention...) as it is in the database: the row is
     locked so a concurrent write of another key is not lost."""
-    _check_acting(membership, app.team_id)
+    check_acting(membership, app.team_id)
     unknown = set(widget) - set(WIDGET_KEYS)
     if unknown:
         raise ServiceError(f"Unknown widget settings: {sorted(unknown)}.", code="bad_request")

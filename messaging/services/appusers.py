@@ -391,4 +391,5 @@ def _merge(app: App, *, surviving: AppUser, discarded: AppUser) -> None:
         app_user=surviving,
         summary=f"User {discarded_json['_id']} merged into {surviving.display_name}",
         detail={"surviving": surviving_json, "discarded": [discarded_json]},
+        webhook={"surviving": surviving_json, "discarded": [discarded_json]},
     )

@@ -32,6 +32,8 @@ from messaging.integrations.registry import integration_class
 from messaging.models import AppUser, Client, Integration, Message, PlatformEvent, PlatformEventState
 from messaging.services import media, postbacks
 from messaging.services.messages import post_message
+from messaging.validators import location_text
+from messaging.wire import source_json, unix
 
 logger = logging.getLogger(__name__)
 
@@ -274,9 +276,9 @@ def _on_message(integration: Integration, external_id: str, data: dict) -> None:
     app_user = client.app_user
     fields = {"type": "text", "text": text}
     if data.get("coordinates"):
-        coordinates = data["coordinates"]
-        fields = {"type": "location", "text": text,
-                  "coordinates": {"lat": float(coordinates["lat"]), "long": float(coordinates["long"])}}
+        raw = data["coordinates"]
+        coordinates = {"lat": float(raw["lat"]), "long": float(raw["long"])}
+        fields = {"type": "location", "text": text or location_text(coordinates), "coordinates": coordinates}
     elif data.get("media") is not None:
         stored = _stored_media(integration, app_user, data["media"])
         if "note" in stored:
@@ -290,8 +292,9 @@ def _on_message(integration: Integration, external_id: str, data: dict) -> None:
                       "payload": str(picked.get("payload", ""))[:1000]}
     if not fields.get("text") and fields["type"] == "text":
         return  # nothing the conversation can show (an empty or unknown message)
-    source = {"type": integration.type, "integrationId": integration.id, "id": client.id}
-    post_message(app_user, role="appUser", fields=fields, source=source)
+    # As for the API's user messages: the author's name is the user's.
+    fields["name"] = app_user.full_name
+    post_message(app_user, role="appUser", fields=fields, source=source_json(client))
 
 
 def _on_postback(integration: Integration, external_id: str, data: dict) -> None:
@@ -316,13 +319,15 @@ def _on_start(integration: Integration, external_id: str, data: dict) -> None:
     client = _client(integration, external_id, data)
     app_user = client.app_user
     if AppUser.objects.filter(pk=app_user.pk, conversation_started=False).update(conversation_started=True):
-        source = {"type": integration.type, "integrationId": integration.id, "id": client.id}
+        app_user.conversation_started = True  # the payload's appUser says so
+        source = source_json(client)
         detail = {"appUser": events.user_ref(app_user), "source": source}
+        webhook = {"source": source, "timestamp": unix(timezone.now())}
         if data.get("payload"):
-            detail["referral"] = {"code": str(data["payload"])[:200]}
+            detail["referral"] = webhook["referral"] = {"code": str(data["payload"])[:200]}
         events.emit("conversation:start", app=integration.app, app_user=app_user,
                     summary=f"Conversation started with {app_user.display_name} ({integration.type})",
-                    detail=detail)
+                    detail=detail, webhook=webhook)
 
 
 def _on_delivery(integration: Integration, external_id: str, data: dict) -> None:

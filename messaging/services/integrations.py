@@ -19,8 +19,8 @@ from messaging.ids import new_id, new_token
 from messaging.integrations.base import Connected, PlatformError
 from messaging.integrations.registry import integration_class
 from messaging.models import App, Client, Integration, IntegrationStatus, Membership
-from messaging.services.accounts import require_manager
-from messaging.services.errors import NotFound, PermissionDenied, ServiceError
+from messaging.services.apps import check_acting
+from messaging.services.errors import NotFound, ServiceError
 
 logger = logging.getLogger(__name__)
 
@@ -42,16 +42,6 @@ def inbound_url(integration: Integration, base_url: str) -> str:
     """Where the platform posts this integration's events: the public base
     URL (PARLEY_PUBLIC_URL, or the request's scheme and host) + the path."""
     return base_url.rstrip("/") + inbound_path(integration)
-
-
-def _check_acting(membership: Membership | None, app: App) -> None:
-    """A dashboard member (membership given) must be an owner or admin of
-    the app's team; API callers were authorised by their key's scope."""
-    if membership is None:
-        return
-    if membership.team_id != app.team_id:
-        raise PermissionDenied("Not your team.")
-    require_manager(membership)
 
 
 def integrations_of(app: App, types: list[str] | None = None):
@@ -133,7 +123,7 @@ def create_integration(app: App, props: dict, *, base_url: str,
                        membership: Membership | None = None) -> Integration:
     """Check the credentials with the platform, register the inbound URL,
     then store the integration (nothing is stored if either call fails)."""
-    _check_acting(membership, app)
+    check_acting(membership, app.team_id)
     type_ = props.get("type") if isinstance(props, dict) else None
     if not isinstance(type_, str) or type_ not in connectable_types():
         raise ServiceError(f"type must be one of: {', '.join(connectable_types())}.")
@@ -154,7 +144,7 @@ def create_integration(app: App, props: dict, *, base_url: str,
 def update_integration(row: Integration, props: dict, *, membership: Membership | None = None) -> Integration:
     """New properties (a rotated token) are checked with the platform before
     they replace the old ones; the inbound URL is registered again with them."""
-    _check_acting(membership, row.app)
+    check_acting(membership, row.app.team_id)
     cls = integration_class(row.type)
     if isinstance(props, dict) and "type" in props and props["type"] != row.type:
         raise ServiceError("type cannot be changed: delete the integration and create another.")
@@ -180,7 +170,7 @@ def delete_integration(row: Integration, *, membership: Membership | None = None
     """Unregister the inbound URL, then delete. A platform that refuses the
     unregistration (a token revoked meanwhile) does not keep the integration:
     the refusal is logged with the deletion. Its clients stop being targeted."""
-    _check_acting(membership, row.app)
+    check_acting(membership, row.app.team_id)
     cls = integration_class(row.type)
     warning = ""
     try:
@@ -201,7 +191,7 @@ def delete_integration(row: Integration, *, membership: Membership | None = None
 def check_connection(row: Integration, *, membership: Membership | None = None) -> str:
     """Ask the platform whether the stored credentials still work; the
     integration's status follows. Returns "" when they do, else the reason."""
-    _check_acting(membership, row.app)
+    check_acting(membership, row.app.team_id)
     cls = integration_class(row.type)
     try:
         connected = cls(row).check(row.credentials)

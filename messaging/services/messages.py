@@ -23,7 +23,7 @@ from messaging.models import (
     Webhook,
 )
 from messaging.services.errors import Conflict, NotFound, ServiceError
-from messaging.wire import message_json
+from messaging.wire import message_json, unix
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +82,7 @@ def post_message(app_user: AppUser, *, role: str, fields: dict, source: dict | N
                 app_user=app_user,
                 summary=f"Conversation started with {app_user.display_name}",
                 detail={"appUser": who, "source": message.source},
+                webhook={"source": message.source, "timestamp": unix(now)},
             )
         side = "Business message to" if role == "appMaker" else "User message from"
         events.emit(

@@ -15,8 +15,7 @@ PAYLOAD_MAX = 1000
 def message_with_action(app_user, action_id: str):
     """The recent business message carrying the action `action_id` (the
     postback webhook names it), or None."""
-    recent = Message.objects.filter(app_user=app_user, role="appMaker").order_by("-received")[:RECENT]
-    for message in recent:
+    for message in _recent(app_user):
         if action_of(message, action_id) is not None:
             return message
     return None
@@ -24,24 +23,47 @@ def message_with_action(app_user, action_id: str):
 
 def action_of(message, action_id: str) -> dict | None:
     """The action of `message` (or of one of its items) whose `_id` is `action_id`."""
+    return next((a for a in _actions(message) if a.get("_id") == action_id), None)
+
+
+def button_with_payload(app_user, payload: str) -> tuple:
+    """The latest recent business message with a postback button carrying
+    `payload`, and that button; (None, None) when there is none. For
+    platforms that send back only a button's payload (Telegram's
+    callback_data)."""
+    for message in _recent(app_user):
+        for action in _actions(message):
+            if action.get("type") == "postback" and action.get("payload") == payload:
+                return message, action
+    return None, None
+
+
+def _recent(app_user):
+    return Message.objects.filter(app_user=app_user, role="appMaker").order_by("-received")[:RECENT]
+
+
+def _actions(message):
     groups = [message.actions or []] + [item.get("actions") or [] for item in message.items or []]
-    for actions in groups:
-        for action in actions:
-            if isinstance(action, dict) and action.get("_id") == action_id:
-                return action
-    return None
+    return [action for actions in groups for action in actions if isinstance(action, dict)]
 
 
 def record_postback(app_user, client: Client, action: dict) -> dict:
     """Store nothing but the event: the log, the dashboard and the
     `postback` webhook, with the message that carried the button when it is
-    found (by the action's `_id`). `action` holds `payload`, and `_id` and
-    `text` when known. The client was just seen."""
+    found (by the action's `_id`, else by its payload). `action` holds
+    `payload`, and `_id` and `text` when known. The client was just seen."""
     clean = {"type": "postback", "payload": str(action.get("payload", ""))[:PAYLOAD_MAX]}
     for key in ("_id", "text"):
         if isinstance(action.get(key), str):
             clean[key] = action[key][:PAYLOAD_MAX]
-    message = message_with_action(app_user, clean["_id"]) if clean.get("_id") else None
+    if clean.get("_id"):
+        message = message_with_action(app_user, clean["_id"])
+    else:
+        # The button's id, text and message are the postback webhook's.
+        message, button = button_with_payload(app_user, clean["payload"])
+        if button is not None:
+            clean["_id"] = button["_id"]
+            clean.setdefault("text", button.get("text", ""))
     postback = {"action": clean}
     if message is not None:
         postback["message"] = message_json(message)

@@ -14,8 +14,8 @@ from messaging import background, events
 from messaging.ids import new_token
 from messaging.models import App, Membership, Webhook, WebhookEvent, WebhookEventState
 from messaging.models.apps import new_signing_secret
-from messaging.services.accounts import require_manager
-from messaging.services.errors import NotFound, PermissionDenied
+from messaging.services import apps
+from messaging.services.errors import NotFound
 
 # How long the previous signing secret keeps signing after a rotation, so
 # receivers can switch to the new one without dropping a request.
@@ -26,11 +26,7 @@ TEST_TRIGGER = "webhook:test"
 def check_acting(membership: Membership | None, app: App) -> None:
     """A dashboard member (membership given) must be an owner or admin of
     the app's team; API callers were authorised by their key's scope."""
-    if membership is None:
-        return
-    if membership.team_id != app.team_id:
-        raise PermissionDenied("Not your team.")
-    require_manager(membership)
+    apps.check_acting(membership, app.team_id)
 
 
 def webhooks_of(app: App):

@@ -13,6 +13,8 @@ statements (a message send reads it with the conversation counters) saves
 the lookup.
 """
 
+import hashlib
+
 from messaging import background
 from messaging.models import Webhook, WebhookEvent
 from messaging.wire import app_user_json
@@ -43,7 +45,26 @@ def build_payload(app, trigger: str, event: dict, app_user=None, extra: dict | N
     if detail.get("message") and not (extra or {}).get("messages"):
         payload["messages"] = [detail["message"]]
     payload.update(extra or {})
+    if "messages" in payload:
+        payload["messages"] = [webhook_message(m) for m in payload["messages"]]
+    if "postbacks" in payload:
+        payload["postbacks"] = [{**p, "message": webhook_message(p["message"])} if "message" in p else p
+                                for p in payload["postbacks"]]
     return payload
+
+
+def webhook_message(message: dict) -> dict:
+    """A message as the payloads carry it: its API JSON (messaging.wire)
+    with `metadata` and `actions` always there, empty when it has none (the
+    guide's message:appUser example shows both), and an `_id` on its
+    `coordinates` (the reference's location example has one), derived from
+    the message's `_id` so every payload names it alike. A new dict: the
+    event's detail is left as it is."""
+    data = {"metadata": {}, "actions": [], **message}
+    if isinstance(data.get("coordinates"), dict) and "_id" not in data["coordinates"]:
+        digest = hashlib.sha256(f"{message['_id']}:coordinates".encode()).hexdigest()
+        data["coordinates"] = {**data["coordinates"], "_id": digest[:24]}
+    return data
 
 
 def queue(items: list[tuple], *, has_webhooks: dict | None = None) -> list[WebhookEvent]:

@@ -35,6 +35,7 @@ from concurrent.futures import ThreadPoolExecutor
 from queue import Empty, SimpleQueue
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
 from urllib.parse import urlparse
 
 import requests
@@ -120,13 +121,19 @@ class Outcome:
 
 
 def _retry_after(response) -> float | None:
+    """The wait a 429 or 503 asks for: `Retry-After` in seconds or as an
+    HTTP date (RFC 9110 allows both), at most MAX_RETRY_AFTER."""
     if response.status_code not in (429, 503):
         return None
-    value = response.headers.get("Retry-After", "")
+    value = response.headers.get("Retry-After", "").strip()
     try:
-        return min(MAX_RETRY_AFTER, max(0.0, float(value)))
+        seconds = float(value)
     except ValueError:
-        return None
+        try:
+            seconds = (parsedate_to_datetime(value) - timezone.now()).total_seconds()
+        except (TypeError, ValueError):  # not a date, or one without a zone
+            return None
+    return min(MAX_RETRY_AFTER, max(0.0, seconds))
 
 
 def _snippet(response) -> str:
@@ -178,7 +185,8 @@ class Dispatcher:
     after another, in order, handing each outcome back; a webhook has at
     most PARLEY_WEBHOOK_IN_FLIGHT lanes, the pool PARLEY_WEBHOOK_CONCURRENCY
     threads. Lanes keep posting while a round is recorded, so one round
-    records whatever finished meanwhile.
+    records whatever finished meanwhile. A 410 stops its webhook's lanes at
+    once; what the run claimed for it is given back unsent.
 
     A webhook holds at most its share of claimed rows (in flight and
     waiting): 2 x PARLEY_WEBHOOK_IN_FLIGHT until one of its attempts in this
@@ -210,6 +218,7 @@ class Dispatcher:
         self.sending: set[int] = set()  # the events the lanes are posting
         self.done: SimpleQueue = SimpleQueue()  # outcomes from the lanes
         self.healthy: set[str] = set()
+        self.gone: set[str] = set()  # webhooks that answered 410 in this run: their lanes stop
         self.backlog: set[str] = set()  # webhooks that had more due rows than their share
         self.claim_at = 0.0  # the next look for every due row (monotonic)
         self.check_at = 0.0  # the next look for rows stored since `seen`
@@ -237,6 +246,9 @@ class Dispatcher:
                         (self.healthy.add if healthy else self.healthy.discard)(outcome.event.webhook_id)
                     record(outcomes, token=self.token)
                     self.attempts += len(outcomes)
+                    # A 410 disabled its webhook: what this run claimed for
+                    # it waits, unsent, until the webhook is enabled.
+                    self._give_back({o.event.webhook_id for o in outcomes if o.status == 410})
         left = self._hand_over()
         if left or time.monotonic() >= self.deadline:
             background.enqueue("send_webhooks")
@@ -281,10 +293,16 @@ class Dispatcher:
         """Give back the rows claimed but not sent, except those of the
         webhooks in `keep` (the budget ran out: another run takes them);
         returns how many."""
+        return self._give_back([w for w in list(self.ready) if w not in keep])
+
+    def _give_back(self, webhook_ids) -> int:
+        """Release the claims on these webhooks' rows that wait unsent;
+        returns how many."""
         left = []
         with self.lock:
-            for webhook_id, queue in self.ready.items():
-                if webhook_id not in keep:
+            for webhook_id in webhook_ids:
+                queue = self.ready.get(webhook_id)
+                if queue:
                     left += [event.pk for event in queue]
                     queue.clear()
         if left:
@@ -361,6 +379,8 @@ class Dispatcher:
         with self.lock:
             running = sum(self.lanes.values())
             for webhook_id, queue in self.ready.items():
+                if webhook_id in self.gone:
+                    continue
                 while running < self.concurrency and self.lanes[webhook_id] < min(self.per_webhook, len(queue)):
                     self.lanes[webhook_id] += 1
                     running += 1
@@ -383,7 +403,7 @@ class Dispatcher:
         try:
             while True:
                 with self.lock:
-                    if not queue:
+                    if not queue or webhook_id in self.gone:
                         self.lanes[webhook_id] -= 1
                         return
                     event = queue.popleft()
@@ -391,6 +411,8 @@ class Dispatcher:
                 outcome = post(event)
                 with self.lock:
                     self.sending.discard(event.pk)
+                    if outcome.status == 410:  # Gone: the webhook is being disabled, nothing more goes
+                        self.gone.add(webhook_id)
                 self.done.put(outcome)
         except BaseException:  # post() never raises: a bug, but the run must still end
             with self.lock:

@@ -103,7 +103,9 @@ def test_it_works_with_the_official_smooch_core_client(team, make_app):
     assert out["linked"]["appUser"]["pendingClients"][0]["platform"] == "twilio"
     webhook = Webhook.objects.get(app=app)
     assert out["webhook"]["webhook"] == {"_id": webhook.id, "triggers": ["message"], "secret": webhook.secret,
-                                         "target": "http://example.com/callback"}
+                                         "target": "http://example.com/callback",
+                                         # Parley's additions (Standard Webhooks signing, 410 disabling).
+                                         "signingSecret": webhook.signing_secret, "enabled": True}
     assert out["webhooks"]["webhooks"] == [out["webhook"]["webhook"]]
     assert out["missing"]["status"] == 404
     assert out["missing"]["body"]["error"]["code"] == "not_found"

@@ -12,12 +12,12 @@ path without its query (`query` holds it, parsed) and the body: JSON
 decoded, a form parsed to a dict of first values, else text."""
 
 import json
-from urllib.parse import parse_qs, urlsplit
-import socket
 import threading
 import time
 from collections import deque
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+from tests.support.loopback import LoopbackServer
 
 
 class FakePlatform:
@@ -29,71 +29,39 @@ class FakePlatform:
         self._failures: deque = deque()
         self._holds: deque = deque()
         self._counter = 0
-        self._connections: set = set()
-        platform = self
+        self._loopback = LoopbackServer(self._respond)
+        self.url = self._loopback.url
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"  # keep-alive: every answer has a Content-Length
-            # Headers and body go out as separate writes: without this, Nagle's
-            # algorithm holds the body for the client's delayed ACK (40 ms).
-            disable_nagle_algorithm = True
-
-            def setup(self):
-                super().setup()
-                with platform._lock:
-                    platform._connections.add(self.connection)
-
-            def finish(self):
-                with platform._lock:
-                    platform._connections.discard(self.connection)
-                super().finish()
-
-            def do_POST(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length)
-                if "application/x-www-form-urlencoded" in (self.headers.get("Content-Type") or ""):
-                    body = {k: v[0] for k, v in parse_qs(raw.decode(errors="replace"),
-                                                           keep_blank_values=True).items()}
-                else:
-                    try:
-                        body = json.loads(raw or b"null")
-                    except ValueError:
-                        body = raw.decode(errors="replace")
-                self.answer(body)
-
-            def do_GET(self):
-                self.answer(None)
-
-            def answer(self, body):
-                status, headers, answer = platform._answer(self.command, self.path, dict(self.headers), body,
-                                                           self.client_address[1])
-                hold = platform._holds.popleft() if platform._holds else None
-                if hold is not None:
-                    hold.arrived.set()
-                    hold.release.wait(30)
-                if platform.delay:
-                    threading.Event().wait(platform.delay)
-                binary = isinstance(answer, bytes)
-                data = answer if binary else json.dumps(answer).encode()
-                self.send_response(status)
-                if not binary or "Content-Type" not in headers:
-                    self.send_header("Content-Type", "application/octet-stream" if binary else "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                for key, value in headers.items():
-                    self.send_header(key, value)
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        # A short poll: shutdown() (each test's close) waits for it.
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
-                                       daemon=True)
-        self.thread.start()
+    def _respond(self, handler) -> None:
+        body = None
+        if handler.command == "POST":
+            length = int(handler.headers.get("Content-Length") or 0)
+            raw = handler.rfile.read(length)
+            if "application/x-www-form-urlencoded" in (handler.headers.get("Content-Type") or ""):
+                body = {k: v[0] for k, v in parse_qs(raw.decode(errors="replace"), keep_blank_values=True).items()}
+            else:
+                try:
+                    body = json.loads(raw or b"null")
+                except ValueError:
+                    body = raw.decode(errors="replace")
+        status, headers, answer = self._answer(handler.command, handler.path, dict(handler.headers), body,
+                                               handler.client_address[1])
+        hold = self._holds.popleft() if self._holds else None
+        if hold is not None:
+            hold.arrived.set()
+            hold.release.wait(30)
+        if self.delay:
+            threading.Event().wait(self.delay)
+        binary = isinstance(answer, bytes)
+        data = answer if binary else json.dumps(answer).encode()
+        handler.send_response(status)
+        if not binary or "Content-Type" not in headers:
+            handler.send_header("Content-Type", "application/octet-stream" if binary else "application/json")
+        handler.send_header("Content-Length", str(len(data)))
+        for key, value in headers.items():
+            handler.send_header(key, value)
+        handler.end_headers()
+        handler.wfile.write(data)
 
     def _answer(self, method, target, headers, body, port):
         parts = urlsplit(target)
@@ -134,15 +102,7 @@ class FakePlatform:
     def close(self):
         """Stop, dropping the kept-alive connections too (a platform gone
         away, not one idling with its clients' sockets open)."""
-        self.server.shutdown()
-        self.server.server_close()
-        with self._lock:
-            connections, self._connections = list(self._connections), set()
-        for connection in connections:
-            try:
-                connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        self._loopback.close()
 
 
 class Hold:
