@@ -82,3 +82,10 @@ class ClientAddressMiddleware:
             for header in FORWARDED_HEADERS:
                 meta.pop(header, None)
         return self.get_response(request)
+
+
+def public_base_url(request) -> str:
+    """The base URL clients and platforms reach Parley at: PARLEY_PUBLIC_URL,
+    or the scheme and host the request came in on (forwarded headers are
+    believed from trusted proxies only, above)."""
+    return settings.PARLEY_PUBLIC_URL or f"{request.scheme}://{request.get_host()}"

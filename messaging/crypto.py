@@ -17,6 +17,20 @@ from django.conf import settings
 from django.db import models
 
 
+MASK = "••••"
+
+
+def mask_secrets(text: str, secrets) -> str:
+    """`text` with every secret of `secrets` in it replaced by MASK: a
+    platform's error or a receiver's answer may quote what it was sent.
+    Secrets shorter than four characters are left (they would mask
+    ordinary words)."""
+    for secret in secrets:
+        if isinstance(secret, str) and len(secret) >= 4:
+            text = text.replace(secret, MASK)
+    return text
+
+
 @functools.cache
 def _fernet(secrets_key: str, secret_key: str) -> MultiFernet:
     keys = [k.strip() for k in secrets_key.split(",") if k.strip()]

@@ -25,12 +25,6 @@ def redirect_anywhere(request, url: str):
     return redirect(url)
 
 
-def public_base(request) -> str:
-    """The base URL platforms and browsers reach Parley at: PARLEY_PUBLIC_URL
-    if set, else the scheme and host the request came in on."""
-    return settings.PARLEY_PUBLIC_URL or f"{request.scheme}://{request.get_host()}"
-
-
 def absolute_url(request, path: str) -> str:
     """A link for an email: PARLEY_PUBLIC_URL if set, else the request's host."""
     if settings.PARLEY_PUBLIC_URL:

@@ -20,7 +20,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from dashboard.integration_forms import IntegrationForm
 from dashboard.views import access
-from dashboard.views.htmx import INVALID, public_base, redirect_anywhere, render_part
+from dashboard.views.htmx import INVALID, redirect_anywhere, render_part
+from messaging.client_address import public_base_url
+from messaging.crypto import mask_secrets
 from messaging.integrations.base import Integration as ChannelBase
 from messaging.integrations.registry import integration_class
 from messaging.services import integrations as service
@@ -28,7 +30,6 @@ from messaging.services.errors import NotFound, ServiceError
 
 PAGE = "dashboard/integrations/integration.html"
 NEW = "dashboard/integrations/new.html"
-MASK = "••••"
 
 
 def _integration(app, integration_id):
@@ -43,15 +44,6 @@ def _channel(type_: str):
     if type_ not in service.connectable_types():
         raise Http404("No such channel type")
     return integration_class(type_)
-
-
-def masked(text: str, secrets) -> str:
-    """`text` with every secret in it replaced by the mask (a platform's
-    error may quote what it was sent)."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, MASK)
-    return text
 
 
 def _stored_secrets(row) -> list[str]:
@@ -71,7 +63,7 @@ def _summary(row) -> dict:
         "row": row,
         "label": cls.label or row.type,
         "url": reverse("app_integration", args=[row.app_id, row.id]),
-        "error": masked(row.error, _stored_secrets(row)),
+        "error": mask_secrets(row.error, _stored_secrets(row)),
     }
 
 
@@ -102,10 +94,10 @@ def create(request, app_id, type_):
     form = IntegrationForm(request.POST if request.method == "POST" else None, channel=channel)
     if request.method == "POST" and form.is_valid():
         try:
-            row = service.create_integration(app, {"type": type_, **form.props()}, base_url=public_base(request),
+            row = service.create_integration(app, {"type": type_, **form.props()}, base_url=public_base_url(request),
                                              membership=app.membership)
         except ServiceError as error:
-            form.add_error(None, masked(error.description, form.secret_values()))
+            form.add_error(None, mask_secrets(error.description, form.secret_values()))
         else:
             messages.success(request, f"{channel.label} connected: {row.display_name}.")
             return redirect_anywhere(request, reverse("app_integration", args=[app.id, row.id]))
@@ -150,7 +142,7 @@ def check_connection(request, app_id, integration_id):
     follows. htmx gets the connection part; a plain post the page again."""
     app = access.managed_app_for(request.user, app_id)
     row = _integration(app, integration_id)
-    reason = masked(service.check_connection(row, membership=app.membership), _stored_secrets(row))
+    reason = mask_secrets(service.check_connection(row, membership=app.membership), _stored_secrets(row))
     if not request.htmx:
         if reason:
             messages.error(request, f"Connection test failed: {reason}")
@@ -173,7 +165,7 @@ def edit(request, app_id, integration_id):
         try:
             service.update_integration(row, form.props(), membership=app.membership)
         except ServiceError as error:
-            form.add_error(None, masked(error.description, form.secret_values()))
+            form.add_error(None, mask_secrets(error.description, form.secret_values()))
         else:
             messages.success(request, "Saved.")
             return redirect_anywhere(request, reverse("app_integration", args=[app.id, row.id]))

@@ -27,7 +27,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from dashboard.views import access
 from dashboard.views.htmx import INVALID, redirect_anywhere, render_part
-from dashboard.views.integrations import masked
+from messaging.crypto import mask_secrets
 from dashboard.webhook_forms import RedeliverSinceForm, WebhookForm
 from messaging.models import WebhookAttempt, WebhookEventState
 from messaging.services import errors
@@ -115,7 +115,7 @@ def webhook_list(request, app_id):
     for webhook in webhooks:
         attempt = last.get(webhook.id)
         if attempt is not None:
-            attempt.error = masked(attempt.error, _secrets(webhook))
+            attempt.error = mask_secrets(attempt.error, _secrets(webhook))
         rows.append({"row": webhook, "url": _page_url(webhook), "last_attempt": attempt})
     return render(request, "dashboard/webhooks/list.html", _context(app, webhooks=rows))
 
@@ -148,8 +148,8 @@ def _events(webhook, state: str):
         event.payload_cut = max(0, len(text) - PAYLOAD_SHOWN)
         event.attempt_list = list(event.attempt_rows.all())
         for attempt in event.attempt_list:
-            attempt.response = masked(attempt.response, secrets)
-            attempt.error = masked(attempt.error, secrets)
+            attempt.response = mask_secrets(attempt.response, secrets)
+            attempt.error = mask_secrets(attempt.error, secrets)
         event.redeliverable = event.state in REDELIVERABLE
     return events
 

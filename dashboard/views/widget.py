@@ -1,7 +1,6 @@
 """The Web Messenger's pages: its settings in the dashboard (branding and
 allowed origins) and the public demo page that embeds it for one app."""
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
@@ -12,18 +11,15 @@ from django.views.decorators.http import require_GET, require_http_methods
 from dashboard.views import access
 from dashboard.views.htmx import INVALID, render_part
 from dashboard.widget_forms import WidgetSettingsForm
+from messaging.client_address import public_base_url
 from messaging.models import App
 from messaging.services.apps import update_widget_settings
 
 SETTINGS = "dashboard/widget_settings.html"
 
 
-def _public_base(request) -> str:
-    return settings.PARLEY_PUBLIC_URL or f"{request.scheme}://{request.get_host()}"
-
-
 def _context(request, app, form, **extra):
-    base = _public_base(request)
+    base = public_base_url(request)
     context = {
         "app": app,
         "team": app.team,
@@ -75,7 +71,7 @@ def demo(request, app_id):
         {
             "app": app,
             "title": widget.get("name") or app.name,
-            "script_url": _public_base(request) + static("parley/messenger.js"),
+            "script_url": public_base_url(request) + static("parley/messenger.js"),
             "config": {"appToken": app.app_token},
         },
     )

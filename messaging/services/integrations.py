@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from messaging import events, schemas
+from messaging.crypto import MASK, mask_secrets
 from messaging.ids import new_id, new_token
 from messaging.integrations.base import Connected, PlatformError
 from messaging.integrations.registry import integration_class
@@ -89,11 +90,7 @@ def _clean(cls, props: dict, *, partial: bool) -> tuple[dict, str | None]:
 def scrub(cls, credentials: dict, text: str) -> str:
     """`text` (a platform's error, which may quote the URL it was called
     at) with every secret property's value masked."""
-    for spec in cls.fields:
-        value = credentials.get(spec.name)
-        if spec.secret and isinstance(value, str) and len(value) >= 4:
-            text = text.replace(value, "••••")
-    return text
+    return mask_secrets(text, [credentials.get(spec.name) for spec in cls.fields if spec.secret])
 
 
 def _platform_refused(cls, credentials: dict, error: PlatformError) -> ServiceError:
@@ -220,5 +217,5 @@ def record_error(row: Integration, error: PlatformError) -> None:
 def masked_secrets(row: Integration) -> dict:
     """Each secret property as its last four characters ("••••abcd")."""
     cls = integration_class(row.type)
-    return {f.name: "••••" + str(row.credentials.get(f.name, ""))[-4:]
+    return {f.name: MASK + str(row.credentials.get(f.name, ""))[-4:]
             for f in cls.fields if f.secret and row.credentials.get(f.name)}

@@ -32,6 +32,7 @@ import hmac
 import re
 import uuid
 
+from messaging.integrations.fallback import utf16_length
 from tests.support.fake_platform import FakePlatform
 
 API = "/2010-04-01/Accounts/"
@@ -76,10 +77,6 @@ def _basic_auth(record) -> tuple[str, str] | None:
     except (ValueError, UnicodeDecodeError):
         return None
     return user, password
-
-
-def _utf16_length(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
 
 
 def _is_url(value: str) -> bool:
@@ -212,7 +209,7 @@ class FakeTwilio:
             return twilio_error(400, 21603, "A 'From' phone number is required.")
         if not body and not media_url:
             return twilio_error(400, 21602, "Message body is required.")
-        if _utf16_length(body) > BODY_LIMIT:
+        if utf16_length(body) > BODY_LIMIT:
             return twilio_error(400, 21617, "The concatenated message body exceeds the 1600 character limit.")
         if from_ not in {n["phone_number"] for n in self.numbers.values()}:
             return twilio_error(400, 21606, f"The From phone number {from_} is not a valid, SMS-capable "

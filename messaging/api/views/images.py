@@ -5,7 +5,7 @@ from django.http import JsonResponse
 
 from messaging import jsonbody
 from messaging.api.auth import ApiError, api_view, bad_request, require_app_scope
-from messaging.api.base_url import base_url
+from messaging.client_address import public_base_url
 from messaging.schemas import IMAGE_FORM_FIELDS as FORM_FIELDS
 from messaging.services import media, messages
 from messaging.validators import validate_message, validate_role
@@ -46,7 +46,7 @@ def upload(request):
     name, content_type = media.store_image(
         upload, app_id=request.app.id, app_user_id=request.app_user.id, ext=ext
     )
-    url = media.public_url(name, base_url=base_url(request))
+    url = media.public_url(name, base_url=public_base_url(request))
     fields.update(media_url=url, media_type=content_type)
     if not fields["text"]:
         fields["text"] = url

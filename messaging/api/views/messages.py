@@ -6,7 +6,7 @@ from django.http import JsonResponse
 
 from messaging.api import query
 from messaging.api.auth import api_view, bad_request, not_found, require_app_scope
-from messaging.api.base_url import base_url
+from messaging.client_address import public_base_url
 from messaging.wire import conversation_json, delivery_json, message_json
 from messaging.validators import validate_message, validate_role
 from messaging.services import messages
@@ -40,7 +40,7 @@ def list_messages(request):
         app_user, before=before, after=after, limit=PAGE_SIZE
     )
     data = {"conversation": conversation_json(app_user), "messages": [message_json(m) for m in rows]}
-    link = base_url(request) + request.path + "?"
+    link = public_base_url(request) + request.path + "?"
     if rows and has_older:
         data["previous"] = link + urlencode({"before": _unix(rows[0].received)})
     if rows and has_newer:
