@@ -43,7 +43,10 @@ class IntegrationForm(Labels, forms.Form):
         )
 
     @staticmethod
-    def _field(spec, *, editing: bool) -> forms.CharField:
+    def _field(spec, *, editing: bool) -> forms.Field:
+        if spec.choices:
+            return forms.ChoiceField(label=spec.label, help_text=spec.help, required=False,
+                                     choices=[(choice, choice) for choice in spec.choices])
         help_text = spec.help
         if spec.secret:
             # render_value=False: the value typed is never sent back in a page.
@@ -67,7 +70,8 @@ class IntegrationForm(Labels, forms.Form):
         props = {}
         for spec in self.channel.fields:
             value = self.cleaned_data.get(spec.name, "")
-            if value and value != stored.get(spec.name):
+            # A choice left at its default changes nothing.
+            if value and value != stored.get(spec.name, spec.choices[0] if spec.choices else None):
                 props[spec.name] = value
         display_name = self.cleaned_data.get("displayName", "")
         if self.integration is None:

@@ -334,9 +334,11 @@ PARLEY_LOG_RETENTION_DAYS = envint("PARLEY_LOG_RETENTION_DAYS", 30)
 PARLEY_TYPING_TIMEOUT_SECONDS = envint("PARLEY_TYPING_TIMEOUT_SECONDS", 10)
 PARLEY_WORKER_INTERVAL = float(os.environ.get("PARLEY_WORKER_INTERVAL", "0.2"))
 PARLEY_TELEGRAM_API_BASE = os.environ.get("PARLEY_TELEGRAM_API_BASE", "https://api.telegram.org")
-PARLEY_MESSENGER_API_BASE = os.environ.get(
-    "PARLEY_MESSENGER_API_BASE", "https://graph.facebook.com"
-)
+PARLEY_MESSENGER_API_BASE = os.environ.get("PARLEY_MESSENGER_API_BASE", "https://graph.facebook.com")
+PARLEY_WHATSAPP_API_BASE = os.environ.get("PARLEY_WHATSAPP_API_BASE", "https://graph.facebook.com")
+# Meta's Graph API version for Messenger and WhatsApp: calls go to
+# {base}/v{version}/... (a number such as 23.0).
+PARLEY_GRAPH_API_VERSION = os.environ.get("PARLEY_GRAPH_API_VERSION", "23.0").lstrip("vV")
 PARLEY_TWILIO_API_BASE = os.environ.get("PARLEY_TWILIO_API_BASE", "https://api.twilio.com")
 PARLEY_LINE_API_BASE = os.environ.get("PARLEY_LINE_API_BASE", "https://api.line.me")
 PARLEY_VIBER_API_BASE = os.environ.get("PARLEY_VIBER_API_BASE", "https://chatapi.viber.com")

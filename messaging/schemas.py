@@ -213,6 +213,72 @@ DESTINATION = {
     "oneOf": [{"required": ["integrationType"]}, {"required": ["integrationId"]}],
 }
 
+# override (Sunshine Conversations' field, a Parley extension to v1): per
+# channel type, a message in that platform's own format sent instead of the
+# one Parley renders. WhatsApp's is how a business writes to a user outside
+# the 24-hour window: a Cloud API message of type `template`.
+OVERRIDE_MAX_BYTES = 16_384
+WHATSAPP_TEMPLATE_ERROR = ("{name} must be a WhatsApp Cloud API message of type template: type \"template\" "
+                           "and a template with a name, a language with its code, and components if it has any.")
+WHATSAPP_TEMPLATE = {
+    "type": "object",
+    "description": "A WhatsApp Cloud API message object of type template (an approved message template).",
+    "x-errors": {"type": WHATSAPP_TEMPLATE_ERROR, "required": WHATSAPP_TEMPLATE_ERROR,
+                 "additionalProperties": WHATSAPP_TEMPLATE_ERROR},
+    "properties": {
+        "type": {"const": "template", "x-errors": {"const": WHATSAPP_TEMPLATE_ERROR}},
+        "template": {
+            "type": "object",
+            "x-errors": {"type": WHATSAPP_TEMPLATE_ERROR, "required": WHATSAPP_TEMPLATE_ERROR,
+                         "additionalProperties": WHATSAPP_TEMPLATE_ERROR},
+            "properties": {
+                "name": required_string(512),
+                "namespace": string(512),
+                "language": {
+                    "type": "object",
+                    "x-errors": {"type": "{name} must be an object with a code (en_US...).",
+                                 "required": "{name} must be an object with a code (en_US...).",
+                                 "additionalProperties": "{name} takes code and policy."},
+                    "properties": {"code": required_string(20), "policy": {"enum": ["deterministic"]}},
+                    "required": ["code"],
+                    "additionalProperties": False,
+                },
+                "components": {
+                    "type": "array",
+                    "maxItems": 20,
+                    "items": {"type": "object", "x-errors": OBJECT_ERRORS},
+                },
+            },
+            "required": ["name", "language"],
+            "additionalProperties": False,
+        },
+    },
+    "required": ["type", "template"],
+    "additionalProperties": False,
+}
+OVERRIDE = {
+    "type": "object",
+    "description": "appMaker only: per channel type, a message in that platform's own format, sent there "
+    "instead of the rendered one. whatsapp: an object whose payload is a Cloud API template message, which is how a "
+    "message reaches a WhatsApp user outside the 24-hour window (a free-form one is not sent there).",
+    "x-maxBytes": OVERRIDE_MAX_BYTES,
+    "x-errors": {"type": "{name} must be an object keyed by channel type (whatsapp).",
+                 "additionalProperties": "{name} takes whatsapp only.",
+                 "x-maxBytes": "{name} must be at most {x-maxBytes} bytes as JSON ({size} given)."},
+    "properties": {
+        "whatsapp": {
+            "type": "object",
+            "x-errors": {"type": "{name} must be an object with a payload.",
+                         "required": "{name} must be an object with a payload.",
+                         "additionalProperties": "{name} takes payload only."},
+            "properties": {"payload": WHATSAPP_TEMPLATE},
+            "required": ["payload"],
+            "additionalProperties": False,
+        },
+    },
+    "additionalProperties": False,
+}
+
 MESSAGE = {
     "type": "object",
     "description": "Which fields a message takes depends on its type and role (see the reference): "
@@ -249,6 +315,7 @@ MESSAGE = {
         "metadata": METADATA,
         "payload": string(1000),
         "destination": DESTINATION,
+        "override": OVERRIDE,
     },
 }
 
@@ -311,6 +378,9 @@ EVENT = {
 # The channels whose users are known by a phone number: the ones linkChannel
 # links and the Notification API can start a conversation on.
 PHONE_CHANNELS = ["twilio"]
+# The Notification API writes first to a phone number on these (WhatsApp
+# only with a template in message.override.whatsapp).
+NOTIFICATION_CHANNELS = ["twilio", "whatsapp"]
 PHONE_NUMBER_DESCRIPTION = ("E.164 once spaces, dashes, dots and parentheses are removed (+, country code, "
                             "7 to 15 digits).")
 
@@ -439,10 +509,18 @@ def _channel_properties(cls, *, partial: bool) -> dict:
     takes = ", ".join([*names, "displayName"])
     properties = {}
     for spec in cls.fields:
+        description = (spec.label + (" (secret: stored encrypted, never returned)" if spec.secret else "")
+                       + ("" if spec.required else " (optional)") + (f". {spec.help}" if spec.help else ""))
+        if spec.choices:
+            properties[spec.name] = {
+                "enum": list(spec.choices),
+                "description": description,
+                "x-errors": {"enum": f"{{name}} must be one of: {', '.join(spec.choices)}."},
+            }
+            continue
         properties[spec.name] = {
             **required_string(INTEGRATION_PROPERTY_MAX),
-            "description": spec.label + (" (secret: stored encrypted, never returned)" if spec.secret else "")
-            + ("" if spec.required else " (optional)") + (f". {spec.help}" if spec.help else ""),
+            "description": description,
             "x-errors": {
                 "required": f"{{name}} is required for {cls.type} integrations.",
                 "type": "{name} must be a non-empty string.",
@@ -516,7 +594,8 @@ NOTIFICATION_AUTHOR = {
 
 NOTIFICATION = {
     "type": "object",
-    "description": "A first message to someone who never wrote in, by SMS: the app user whose client on "
+    "description": "A first message to someone who never wrote in, by SMS or as a WhatsApp template "
+    "(message.override.whatsapp): the app user whose client on "
     "the integration has that phone number, created with the client when there is none.",
     "properties": {
         "destination": NOTIFICATION_DESTINATION,

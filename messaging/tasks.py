@@ -17,7 +17,7 @@ from django.tasks import task
 
 from messaging import background
 from messaging.delivery import sending, typing
-from messaging.services import appusers, inbound
+from messaging.services import appusers, business_reads, inbound
 from messaging.webhooks import sender
 
 
@@ -52,3 +52,9 @@ def process_inbound() -> int:
 @task
 def send_link_confirmation(client_id: str) -> None:
     appusers.send_link_confirmation(client_id)
+
+
+@background.register
+@task
+def send_platform_read(app_user_id: str) -> None:
+    business_reads.send_to_platforms(app_user_id)

@@ -303,6 +303,7 @@ def validate_message(data: dict, *, role: str, app_user) -> dict:
     fields["name"] = name or ""
     fields["email"] = email or ""
     fields["avatar_url"] = avatar_url or ""
+    fields["override"] = body.get("override")
     destination = body.get("destination")
     fields["destination"] = None if destination is None else {
         key: destination[key] for key in ("integrationType", "integrationId") if key in destination
@@ -340,6 +341,8 @@ def _check_fields_of_type(body: dict, role: str, type_: str) -> None:
         _fail("coordinates is required for a location message.")
     if "destination" in body and role != "appMaker":
         _fail("destination can only be given with the appMaker role.")
+    if "override" in body and role != "appMaker":
+        _fail("override can only be given with the appMaker role.")
 
 
 def _clean_action(raw: dict) -> dict:

@@ -19,6 +19,7 @@ from dashboard.settings import *  # noqa: F403
 
 PARLEY_EXTRA_INTEGRATIONS = ["tests.support.fake_channel.FakeChannel"]
 PARLEY_FAKE_API_BASE = os.environ.get("PARLEY_FAKE_API_BASE", "http://127.0.0.1:9")
+PARLEY_GRAPH_API_VERSION = "23.0"
 PARLEY_OUTBOUND_ALLOW = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
 PARLEY_GRAVATAR_URL = "http://127.0.0.1:9/avatar/"
 

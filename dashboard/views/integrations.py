@@ -116,6 +116,8 @@ def _page_context(app, row, **extra):
         properties=[(f.label, row.details[f.name]) for f in cls.fields if f.name in public and f.name in row.details],
         platform_details=sorted((k, v) for k, v in row.details.items() if k not in public),
         registers_webhook=cls.register_webhook is not ChannelBase.register_webhook,
+        verifies_url=cls.verifies_url,
+        setup_hint=cls.setup_hint,
         edit_form=None,
         checked=None,
     )

@@ -1,6 +1,8 @@
 """The inbound endpoint of every integration, mounted in dashboard/urls.py:
 `POST /integrations/<type>/<integrationId>/webhook`, where a platform posts
-its events (the URL is registered with it when the integration is created).
+its events (the URL is registered with it when the integration is created),
+and `GET` on the same URL for a platform that confirms it first (Meta's
+hub.verify_token handshake, the channel's `handshake`).
 
 No session, no CSRF token, no API key: the platform proves itself with its
 signature or secret (the channel's `verify`). The answer comes as soon as
@@ -20,18 +22,22 @@ from messaging.services import inbound
 
 @csrf_exempt
 def receive(request, type, integration_id):
-    if request.method != "POST":
+    cls = integration_class(type)
+    allowed = ["GET", "POST"] if cls.verifies_url else ["POST"]
+    if request.method not in allowed:
         response = HttpResponse(f"{request.method} is not allowed here.\n", status=405, content_type="text/plain")
-        response["Allow"] = "POST"
+        response["Allow"] = ", ".join(allowed)
         return response
     integration = Integration.objects.select_related("app").filter(id=integration_id, type=type).first()
     if integration is None:
         return HttpResponse("No such integration.\n", status=404, content_type="text/plain")
     try:
+        if request.method == "GET":
+            # The platform confirming the URL (Meta's hub.challenge).
+            return HttpResponse(cls(integration).handshake(request), content_type="text/plain")
         inbound.accept(integration, request)
     except InboundRefused as refused:
         return HttpResponse(f"{refused.message}\n", status=refused.status, content_type="text/plain")
-    cls = integration_class(type)
     return HttpResponse(cls.ack_body, content_type=cls.ack_content_type)
 
 

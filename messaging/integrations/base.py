@@ -74,6 +74,9 @@ class Field:
     secret: bool = False
     required: bool = True
     help: str = ""
+    # The only values it takes, when it is a choice (the first is the default
+    # when it is left out).
+    choices: tuple[str, ...] = ()
 
 
 @dataclass
@@ -154,9 +157,12 @@ class InboundEvent:
       (displayName, givenName, surname);
     - "postback": payload, text (the button's label), names as above;
     - "start": the user opened the conversation (Telegram /start), names;
-    - "delivery": platformMessageId, state ("sent", "delivered", "failed"),
-      error {"code", "message"} when failed;
-    - "read": platformMessageId (optional: the conversation was read);
+    - "delivery": platformMessageId, state ("sent", "delivered", "read",
+      "failed"), error {"code", "message"} when failed; or, instead of
+      platformMessageId, a `watermark` (an aware datetime): every message
+      sent to the user up to then was delivered (Messenger);
+    - "read": platformMessageId, or a `watermark` as above (everything sent
+      up to then was read), or neither: the conversation was read;
     - "opt_out" / "opt_in": the user stopped or restarted messages (SMS STOP/START).
     """
 
@@ -307,6 +313,17 @@ class Integration:
     # What the inbound endpoint answers a verified webhook with.
     ack_body: bytes = b""
     ack_content_type: str = "text/plain"
+    # The platform can show the user that the business read their messages
+    # (`send_read`, called when a member reads the conversation).
+    marks_read: bool = False
+    # The platform confirms the inbound URL with a GET carrying a token that
+    # the business pastes in the platform's settings (Meta's
+    # hub.verify_token): `handshake` answers it, and the dashboard shows
+    # the token (the integration's webhook_secret) beside the URL.
+    verifies_url: bool = False
+    # What the business sets up in the platform's own console (shown under
+    # the inbound URL when `verifies_url`).
+    setup_hint: str = ""
 
     def __init__(self, integration=None):
         # The app's Integration row (credentials, details, webhook secret).
@@ -342,6 +359,17 @@ class Integration:
         """Show (`state` = "start") or hide ("stop") typing to the user."""
         return None
 
+    @staticmethod
+    def phone_external_id(e164: str) -> str:
+        """The platform's id for the user with this phone number (+ and
+        digits), for a channel that writes to phone numbers."""
+        return e164
+
+    def send_read(self, client) -> None:
+        """Show the user that the business read their messages (where
+        `marks_read`: Messenger's mark_seen, WhatsApp's read mark)."""
+        return None
+
     def send_notice(self, external_id: str, text: str) -> str:
         """A plain text Parley itself sends, outside any conversation message
         (an SMS link confirmation). Returns the platform's message id."""
@@ -357,6 +385,11 @@ class Integration:
     def parse(self, payload: dict) -> list[InboundEvent]:
         """One stored RawEvent payload as normalised events (in the worker)."""
         return []
+
+    def handshake(self, request) -> str:
+        """A GET to the inbound URL where `verifies_url`: the text to answer
+        the platform's check with; InboundRefused when it is not its own."""
+        raise InboundRefused("GET is not allowed here.", status=405)
 
 
 class CapabilitiesOnly(Integration):

@@ -94,6 +94,13 @@ class Client(models.Model):
     external_id = models.CharField(max_length=255)
     display_name = models.CharField(max_length=255, blank=True)
     last_seen = models.DateTimeField(default=timezone.now)
+    # When the user last wrote (or pressed a button) on this client's
+    # platform; None until they do. Messenger's and WhatsApp's 24-hour
+    # windows are counted from it.
+    last_inbound_at = models.DateTimeField(null=True, blank=True)
+    # The platform's id of the user's latest message there (WhatsApp marks
+    # it read, and shows typing against it).
+    last_inbound_ref = models.CharField(max_length=255, blank=True, default="")
     active = models.BooleanField(default=True)
     # A link requested but not yet confirmed by the user (pendingClients).
     pending = models.BooleanField(default=False)

@@ -47,6 +47,10 @@ class Message(models.Model):
     source = models.JSONField(default=dict, blank=True)
     # The `destination` the business asked for, if any.
     destination = models.JSONField(null=True, blank=True)
+    # Per channel type, a message in the platform's own format sent there
+    # instead of the rendered one ({"whatsapp": {"payload": {...}}}); not
+    # part of the message's JSON.
+    override = models.JSONField(null=True, blank=True)
     # The targeting decisions taken for this message, in order: each a dict
     # {"rule", "clientId", "platform", "at", ...} (dashboard + log show them).
     decisions = models.JSONField(default=list, blank=True)

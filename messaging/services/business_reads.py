@@ -14,9 +14,15 @@ from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from messaging import events
+import logging
+
+from messaging import background, events
+from messaging.integrations import registry
+from messaging.integrations.base import PlatformError
 from messaging.wire import unix
-from messaging.models import AppUser, Message
+from messaging.models import AppUser, Client, Message
+
+logger = logging.getLogger(__name__)
 
 
 def mark_read_by_business(app_user: AppUser) -> bool:
@@ -42,7 +48,28 @@ def mark_read_by_business(app_user: AppUser) -> bool:
                 summary="The business read the conversation",
                 detail={"role": "appMaker", "at": unix(now)},
             )
+            if any(registry.integration_class(platform).marks_read for platform in
+                   Client.objects.filter(app_user=app_user, active=True, pending=False)
+                   .values_list("platform", flat=True).distinct()):
+                background.enqueue_on_commit("send_platform_read", app_user.id)
     return bool(news)
+
+
+def send_to_platforms(app_user_id: str) -> None:
+    """The business read: tell the platforms that show it (Messenger's
+    mark_seen, WhatsApp's read mark), on each of the user's clients there
+    the user has written from. A failure is logged: a read mark is not
+    worth a retry."""
+    clients = (Client.objects.select_related("integration")
+               .filter(app_user_id=app_user_id, active=True, pending=False, last_inbound_at__isnull=False))
+    for client in clients:
+        channel = registry.for_client(client)
+        if not channel.marks_read or client.integration is None:
+            continue
+        try:
+            channel.send_read(client)
+        except PlatformError as error:
+            logger.info("read mark to client %s failed: %s", client.id, error.message)
 
 
 def with_business_unread(app_users):

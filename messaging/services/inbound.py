@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from messaging import background, events
 from messaging.delivery import claims, client_appeared, conversation_read
-from messaging.delivery.reads import platform_receipt
+from messaging.delivery.reads import platform_receipt, platform_watermark
 from messaging.integrations import fallback
 from messaging.integrations.base import PlatformError
 from messaging.integrations.registry import integration_class
@@ -156,6 +156,7 @@ def _client(integration: Integration, external_id: str, data: dict) -> Client:
     who writes again is reachable again (a blocked bot unblocked); an
     opt-out lasts until the user's opt-in."""
     now = timezone.now()
+    ref = str(data.get("platformMessageId") or "")[:255]
     client = _known_client(integration, external_id)
     names = _names(data)
     display = str(data.get("displayName") or " ".join(v for v in names.values() if v))[:255]
@@ -167,7 +168,8 @@ def _client(integration: Integration, external_id: str, data: dict) -> Client:
     if client is None:
         app_user = AppUser.objects.create(app=integration.app, **names)
         client = Client.objects.create(app_user=app_user, platform=integration.type, integration=integration,
-                                       external_id=external_id, display_name=display, last_seen=now)
+                                       external_id=external_id, display_name=display, last_seen=now,
+                                       last_inbound_at=now, last_inbound_ref=ref)
         client.app_user = app_user
         events.emit("appUser:created", app=integration.app, app_user=app_user,
                     summary=f"User {app_user.display_name} created ({integration.type})",
@@ -175,7 +177,9 @@ def _client(integration: Integration, external_id: str, data: dict) -> Client:
                             "clientId": client.id})
         return client
     was_active = client.active
-    changes = {"last_seen": now, "active": True}
+    changes = {"last_seen": now, "last_inbound_at": now, "active": True}
+    if ref:
+        changes["last_inbound_ref"] = ref
     if display and not client.display_name:
         changes["display_name"] = display
     if client.unreachable == "blocked":
@@ -215,8 +219,9 @@ def _confirm_link(integration: Integration, external_id: str, text: str) -> bool
                       pending=True).order_by("-linked_at").first())
     if client is None:
         return False
+    now = timezone.now()
     Client.objects.filter(pk=client.pk).update(pending=False, active=True, integration=integration,
-                                               last_seen=timezone.now(), unreachable="")
+                                               last_seen=now, last_inbound_at=now, unreachable="")
     client.pending, client.active, client.integration = False, True, integration
     events.emit("link:confirmed", app=integration.app, app_user=client.app_user,
                 summary=f"{integration.type} linked to {client.app_user.display_name} (confirmed by the user)",
@@ -334,11 +339,16 @@ def _on_delivery(integration: Integration, external_id: str, data: dict) -> None
     platform_id = str(data.get("platformMessageId") or "")
     if platform_id:
         platform_receipt(integration, platform_id, str(data.get("state", "")), data.get("error"))
+    elif data.get("watermark") is not None:
+        platform_watermark(integration, external_id, "delivered", data["watermark"])
 
 
 def _on_read(integration: Integration, external_id: str, data: dict) -> None:
     if data.get("platformMessageId"):
         platform_receipt(integration, str(data["platformMessageId"]), "read")
+        return
+    if data.get("watermark") is not None:
+        platform_watermark(integration, external_id, "read", data["watermark"])
         return
     client = (Client.objects.select_related("app_user__app")
               .filter(integration=integration, external_id=external_id, pending=False).first())

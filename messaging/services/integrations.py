@@ -74,6 +74,8 @@ def _clean(cls, props: dict, *, partial: bool) -> tuple[dict, str | None]:
                 raise ServiceError(f"{spec.name} is required for {cls.type} integrations.")
             continue
         value = props[spec.name]
+        if spec.choices and value not in spec.choices:
+            raise ServiceError(f"{spec.name} must be one of: {', '.join(spec.choices)}.")
         if not isinstance(value, str) or not value.strip():
             raise ServiceError(f"{spec.name} must be a non-empty string.")
         if len(value) > PROPERTY_MAX:

@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 MESSAGE_FIELDS = frozenset(
     {
         "type", "text", "media_url", "media_type", "actions", "items", "coordinates",
-        "metadata", "payload", "name", "email", "avatar_url", "destination",
+        "metadata", "payload", "name", "email", "avatar_url", "destination", "override",
     }
 )
 
@@ -62,7 +62,7 @@ def post_message(app_user: AppUser, *, role: str, fields: dict, source: dict | N
         role=role,
         source=source or {"type": "api"},
         received=now,
-        **{k: v for k, v in fields.items() if v is not None or k in ("metadata", "destination", "coordinates")},
+        **{k: v for k, v in fields.items() if v is not None or k in ("metadata", "destination", "coordinates", "override")},
     )
     targets = None
     if role == "appMaker":

@@ -1,5 +1,5 @@
 """The Notification API (Smooch's first-contact call): a first message, by
-SMS, to someone who never wrote in. The app user whose client on the
+SMS or as a WhatsApp template, to someone who never wrote in. The app user whose client on the
 integration has that phone number gets it; when there is none, the user and
 the client are created (linked, not pending: the business chose to write to
 that number). The message then takes the path of every business message
@@ -11,6 +11,7 @@ import logging
 from django.db import transaction
 
 from messaging import delivery, events, schemas
+from messaging.integrations.registry import integration_class
 from messaging.models import App, AppUser, Client, Integration, Message
 from messaging.services.errors import NotFound, ServiceError
 from messaging.services.messages import post_message
@@ -27,12 +28,16 @@ def post_notification(app: App, *, integration_id: str, phone_number: str, field
     integration = Integration.objects.select_for_update().filter(app=app, id=integration_id).first()
     if integration is None:
         raise NotFound(f"Integration {integration_id} not found.")
-    if integration.type not in schemas.PHONE_CHANNELS:
+    if integration.type not in schemas.NOTIFICATION_CHANNELS:
         raise ServiceError(
             f"Integration {integration_id} is a {integration.type} integration: notifications go to a phone "
-            f"number, through a {' or '.join(schemas.PHONE_CHANNELS)} integration."
+            f"number, through a {' or '.join(schemas.NOTIFICATION_CHANNELS)} integration."
         )
-    client = _client_for(app, integration, phone_number)
+    if integration.type == "whatsapp" and not (fields.get("override") or {}).get("whatsapp"):
+        # WhatsApp takes a first message only as an approved template.
+        raise ServiceError("A notification on WhatsApp needs a template: give message.override.whatsapp.payload, "
+                           "a Cloud API message of type template.")
+    client = _client_for(app, integration, integration_class(integration.type).phone_external_id(phone_number))
     message = post_message(client.app_user, role="appMaker", fields=fields)
     logger.info("notification app=%s integration=%s message=%s", app.id, integration.id, message.id)
     return message

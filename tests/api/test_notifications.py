@@ -145,7 +145,7 @@ def test_an_integration_without_phone_numbers_is_refused(api, app_jwt, app, type
     status, code, text = error_of(notify(api, app_jwt, body(other.id)))
     assert (status, code) == (400, "bad_request")
     assert text == (f"Integration {other.id} is a {type_} integration: notifications go to a phone number, "
-                    "through a twilio integration.")
+                    "through a twilio or whatsapp integration.")
     nothing_stored(app)
 
 

@@ -34,8 +34,8 @@ class FakePlatform:
 
     def _respond(self, handler) -> None:
         body = None
-        if handler.command == "POST":
-            length = int(handler.headers.get("Content-Length") or 0)
+        length = int(handler.headers.get("Content-Length") or 0)
+        if handler.command == "POST" or length:
             raw = handler.rfile.read(length)
             if "application/x-www-form-urlencoded" in (handler.headers.get("Content-Type") or ""):
                 body = {k: v[0] for k, v in parse_qs(raw.decode(errors="replace"), keep_blank_values=True).items()}

@@ -37,7 +37,7 @@ class LoopbackServer:
             def do_POST(self):
                 respond(self)
 
-            do_GET = do_POST
+            do_GET = do_PUT = do_DELETE = do_POST
 
             def log_message(self, *args):
                 pass
