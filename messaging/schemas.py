@@ -226,7 +226,8 @@ WHATSAPP_TEMPLATE = {
     "x-errors": {"type": WHATSAPP_TEMPLATE_ERROR, "required": WHATSAPP_TEMPLATE_ERROR,
                  "additionalProperties": WHATSAPP_TEMPLATE_ERROR},
     "properties": {
-        "type": {"const": "template", "x-errors": {"const": WHATSAPP_TEMPLATE_ERROR}},
+        "type": {"const": "template", "x-errors": {
+            "const": "{name} must be template: outside the 24-hour window WhatsApp takes only templates."}},
         "template": {
             "type": "object",
             "x-errors": {"type": WHATSAPP_TEMPLATE_ERROR, "required": WHATSAPP_TEMPLATE_ERROR,
