@@ -563,7 +563,9 @@ DEFAULT_PORTS = {"http": ":80", "https": ":443"}
 def _origin(origin: str) -> str:
     """An origin as browsers send it: the default port dropped (the schema
     took only lower-case scheme://host[:port])."""
-    scheme = origin.split(":", 1)[0]
+    scheme, _, rest = origin.partition("://")
+    if rest.rpartition(":")[2].isdigit() and not rest.endswith("]") and int(rest.rpartition(":")[2]) > 65535:
+        _fail(f"settings.allowedOrigins: {origin} has a port above 65535.")
     port = DEFAULT_PORTS[scheme]
     return origin[: -len(port)] if origin.endswith(port) else origin
 
