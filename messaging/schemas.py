@@ -616,3 +616,47 @@ NOTIFICATION = {
     },
     "required": ["destination", "message"],
 }
+
+# ------------------------------------------------------- apps and keys (account scope)
+
+APP_NAME_MAX = 100  # App.name
+KEY_NAME_MAX = 100  # ApiKey.name
+MAX_ALLOWED_ORIGINS = 50  # as the dashboard's widget form
+LOG_RETENTION_DAYS_MAX = 3650  # messaging.services.logs.MAX_RETENTION_DAYS
+ORIGIN_ERROR = ("{name} must be an origin as browsers send it: http:// or https://, a lower-case host and an "
+                "optional port, without a path (e.g. https://shop.example).")
+ORIGIN = {
+    "type": "string",
+    "maxLength": 300,
+    "pattern": r"^https?://(\[[0-9a-f:.]+\]|[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*)"
+               r"(:[0-9]{1,5})?$",
+    "x-errors": {"pattern": ORIGIN_ERROR, "maxLength": ORIGIN_ERROR},
+}
+# Smooch's own app settings (maskCreditCardNumbers, useAnimalNames,
+# echoPostback, conversationRetentionSeconds...) name features Parley does
+# not have: they are refused by name rather than stored and ignored.
+APP_SETTINGS = {
+    "type": "object",
+    "description": "Parley's app settings; each one given replaces that setting, the others stay.",
+    "properties": {
+        "requireUserJwt": {**BOOL, "description": "A userId needs an appUser-scope JWT (on for new apps): the "
+                           "app token alone reaches anonymous users only."},
+        "allowedOrigins": {"type": "array", "items": ORIGIN, "maxItems": MAX_ALLOWED_ORIGINS,
+                           "description": "The origins allowed to embed the Web Messenger; empty: any.",
+                           "x-errors": {"maxItems": "{name} holds at most {maxItems} origins ({given} given)."}},
+        "logRetentionDays": {"type": "integer", "minimum": 1, "maximum": LOG_RETENTION_DAYS_MAX,
+                             "description": "How long the app's log entries are kept."},
+    },
+    "additionalProperties": False,
+    "x-errors": {**OBJECT_ERRORS, "additionalProperties": "settings takes requireUserJwt, allowedOrigins and "
+                 "logRetentionDays only (Smooch's other app settings are features Parley does not have)."},
+}
+APP_FIELDS = {
+    "name": {**required_string(APP_NAME_MAX), "x-errors": {"pattern": "{name} must not be empty."}},
+    "settings": APP_SETTINGS,
+    "metadata": {**METADATA, "description": "A flat JSON object of your own about the app; replaced whole."},
+}
+APP_CREATE = {"type": "object", "properties": APP_FIELDS, "required": ["name"]}
+APP_UPDATE = {"type": "object", "properties": APP_FIELDS,
+              "description": "Only the fields given change."}
+KEY_CREATE = {"type": "object", "properties": {"name": required_string(KEY_NAME_MAX)}, "required": ["name"]}

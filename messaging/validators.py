@@ -221,6 +221,9 @@ WEBHOOK_ROTATE = Schema(schemas.WEBHOOK_ROTATE)
 INTEGRATION = Schema(schemas.INTEGRATION)
 INTEGRATION_UPDATE = Schema(schemas.INTEGRATION_UPDATE)
 NOTIFICATION = Schema(schemas.NOTIFICATION)
+APP_CREATE = Schema(schemas.APP_CREATE)
+APP_UPDATE = Schema(schemas.APP_UPDATE)
+KEY_CREATE = Schema(schemas.KEY_CREATE)
 
 
 def _text(value) -> str | None:
@@ -550,3 +553,41 @@ def validate_notification(data: dict) -> dict:
     fields = validate_message(message, role="appMaker", app_user=None)
     fields["destination"] = {"integrationId": destination["integrationId"]}
     return {"integration_id": destination["integrationId"], "phone_number": phone_number, "fields": fields}
+
+
+# ------------------------------------------------------- apps and keys (account scope)
+
+DEFAULT_PORTS = {"http": ":80", "https": ":443"}
+
+
+def _origin(origin: str) -> str:
+    """An origin as browsers send it: the default port dropped (the schema
+    took only lower-case scheme://host[:port])."""
+    scheme, _, rest = origin.partition("://")
+    if rest.rpartition(":")[2].isdigit() and not rest.endswith("]") and int(rest.rpartition(":")[2]) > 65535:
+        _fail(f"settings.allowedOrigins: {origin} has a port above 65535.")
+    port = DEFAULT_PORTS[scheme]
+    return origin[: -len(port)] if origin.endswith(port) else origin
+
+
+def validate_app(data: dict, *, partial: bool) -> dict:
+    """POST /apps (`partial` False: name required) and PUT /apps/{appId}:
+    the fields given, as messaging.services.apps.configure_app takes them
+    (name stripped, origins normalised and deduplicated)."""
+    body = (APP_UPDATE if partial else APP_CREATE).check(data)
+    fields = {}
+    if "name" in body:
+        fields["name"] = body["name"].strip()
+    if "settings" in body:
+        settings_ = dict(body["settings"])
+        if "allowedOrigins" in settings_:
+            settings_["allowedOrigins"] = list(dict.fromkeys(_origin(o) for o in settings_["allowedOrigins"]))
+        fields["settings"] = settings_
+    if "metadata" in body:
+        fields["metadata"] = body["metadata"]
+    return fields
+
+
+def validate_key(data: dict) -> str:
+    """POST /apps/{appId}/keys: the key's name, stripped."""
+    return KEY_CREATE.check(data)["name"].strip()

@@ -8,7 +8,11 @@ user the call is about, the JSON body, and Smooch's error JSON.
 - "appUser": the app-user-facing endpoints (app token, appUser JWT, app or
   account JWT);
 - "app": server-to-server endpoints (app-scope JWT, or account-scope JWT at
-  /v1/apps/{appId}/...).
+  /v1/apps/{appId}/...);
+- "account": the team's own endpoints (apps and their keys, /v1/apps...):
+  an account-scope JWT only; `request.team_id` is its team and
+  `request.app` the path's app (None on /v1/apps itself). An app-scope JWT
+  is refused with 403, whatever app it names.
 With `user=True` the path's `appUserId` (an `_id` or a `userId`) is resolved
 to `request.app_user`, and the credential must reach that user.
 
@@ -68,7 +72,7 @@ def api_view(scope: str = "appUser", *, user: bool = False, limit: ratelimits.Li
     its rate limit, parse the body once and render every error the Smooch
     way. See the module docstring. `limit` replaces the credential's own
     limit with one per client address (/v1/init)."""
-    if scope not in ("appUser", "app"):
+    if scope not in ("appUser", "app", "account"):
         raise ValueError(scope)
 
     def decorate(view):
@@ -148,8 +152,11 @@ def _authorize(request, scope: str, app_id: str | None, app_user_ref: str | None
         credential = credentials.from_headers(
             request.headers.get("Authorization", ""), request.headers.get("app-token", "")
         )
+        if scope == "account" and credential.scope != "account":
+            # Checked before the app: an app key learns nothing of other apps.
+            raise AuthError("This endpoint requires a JWT with account scope.", 403)
         try:
-            app = credential.app_for(app_id)
+            app = credential.app_for(app_id) if app_id or scope != "account" else None
         except LookupError:
             raise ApiError(404, "not_found", f"App {app_id} not found.")
         if scope == "app" and credential.scope not in APP_SCOPES:
@@ -160,6 +167,7 @@ def _authorize(request, scope: str, app_id: str | None, app_user_ref: str | None
             )
         _check_origin(request, credential, app)
         request.credential = credential
+        request.team_id = credential.team_id
         request.app = app
         request.app_user = None
         if app_user_ref is not None:

@@ -11,6 +11,7 @@ so a key added to a response without documenting it fails the suite.
 import copy
 
 from messaging import schemas
+from messaging.api.views.apps import APPS_PAGE, APPS_PAGE_MAX
 from messaging.api.views.integrations import LIST_LIMIT
 from messaging.api.views.webhooks import EVENT_STATES, EVENTS_PAGE, EVENTS_PAGE_MAX
 from messaging.models import IntegrationStatus
@@ -486,6 +487,78 @@ APP_PATHS = {
     },
 }
 
+APP_OBJECT = _obj(
+    {
+        "_id": STR,
+        "appToken": {**STR, "description": "What the Web Messenger and the SDKs start with."},
+        "name": STR,
+        "settings": _obj({
+            "requireUserJwt": BOOL,
+            "allowedOrigins": {"type": "array", "items": STR},
+            "logRetentionDays": INT,
+        }, ["requireUserJwt", "allowedOrigins", "logRetentionDays"],
+            description="Parley's app settings (not Smooch's: see the request body)."),
+        "metadata": FLAT,
+    },
+    ["_id", "appToken", "name", "settings", "metadata"],
+)
+APP_BODY = _obj({"app": APP_OBJECT}, ["app"])
+KEY = _obj({"_id": STR, "name": STR,
+            "secret": {**STR, "description": "Only in the answer to POST .../keys: Parley shows a secret once."}},
+           ["_id", "name"])
+KEY_BODY = _obj({"key": KEY}, ["key"])
+ACCOUNT = ("jwt",)
+ACCOUNT_NOTE = "An account-scope JWT of the app's team (an app-scope JWT is refused with 403)."
+
+# The team's own routes (account scope), relative to /v1.
+ACCOUNT_PATHS = {
+    "/apps": {
+        "get": _op("listApps", "The team's apps, oldest first",
+                   {200: (_obj({"apps": {"type": "array", "items": APP_OBJECT}, "hasMore": BOOL, "offset": INT},
+                               ["apps", "hasMore", "offset"]), "OK")},
+                   security=ACCOUNT, description=ACCOUNT_NOTE + " `serviceAccountId` is refused with 400: "
+                   "Parley has no service accounts.", query=[
+                       {"name": "limit", "in": "query", "required": False,
+                        "schema": {"type": "integer", "minimum": 1, "maximum": APPS_PAGE_MAX, "default": APPS_PAGE}},
+                       {"name": "offset", "in": "query", "required": False,
+                        "schema": {"type": "integer", "minimum": 0, "default": 0}},
+                   ]),
+        "post": _op("createApp", "Create an app (requireUserJwt on unless settings say otherwise)",
+                    {201: (APP_BODY, "Created")}, body=schemas.APP_CREATE, security=ACCOUNT,
+                    description=ACCOUNT_NOTE),
+    },
+    "/apps/{appId}": {
+        "get": _op("getApp", "Get an app", {200: (APP_BODY, "OK")}, security=ACCOUNT, description=ACCOUNT_NOTE),
+        "put": _op("updateApp", "Update an app's name, settings or metadata", {200: (APP_BODY, "OK")},
+                   body=schemas.APP_UPDATE, security=ACCOUNT, description=ACCOUNT_NOTE),
+        "delete": _op("deleteApp", "Delete an app and everything it owns (keys, users, messages...)",
+                      {200: (EMPTY, "Deleted")}, security=ACCOUNT, description=ACCOUNT_NOTE),
+    },
+    "/apps/{appId}/sdks": {
+        "get": _op("getSdkIds", "What each SDK starts with: the app token (Parley has no per-SDK integrations)",
+                   {200: (_obj({p: STR for p in ("android", "ios", "web")}, ["android", "ios", "web"]), "OK")},
+                   security=ACCOUNT, description=ACCOUNT_NOTE),
+    },
+    "/apps/{appId}/keys": {
+        "get": _op("listAppKeys", "The app's active app-scope keys, oldest first (no secrets)",
+                   {200: (_obj({"keys": {"type": "array", "items": KEY}}, ["keys"]), "OK")}, security=ACCOUNT,
+                   description=ACCOUNT_NOTE),
+        "post": _op("createAppKey", "Create an app-scope key; its secret is in this answer only",
+                    {201: (KEY_BODY, "Created")}, body=schemas.KEY_CREATE, security=ACCOUNT,
+                    description=ACCOUNT_NOTE),
+    },
+    "/apps/{appId}/keys/{keyId}": {
+        "get": _op("getAppKey", "Get an app-scope key (no secret)", {200: (KEY_BODY, "OK")}, security=ACCOUNT,
+                   description=ACCOUNT_NOTE),
+        "delete": _op("deleteAppKey", "Revoke a key: JWTs it signed are refused from then on",
+                      {200: (EMPTY, "Revoked")}, security=ACCOUNT, description=ACCOUNT_NOTE),
+    },
+    "/apps/{appId}/keys/{keyId}/jwt": {
+        "get": _op("getAppJwt", "An app-scope JWT signed with the key (HS256, kid = the key id, no expiry)",
+                   {200: (_obj({"jwt": STR}, ["jwt"]), "OK")}, security=ACCOUNT, description=ACCOUNT_NOTE),
+    },
+}
+
 TOP_PATHS = {
     "/init": {
         "post": _op("init", "An SDK starts on a device", {200: (_obj({"app": INIT_APP, "appUser": APP_USER},
@@ -510,7 +583,7 @@ def _path_params(path: str) -> list[dict]:
 
 def document() -> dict:
     paths = {}
-    for prefix, table in (("/v1", TOP_PATHS), ("/v1", APP_PATHS), ("/v1/apps/{appId}", APP_PATHS)):
+    for prefix, table in (("/v1", TOP_PATHS), ("/v1", ACCOUNT_PATHS), ("/v1", APP_PATHS), ("/v1/apps/{appId}", APP_PATHS)):
         for path, ops in table.items():
             full = prefix + path
             item = copy.deepcopy(ops)
@@ -531,7 +604,7 @@ def document() -> dict:
             "description": (
                 "Wire-compatible with the Smooch v1 REST API. Every path also answers under /v1.1/. "
                 "App-scope JWTs and app tokens use /v1/...; account-scope JWTs address an app of "
-                "their team at /v1/apps/{appId}/.... Errors are {\"error\": {\"code\", \"description\"}}. "
+                "their team at /v1/apps/{appId}/..., and the team's apps and their keys at /v1/apps.... Errors are {\"error\": {\"code\", \"description\"}}. "
                 "Keys without a value are left out, never null. In a request body, a null value counts "
                 "as absent (unless the field says null clears it), and so does an empty string where a URL "
                 "or an email is expected. Request schemas carry `x-errors`: the error description "

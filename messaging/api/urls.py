@@ -3,6 +3,8 @@
 Every app-level route exists twice: at /v1/... for app and appUser
 credentials, and at /v1/apps/{appId}/... for account-scope keys. Groups are
 named as the OpenAPI document's path parameters (tests compare the two).
+The team's own routes (apps and their keys, account-scope keys only) are
+ACCOUNT_ROUTES, at /v1/apps and /v1/apps/{appId}/{sdks,keys...}.
 Any other path under the prefix is a JSON 404.
 """
 
@@ -10,6 +12,7 @@ from django.urls import re_path
 
 from messaging.api.auth import route
 from messaging.api.views import (
+    apps,
     appusers,
     conversation,
     images,
@@ -63,11 +66,23 @@ APP_ROUTES = [
     (r"notifications", route(POST=notifications.post)),
 ]
 
+APP = rf"apps/(?P<appId>{SEG})"
+KEY = rf"{APP}/keys/(?P<keyId>{SEG})"
+ACCOUNT_ROUTES = [
+    (r"apps", route(GET=apps.list_, POST=apps.create)),
+    (APP, route(GET=apps.get, PUT=apps.update, DELETE=apps.delete)),
+    (rf"{APP}/sdks", route(GET=apps.sdks)),
+    (rf"{APP}/keys", route(GET=apps.list_keys, POST=apps.create_key)),
+    (KEY, route(GET=apps.get_key, DELETE=apps.delete_key)),
+    (rf"{KEY}/jwt", route(GET=apps.key_jwt)),
+]
+
 urlpatterns = [
     re_path(r"^init$", route(POST=init.init)),
     re_path(r"^ping$", misc.ping),
     re_path(r"^openapi\.json$", misc.openapi_json),
     *[re_path(rf"^{pattern}$", view) for pattern, view in APP_ROUTES],
     *[re_path(rf"^apps/(?P<appId>{SEG})/{pattern}$", view) for pattern, view in APP_ROUTES],
+    *[re_path(rf"^{pattern}$", view) for pattern, view in ACCOUNT_ROUTES],
     re_path(r"^(?P<rest>.*)$", misc.unknown),
 ]

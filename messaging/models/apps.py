@@ -26,7 +26,9 @@ class App(models.Model):
     name = models.CharField(max_length=100)
     app_token = models.CharField(max_length=64, unique=True, default=new_token)
     # Free-form settings: failover policy, widget branding, allowed origins,
-    # log retention. Read through the helpers in messaging.services.apps.
+    # log retention, and the API's `metadata` of the app (under "metadata":
+    # no column, so no migration). Read through the helpers in
+    # messaging.services.apps.
     settings = models.JSONField(default=dict, blank=True)
     # "A userId needs a signed JWT": while on, the app token alone reaches
     # only anonymous users (messaging.services.credentials). A column, not a

@@ -1,5 +1,16 @@
 """Apps and API keys, and the Web Messenger's settings (branding, allowed
-origins, whether a userId needs a signed JWT)."""
+origins, whether a userId needs a signed JWT).
+
+The dashboard and the REST API (messaging.api.views.apps) call the same
+functions, so the rules are the same. Who acts is `membership`:
+- a dashboard member's Membership: they must manage this very team (owners
+  and admins, `check_acting`);
+- None (`TEAM_ITSELF`): the team itself, i.e. its account-scope API key (or
+  a management command). An account key is created by an owner or an admin
+  and acts for the whole team, like Smooch's account keys, whoever made it;
+  the caller has already scoped the objects to that key's team (the API
+  resolves apps through the key's team: messaging.api.auth).
+"""
 
 import logging
 import secrets
@@ -8,11 +19,17 @@ from django.db import transaction
 from django.utils import timezone
 
 from messaging.models import ApiKey, App, KeyScope, Membership, Team
-from messaging.services import sdk_access
+from messaging.services import logs, sdk_access
 from messaging.services.accounts import require_manager
-from messaging.services.errors import PermissionDenied, ServiceError
+from messaging.services.errors import NotFound, PermissionDenied, ServiceError
 
 logger = logging.getLogger(__name__)
+
+# `membership=TEAM_ITSELF`: the team's own account-scope API key acts (see
+# the module docstring).
+TEAM_ITSELF = None
+# App.settings keys the API's `settings` reads and writes, and where.
+METADATA_KEY = "metadata"
 
 
 def _app_name(name: str) -> str:
@@ -24,7 +41,9 @@ def _app_name(name: str) -> str:
 
 def check_acting(membership: Membership | None, team_id: int) -> None:
     """When a dashboard member acts (membership given), they must manage
-    this very team; commands and tests pass no membership."""
+    this very team (owner or admin). `TEAM_ITSELF` (None) is the team's
+    account-scope API key, or a management command: the team acting on
+    objects the caller already found within it."""
     if membership is None:
         return
     if membership.team_id != team_id:
@@ -180,3 +199,79 @@ def update_widget_settings(
     row.save(update_fields=["settings"])
     app.settings = settings
     return app
+
+
+# ------------------------------------------------------ the REST API's apps
+
+
+def apps_of(team_id: int):
+    """The team's apps, oldest first (the API's list order)."""
+    return App.objects.filter(team_id=team_id).order_by("created_at", "id")
+
+
+def app_settings(app: App) -> dict:
+    """The settings the API shows and changes (schemas.APP_SETTINGS): each
+    read from where the rest of Parley reads it."""
+    return {
+        "requireUserJwt": app.require_user_jwt,
+        "allowedOrigins": allowed_origins(app),
+        "logRetentionDays": logs.retention_days(app),
+    }
+
+
+def app_metadata(app: App) -> dict:
+    """The API's `metadata` of the app: kept in App.settings (a key of its
+    own, never shown in `settings`) so it needs no column of its own."""
+    value = (app.settings or {}).get(METADATA_KEY)
+    return value if isinstance(value, dict) else {}
+
+
+@transaction.atomic
+def configure_app(
+    *, app: App, membership: Membership | None, name: str | None = None,
+    settings: dict | None = None, metadata: dict | None = None,
+) -> App:
+    """Apply an API body (validated: messaging.validators.validate_app) in
+    one transaction, through the same functions as the dashboard: a name,
+    the settings given (each replaces that one setting), metadata (replaced
+    whole). Returns the app as stored."""
+    check_acting(membership, app.team_id)
+    settings = settings or {}
+    if name is not None:
+        rename_app(membership=membership, app=app, name=name)
+    if "requireUserJwt" in settings:
+        set_require_user_jwt(app=app, on=settings["requireUserJwt"], membership=membership)
+    if "logRetentionDays" in settings:
+        logs.set_retention_days(app, settings["logRetentionDays"])
+    merged = {}
+    if "allowedOrigins" in settings:
+        merged["allowedOrigins"] = list(settings["allowedOrigins"])
+    if metadata is not None:
+        merged[METADATA_KEY] = dict(metadata)
+    if merged:
+        # Locked, so a concurrent write of another key is not lost.
+        row = App.objects.select_for_update().get(pk=app.pk)
+        row.settings = {**(row.settings or {}), **merged}
+        row.save(update_fields=["settings"])
+    app.refresh_from_db()
+    return app
+
+
+@transaction.atomic
+def create_configured_app(
+    *, team: Team, name: str, membership: Membership | None, settings: dict | None = None,
+    metadata: dict | None = None,
+) -> App:
+    """POST /apps: a new app (as `create_app`: requireUserJwt on), then its
+    settings and metadata, all or nothing."""
+    app = create_app(team=team, name=name, membership=membership)
+    return configure_app(app=app, membership=membership, settings=settings, metadata=metadata)
+
+
+def app_key(app: App, key_id: str) -> ApiKey:
+    """An active app-scope key of `app`, or NotFound: a revoked key is gone
+    for the API (its row stays, for the dashboard's record)."""
+    key = active_keys(team=app.team, scope=KeyScope.APP, app=app).filter(key_id=key_id).first()
+    if key is None:
+        raise NotFound(f"Key {key_id} not found.")
+    return key

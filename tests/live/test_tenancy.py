@@ -13,6 +13,9 @@ Checks:
   random media names); a made-up one is 404/200-without-B-data.
 - "api": the REST API; a team A session or team A's app key never reaches
   team B (401/403/404), nothing of team B shows.
+- "account-api": the REST API's team routes (apps and their keys): team A's
+  account key reaches none of team B's apps or keys (404), lists and
+  creates only in team A; an app-scope key (A's or B's) is refused (403).
 - "staff": Django admin; a non-staff member is sent to the admin login.
 And the websocket: team A's session cannot subscribe to team B's app group.
 """
@@ -119,6 +122,15 @@ ROUTES = {
     # A platform's inbound webhook: its signature (checked against the
     # integration's own secret, tests/delivery/test_inbound.py) is the capability.
     "integrations/<str:type>/<str:integration_id>/webhook": "capability",
+    # The REST API's team routes: apps and their keys, account scope only.
+    **{f"{version}/{route}": "account-api" for version in ("v1", "v1.1") for route in (
+        "^apps$",
+        "^apps/(?P<appId>[^/]+)$",
+        "^apps/(?P<appId>[^/]+)/sdks$",
+        "^apps/(?P<appId>[^/]+)/keys$",
+        "^apps/(?P<appId>[^/]+)/keys/(?P<keyId>[^/]+)$",
+        "^apps/(?P<appId>[^/]+)/keys/(?P<keyId>[^/]+)/jwt$",
+    )},
 }
 # Whole families, by prefix.
 PREFIXES = {"admin/": "staff", "v1/": "api", "v1.1/": "api"}
@@ -191,6 +203,7 @@ def team_b(stranger, stranger_team, stranger_app, bob):
         "webhookId": webhook.id,
         "eventId": str(event.pk),
         "integrationId": integration.id,
+        "keyId": stranger_app.test_key.key_id,
         "deviceId": bob.clients.get().external_id,
         "channel": "web",
         "rest": "apps",
@@ -306,6 +319,39 @@ def test_the_api_never_gives_team_a_team_bs_data(owner_client, app, team_b, rout
             for secret in secrets_of_b(team_b):
                 assert secret not in body, (path, secret)
     assert state_of_b(team_b) == before
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("route", dashboard_routes("account-api"))
+def test_an_account_key_never_reaches_another_teams_apps_or_keys(client, team, app, stranger_app, team_b, route):
+    account_key, account_secret = create_key(team=team, scope=KeyScope.ACCOUNT, name="a-account")
+    as_team_a = {"HTTP_AUTHORIZATION": "Bearer " + jwt.encode(
+        {"scope": "account"}, account_secret, algorithm="HS256", headers={"kid": account_key.key_id})}
+    app_keys = [jwt.encode({"scope": "app"}, a.test_secret, algorithm="HS256", headers={"kid": a.test_key.key_id})
+                for a in (app, stranger_app)]
+    secrets = [*secrets_of_b(team_b), stranger_app.app_token, stranger_app.test_secret, stranger_app.id,
+               stranger_app.test_key.key_id]
+    path = fill(route, team_b)
+    before = state_of_b(team_b)
+    b_apps = list(App.objects.filter(team=stranger_app.team).values_list("id", "name"))
+    for method in ("get", "post", "put", "delete"):
+        call = getattr(client, method)
+        for headers in [as_team_a] + [{"HTTP_AUTHORIZATION": f"Bearer {token}"} for token in app_keys]:
+            response = call(path, '{"name": "Pwned"}', content_type="application/json", **headers) \
+                if method != "get" else call(path, **headers)
+            body = response.content.decode(errors="replace")
+            for secret in secrets:
+                assert secret not in body, (method, path, secret)
+            if headers is not as_team_a:
+                assert response.status_code in (403, 405), (method, path, response.status_code)
+            elif "(?P<" in route:
+                assert response.status_code in (404, 405), (method, path, response.status_code)
+            else:  # /apps itself: team A's own apps only
+                assert response.status_code in (200, 201, 405), (method, path, response.status_code)
+    if "(?P<" in route:
+        assert state_of_b(team_b) == before, path
+    assert list(App.objects.filter(team=stranger_app.team).values_list("id", "name")) == b_apps
+    assert not ApiKey.objects.filter(team=stranger_app.team, revoked_at__isnull=False).exists()
 
 
 @pytest.mark.django_db
