@@ -364,12 +364,13 @@ class Messenger(GraphIntegration):
           given); a read -> "read" with a `watermark`.
         The user's names come from the profile API on their first event."""
         psid = str(payload["sender"]["id"])
-        if "delivery" in payload:
-            return self._delivery(psid, payload["delivery"])
-        if "read" in payload:
-            return [base.InboundEvent("read", psid, {"watermark": _from_ms(payload["read"]["watermark"])})]
+        # In `_key`'s order: the part of the event it checked.
         if "message" in payload:
             events = self._message(psid, payload["message"])
+        elif "delivery" in payload:
+            return self._delivery(psid, payload["delivery"])
+        elif "read" in payload:
+            return [base.InboundEvent("read", psid, {"watermark": _from_ms(payload["read"]["watermark"])})]
         elif "postback" in payload:
             events = [self._postback(psid, payload["postback"])]
         else:

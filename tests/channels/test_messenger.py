@@ -15,6 +15,7 @@ from messaging.integrations.base import PlatformError
 from messaging.integrations.messenger import ACTION_REF, GET_STARTED, SUBSCRIBED_FIELDS, Messenger
 from messaging.models import Delivery, Integration, Message
 from messaging.services import business_reads, integrations
+from messaging.services.errors import ServiceError
 from messaging.services.messages import post_message
 from messaging.validators import validate_message
 from tests.api.conftest import ApiClient, bearer, make_jwt
@@ -130,7 +131,7 @@ def test_the_api_creates_a_checked_and_subscribed_integration_and_deletes_it(mes
 
 
 def test_human_agent_is_a_choice(messenger, app):
-    with pytest.raises(Exception) as refused:
+    with pytest.raises(ServiceError) as refused:
         integrations.create_integration(app, {"type": "messenger", **CREDENTIALS, "humanAgent": "yes"},
                                         base_url="https://parley.example")
     assert "humanAgent must be one of: disabled, enabled" in str(refused.value)
@@ -143,6 +144,16 @@ def test_the_dashboard_shows_the_verify_token(owner_client, app, integration):
     page = owner_client.get(f"/apps/{app.id}/integrations/{integration.id}/").content.decode()
     assert f'<code class="verify-token">{integration.webhook_secret}</code>' in page
     assert "Webhooks" in page and "callback URL" in page
+
+
+def test_the_dashboard_creates_an_integration_with_its_fields(owner_client, app, messenger):
+    form = owner_client.get(f"/apps/{app.id}/integrations/new/messenger/").content.decode()
+    assert 'name="pageAccessToken"' in form and 'name="appSecret"' in form and 'value="enabled"' in form
+    response = owner_client.post(f"/apps/{app.id}/integrations/new/messenger/", {**CREDENTIALS,
+                                                                                 "humanAgent": "disabled"})
+    assert response.status_code == 302, response.content.decode()[-2000:]
+    row = Integration.objects.get(app=app)
+    assert row.display_name == "Tacos Inc" and messenger.subscribed == list(SUBSCRIBED_FIELDS)
 
 
 def test_the_fake_refuses_a_missing_field_in_metas_words(messenger, page):
