@@ -5,6 +5,7 @@ from urllib.parse import urlparse
 import pytest
 
 from tests.support.cast import PASSWORD, add_member
+from tests.support.fake_messenger import FakeMessenger
 from tests.support.fake_platform import FakePlatform
 from tests.support.fake_telegram import FakeTelegram
 from tests.support.fake_twilio import FakeTwilio
@@ -185,6 +186,17 @@ def telegram_server():
 def telegram(telegram_server, settings):
     """The fake Telegram Bot API, as new, at PARLEY_TELEGRAM_API_BASE."""
     return _fresh(telegram_server, settings, "PARLEY_TELEGRAM_API_BASE")
+
+
+@pytest.fixture(scope="session")
+def messenger_server():
+    yield from _serve(FakeMessenger())
+
+
+@pytest.fixture
+def messenger(messenger_server, settings):
+    """The fake Messenger Platform (Graph API), as new, at PARLEY_MESSENGER_API_BASE."""
+    return _fresh(messenger_server, settings, "PARLEY_MESSENGER_API_BASE")
 
 
 @pytest.fixture(scope="session")

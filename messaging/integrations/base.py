@@ -153,8 +153,9 @@ class InboundEvent:
 
     kind and data:
     - "message": text, media (Media), coordinates {"lat", "long"},
-      platformMessageId, and the user's names where the platform gives them
-      (displayName, givenName, surname);
+      platformMessageId, the user's names where the platform gives them
+      (displayName, givenName, surname), and for a reply the platform says
+      was picked (Messenger's quick replies) its `payload` or `actionId`;
     - "postback": payload, text (the button's label), names as above;
     - "start": the user opened the conversation (Telegram /start), names;
     - "delivery": platformMessageId, state ("sent", "delivered", "read",

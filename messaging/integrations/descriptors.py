@@ -22,9 +22,6 @@ SDK = Capabilities(native=STRUCTURED | {"location"}, text_fallback=frozenset(), 
 DESCRIPTORS = [
     _descriptor("ios", "iOS SDK", SDK),
     _descriptor("android", "Android SDK", SDK),
-    _descriptor("messenger", "Facebook Messenger", Capabilities(
-        native=STRUCTURED, text_fallback=frozenset({"location"}), typing=True,
-        read_receipts=True, push=True, silent=True)),
     _descriptor("line", "LINE", Capabilities(
         native=STRUCTURED, text_fallback=frozenset({"location"}), push=True)),
     _descriptor("viber", "Viber", Capabilities(

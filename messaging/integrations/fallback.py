@@ -19,7 +19,9 @@ REPLY_PROMPT = "Reply with the number of your choice."
 _NUMBER_ANSWER = re.compile(r"\s*(\d{1,3})\s*[.)]?\s*")
 
 
-def _action_lines(actions, app_name: str) -> list[str]:
+def action_lines(actions, app_name: str) -> list[str]:
+    """The plain-text lines for `actions` ("label url", a location request's
+    sentence); a channel with some actions native renders the rest with it."""
     lines = []
     for action in actions or []:
         kind = action.get("type")
@@ -49,7 +51,7 @@ def _text_lines(message, app_name: str, numbered_replies: bool, media_url: str =
     lines = [message.text] if message.text else []
     if media_url:
         lines.append(media_url)
-    lines += _action_lines(message.actions, app_name)
+    lines += action_lines(message.actions, app_name)
     if numbered_replies:
         lines += _reply_lines(message.actions)
     return [line for line in lines if line]
@@ -71,7 +73,7 @@ def render_text(message, app_name: str = "", *, numbered_replies: bool = False) 
             lines = [f"{number}. {item.get('title', '')}"]
             if item.get("description"):
                 lines.append(item["description"])
-            lines += _action_lines(item.get("actions"), app_name)
+            lines += action_lines(item.get("actions"), app_name)
             blocks.append("\n".join(lines))
         head = [message.text] if message.text else []
         return "\n\n".join(head + blocks)

@@ -14,6 +14,7 @@ from django.utils.module_loading import import_string
 
 from messaging.integrations.base import Capabilities, CapabilitiesOnly, Integration
 from messaging.integrations.descriptors import DESCRIPTORS
+from messaging.integrations.messenger import Messenger
 from messaging.integrations.telegram import Telegram
 from messaging.integrations.twilio import Twilio
 from messaging.integrations.web import WebMessenger
@@ -24,6 +25,7 @@ def _build() -> dict[str, type[Integration]]:
         WebMessenger.type: WebMessenger,
         Telegram.type: Telegram,
         Twilio.type: Twilio,
+        Messenger.type: Messenger,
         **{descriptor.type: descriptor for descriptor in DESCRIPTORS},
     }
     for path in settings.PARLEY_EXTRA_INTEGRATIONS:

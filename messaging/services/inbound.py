@@ -252,6 +252,19 @@ def _reply_picked(integration: Integration, app_user, text: str) -> dict | None:
     return picked
 
 
+def _quick_reply(app_user, text: str, data: dict) -> dict | None:
+    """The reply a platform says was picked (Messenger's quick_reply
+    payload): its `payload` as given, or the action an `actionId` names
+    (a payload too long for the platform travels by reference). Labels can
+    be clipped by the platform, so this comes before matching them."""
+    if data.get("actionId"):
+        message = postbacks.message_with_action(app_user, str(data["actionId"]))
+        return postbacks.action_of(message, str(data["actionId"])) if message is not None else None
+    if data.get("payload"):
+        return {"text": text, "payload": str(data["payload"])}
+    return None
+
+
 def _stored_media(integration: Integration, app_user, found) -> dict:
     """A file the platform held, stored like an upload: the message fields
     for it (an image), or a plain note for a file type Parley does not show."""
@@ -291,7 +304,7 @@ def _on_message(integration: Integration, external_id: str, data: dict) -> None:
         else:
             fields = {"type": "image", "text": text, **stored}
     elif text:
-        picked = _reply_picked(integration, app_user, text)
+        picked = _quick_reply(app_user, text, data) or _reply_picked(integration, app_user, text)
         if picked is not None:
             fields = {"type": "text", "text": str(picked.get("text", text))[:TEXT_MAX],
                       "payload": str(picked.get("payload", ""))[:1000]}
