@@ -154,7 +154,9 @@ class InboundEvent:
     kind and data:
     - "message": text, media (Media), coordinates {"lat", "long"},
       platformMessageId, and the user's names where the platform gives them
-      (displayName, givenName, surname);
+      (displayName, givenName, surname); for a reply button the platform
+      names (WhatsApp), the reply's `payload`, or its action's `_id` as
+      `actionId`;
     - "postback": payload, text (the button's label), names as above;
     - "start": the user opened the conversation (Telegram /start), names;
     - "delivery": platformMessageId, state ("sent", "delivered", "read",

@@ -17,6 +17,7 @@ from messaging.integrations.descriptors import DESCRIPTORS
 from messaging.integrations.telegram import Telegram
 from messaging.integrations.twilio import Twilio
 from messaging.integrations.web import WebMessenger
+from messaging.integrations.whatsapp import WhatsApp
 
 
 def _build() -> dict[str, type[Integration]]:
@@ -24,6 +25,7 @@ def _build() -> dict[str, type[Integration]]:
         WebMessenger.type: WebMessenger,
         Telegram.type: Telegram,
         Twilio.type: Twilio,
+        WhatsApp.type: WhatsApp,
         **{descriptor.type: descriptor for descriptor in DESCRIPTORS},
     }
     for path in settings.PARLEY_EXTRA_INTEGRATIONS:
