@@ -318,7 +318,8 @@ class WhatsApp(GraphIntegration):
         does not show, as text) in its body; a body over 1,024 characters
         goes first as text messages of its own. An image is the header of
         reply buttons and cta_url messages (the others take text headers
-        only: the image is sent before them)."""
+        only: the image is sent before them). WhatsApp requires a body: a
+        message without text gets its buttons' labels (as Telegram's do)."""
         rest = [a for a in (message.actions or []) if a.get("type") not in without]
         text = "\n".join(part for part in [message.text or ""] + _fallback_lines(rest, message.app.name) if part)
         if not text:

@@ -8,11 +8,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from messaging.delivery import sending
+from messaging.delivery import send_typing, sending, typing
 from messaging.integrations import registry
 from messaging.integrations.base import PlatformError
 from messaging.integrations.whatsapp import POSTBACK_REF, REPLY, REPLY_REF, WhatsApp
-from messaging.models import Delivery, Integration, Message
+from messaging.models import Delivery, Integration, Message, Timer
 from messaging.services import business_reads, integrations
 from messaging.services.errors import ServiceError
 from messaging.services.messages import post_message
@@ -375,6 +375,16 @@ def test_typing_is_a_read_mark_with_the_indicator_and_stop_sends_nothing(whatsap
     assert whatsapp.reads == [{"messaging_product": "whatsapp", "status": "read", "message_id": LAST_WAMID,
                                "typing_indicator": {"type": "text"}}]
     assert WhatsApp.typing_lasts == 25 and WhatsApp.capabilities.typing
+
+
+def test_the_engine_repeats_typing_within_whatsapps_25_seconds(whatsapp, chat, user, settings):
+    settings.PARLEY_TYPING_TIMEOUT_SECONDS = 60
+    detail = send_typing(user, "typing:start")
+    assert (detail["shown"], detail["clientId"]) == (True, chat.id)
+    [repeat] = Timer.objects.filter(kind="typing_repeat", subject=user.id)
+    assert repeat.data["every"] == 22.5
+    typing.send_to_platform(chat.id, "start")  # the task the start queued
+    assert whatsapp.reads[0]["typing_indicator"] == {"type": "text"}
 
 
 def test_no_typing_or_read_mark_without_a_message_from_the_user(whatsapp, user, integration, channel):
