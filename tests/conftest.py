@@ -9,6 +9,7 @@ from tests.support.fake_messenger import FakeMessenger
 from tests.support.fake_platform import FakePlatform
 from tests.support.fake_telegram import FakeTelegram
 from tests.support.fake_twilio import FakeTwilio
+from tests.support.fake_whatsapp import FakeWhatsApp
 
 # Playwright's sync API runs an event loop in the test thread.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -208,6 +209,17 @@ def twilio_server():
 def fake_twilio(twilio_server, settings):
     """The fake Twilio, a new account, at PARLEY_TWILIO_API_BASE."""
     return _fresh(twilio_server, settings, "PARLEY_TWILIO_API_BASE")
+
+
+@pytest.fixture(scope="session")
+def whatsapp_server():
+    yield from _serve(FakeWhatsApp())
+
+
+@pytest.fixture
+def whatsapp(whatsapp_server, settings):
+    """The fake WhatsApp Cloud API, as new, at PARLEY_WHATSAPP_API_BASE."""
+    return _fresh(whatsapp_server, settings, "PARLEY_WHATSAPP_API_BASE")
 
 
 @pytest.fixture(scope="session")

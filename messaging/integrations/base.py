@@ -155,7 +155,8 @@ class InboundEvent:
     - "message": text, media (Media), coordinates {"lat", "long"},
       platformMessageId, the user's names where the platform gives them
       (displayName, givenName, surname), and for a reply the platform says
-      was picked (Messenger's quick replies) its `payload` or `actionId`;
+      was picked (Messenger's quick replies, WhatsApp's reply buttons) its
+      `payload`, or its action's `_id` as `actionId`;
     - "postback": payload, text (the button's label), names as above;
     - "start": the user opened the conversation (Telegram /start), names;
     - "delivery": platformMessageId, state ("sent", "delivered", "read",

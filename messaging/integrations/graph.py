@@ -65,7 +65,13 @@ def explain(label: str, own=None):
     def _explain(response) -> PlatformError:
         error = error_of(response)
         code, subcode = _int(error.get("code")), _int(error.get("error_subcode"))
-        message = str(error.get("message") or f"HTTP {response.status_code}")[:300]
+        message = str(error.get("message") or f"HTTP {response.status_code}")
+        # WhatsApp says what was wrong in error_data.details ("The parameter
+        # to is required."): the message alone is "(#100) Invalid parameter".
+        data = error.get("error_data") if isinstance(error.get("error_data"), dict) else {}
+        if isinstance(data.get("details"), str) and data["details"]:
+            message = f"{message}: {data['details']}"
+        message = message[:300]
         status = response.status_code
         if code == INVALID_TOKEN or status == 401:
             return PlatformError(f"{label} refused the access token: {message}", permanent=True,

@@ -18,6 +18,7 @@ from messaging.integrations.messenger import Messenger
 from messaging.integrations.telegram import Telegram
 from messaging.integrations.twilio import Twilio
 from messaging.integrations.web import WebMessenger
+from messaging.integrations.whatsapp import WhatsApp
 
 
 def _build() -> dict[str, type[Integration]]:
@@ -26,6 +27,7 @@ def _build() -> dict[str, type[Integration]]:
         Telegram.type: Telegram,
         Twilio.type: Twilio,
         Messenger.type: Messenger,
+        WhatsApp.type: WhatsApp,
         **{descriptor.type: descriptor for descriptor in DESCRIPTORS},
     }
     for path in settings.PARLEY_EXTRA_INTEGRATIONS:

@@ -252,15 +252,18 @@ def _reply_picked(integration: Integration, app_user, text: str) -> dict | None:
     return picked
 
 
-def _quick_reply(app_user, text: str, data: dict) -> dict | None:
-    """The reply a platform says was picked (Messenger's quick_reply
-    payload): its `payload` as given, or the action an `actionId` names
-    (a payload too long for the platform travels by reference). Labels can
-    be clipped by the platform, so this comes before matching them."""
+def _reply_given(app_user, text: str, data: dict) -> dict | None:
+    """The reply action the platform says the user picked (a WhatsApp reply
+    button carries its payload back, or the action's `_id` as `actionId`
+    when the payload did not fit), or None when it says nothing or names
+    an action no recent message has."""
     if data.get("actionId"):
         message = postbacks.message_with_action(app_user, str(data["actionId"]))
-        return postbacks.action_of(message, str(data["actionId"])) if message is not None else None
-    if data.get("payload"):
+        found = postbacks.action_of(message, str(data["actionId"])) if message is not None else None
+        if found is None:
+            return None
+        return {"text": found.get("text") or text, "payload": found.get("payload", "")}
+    if data.get("payload") and text:
         return {"text": text, "payload": str(data["payload"])}
     return None
 
@@ -303,8 +306,8 @@ def _on_message(integration: Integration, external_id: str, data: dict) -> None:
             fields["text"] = "\n".join(part for part in (text, stored["note"]) if part)
         else:
             fields = {"type": "image", "text": text, **stored}
-    elif text:
-        picked = _quick_reply(app_user, text, data) or _reply_picked(integration, app_user, text)
+    elif text or data.get("actionId"):
+        picked = _reply_given(app_user, text, data) or _reply_picked(integration, app_user, text)
         if picked is not None:
             fields = {"type": "text", "text": str(picked.get("text", text))[:TEXT_MAX],
                       "payload": str(picked.get("payload", ""))[:1000]}

@@ -29,14 +29,18 @@ VERSION = "23.0"
 
 class GraphError(Exception):
     def __init__(self, status: int, code: int, message: str, *, type_: str = "OAuthException",
-                 subcode: int | None = None):
+                 subcode: int | None = None, data: dict | None = None):
         super().__init__(message)
         self.status, self.code, self.message, self.type, self.subcode = status, code, message, type_, subcode
+        # error_data, where the product gives one (WhatsApp's {"messaging_product", "details"}).
+        self.data = data
 
     def answer(self, counter: int):
         error = {"message": self.message, "type": self.type, "code": self.code, "fbtrace_id": f"Afake{counter}"}
         if self.subcode is not None:
             error["error_subcode"] = self.subcode
+        if self.data is not None:
+            error["error_data"] = self.data
         return self.status, {}, {"error": error}
 
 
