@@ -110,7 +110,8 @@ def test_it_answers_the_ping(api):
 VALIDATED = [validators.MESSAGE, validators.APP_USER, validators.PROFILE, validators.EVENT,
              validators.DEVICE_UPDATE, validators.LINK, validators.ACTIVITY, validators.WEBHOOK,
              validators.WEBHOOK_UPDATE, validators.WEBHOOK_REDELIVER, validators.WEBHOOK_ROTATE, validators.INIT,
-             validators.INTEGRATION, validators.INTEGRATION_UPDATE, validators.NOTIFICATION]
+             validators.INTEGRATION, validators.INTEGRATION_UPDATE, validators.NOTIFICATION,
+             validators.CONVERSATION_UPDATE]
 
 
 def test_it_documents_the_request_bodies_the_validators_check():
