@@ -84,12 +84,13 @@ class AppUser(models.Model):
             # Dashboard user list: an app's users by latest activity.
             models.Index(fields=["app", "-last_activity_at"], name="appuser_app_activity"),
             # Inbox views All open / Snoozed / Resolved and their counts:
-            # an app's conversations in one status by latest activity.
-            models.Index(fields=["app", "status", "-last_activity_at"],
+            # an app's conversations in one status by latest activity (the
+            # id breaks ties, so pages are stable).
+            models.Index(fields=["app", "status", "-last_activity_at", "-id"],
                          condition=models.Q(conversation_started=True), name="appuser_inbox_status"),
             # Inbox views Mine / Unassigned (open conversations of one
             # assignee, or of none) by latest activity.
-            models.Index(fields=["app", "assignee", "-last_activity_at"],
+            models.Index(fields=["app", "assignee", "-last_activity_at", "-id"],
                          condition=models.Q(conversation_started=True, status=ConversationStatus.OPEN),
                          name="appuser_inbox_assignee"),
         ]

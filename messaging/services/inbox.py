@@ -27,7 +27,8 @@ import logging
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import Count, JSONField, OuterRef, Q, Subquery
+from django.db.models.functions import JSONObject
 from django.utils import timezone
 
 from messaging import events
@@ -96,35 +97,44 @@ def update_conversation(app_user: AppUser, changes: dict, *, by: Membership | No
             timers.cancel(SNOOZE_KIND, app_user.pk)
     locked = AppUser.objects.select_for_update(of=("self",)).select_related("app").get(pk=app_user.pk)
     now = timezone.now()
+    # Both fields are written before either event is emitted: each event
+    # carries the conversation as the whole change left it.
+    emits = []
+    if status is not None:
+        emits.append(_set_status(locked, status, changes.get("snoozed_until")))
+    if assignee is not _UNCHANGED:
+        emits.append(_set_assignee(locked, assignee))
     with events.batch():
-        if status is not None:
-            _set_status(locked, status, changes.get("snoozed_until"), by=_who(by), now=now)
-        if assignee is not _UNCHANGED:
-            _set_assignee(locked, assignee, by=_who(by), now=now)
+        for emit in filter(None, emits):
+            emit(by=_who(by), now=now)
     return AppUser.objects.select_related("app", "assignee__user").get(pk=app_user.pk)
 
 
-def _set_status(app_user: AppUser, status: str, until: datetime | None, *, by: str, now: datetime) -> bool:
-    """Write a locked app user's status (and snooze time) and emit
-    conversation:status when either changed."""
+def _set_status(app_user: AppUser, status: str, until: datetime | None):
+    """Write a locked app user's status (and snooze time). Returns what
+    emits its conversation:status event (call it with `by` and `now`), or
+    None when nothing changed."""
     until = until if status == ConversationStatus.SNOOZED else None
     old, old_until = app_user.status, app_user.snoozed_until
     if (old, old_until) == (status, until):
-        return False
+        return None
     AppUser.objects.filter(pk=app_user.pk).update(status=status, snoozed_until=until)
     app_user.status, app_user.snoozed_until = status, until
-    detail = {"appUser": events.user_ref(app_user), "from": old, "to": status, "by": by}
-    if until is not None:
-        detail["snoozedUntil"] = unix(until)
-    if old_until is not None:
-        detail["fromSnoozedUntil"] = unix(old_until)
-    summary = f"Conversation with {app_user.display_name} {_status_words(status, until)} by {by}"
-    events.emit(
-        "conversation:status", app=app_user.app, app_user=app_user, summary=summary, detail=detail,
-        webhook={"conversation": conversation_json(app_user, inbox=True), "previous": {"status": old},
-                 "changedBy": by, "timestamp": unix(now)},
-    )
-    return True
+
+    def emit(*, by: str, now: datetime) -> None:
+        detail = {"appUser": events.user_ref(app_user), "from": old, "to": status, "by": by}
+        if until is not None:
+            detail["snoozedUntil"] = unix(until)
+        if old_until is not None:
+            detail["fromSnoozedUntil"] = unix(old_until)
+        events.emit(
+            "conversation:status", app=app_user.app, app_user=app_user, detail=detail,
+            summary=f"Conversation with {app_user.display_name} {_status_words(status, until)} by {by}",
+            webhook={"conversation": conversation_json(app_user, inbox=True), "previous": {"status": old},
+                     "changedBy": by, "timestamp": unix(now)},
+        )
+
+    return emit
 
 
 def _status_words(status: str, until: datetime | None) -> str:
@@ -133,32 +143,34 @@ def _status_words(status: str, until: datetime | None) -> str:
     return "reopened" if status == ConversationStatus.OPEN else "resolved"
 
 
-def _set_assignee(app_user: AppUser, assignee: Membership | None, *, by: str, now: datetime) -> bool:
-    """Write a locked app user's assignee and emit conversation:assigned
-    when it changed."""
+def _set_assignee(app_user: AppUser, assignee: Membership | None):
+    """Write a locked app user's assignee. Returns what emits its
+    conversation:assigned event, or None when it did not change."""
     old_id = app_user.assignee_id
     new_id = assignee.pk if assignee is not None else None
     if old_id == new_id:
-        return False
+        return None
     old_email = (Membership.objects.filter(pk=old_id).values_list("user__email", flat=True).first()
                  if old_id is not None else None)
     AppUser.objects.filter(pk=app_user.pk).update(assignee=assignee)
     app_user.assignee = assignee
     new_email = assignee.user.email if assignee is not None else None
-    _emit_assigned(app_user, old_email, new_email, by=by, now=now)
-    return True
+
+    def emit(*, by: str, now: datetime) -> None:
+        _emit_assigned(app_user, old_email, new_email, by=by, now=now)
+
+    return emit
 
 
 def _emit_assigned(app_user: AppUser, old_email: str | None, new_email: str | None, *, by: str,
                    now: datetime) -> None:
     detail = compact({"appUser": events.user_ref(app_user), "from": old_email, "to": new_email, "by": by})
-    previous = compact({"assigneeEmail": old_email})
-    conversation = conversation_json(app_user, inbox=True)
     to = f"assigned to {new_email}" if new_email else "unassigned"
     events.emit(
         "conversation:assigned", app=app_user.app, app_user=app_user,
         summary=f"Conversation with {app_user.display_name} {to} by {by}", detail=detail,
-        webhook={"conversation": conversation, "previous": previous, "changedBy": by, "timestamp": unix(now)},
+        webhook={"conversation": conversation_json(app_user, inbox=True),
+                 "previous": compact({"assigneeEmail": old_email}), "changedBy": by, "timestamp": unix(now)},
     )
 
 
@@ -173,7 +185,7 @@ def reopened_by_message(app_user: AppUser, old_status: str, *, now: datetime) ->
     app_user.status = old_status
     app_user.snoozed_until = (AppUser.objects.filter(pk=app_user.pk).values_list("snoozed_until", flat=True)
                               .first())
-    _set_status(app_user, ConversationStatus.OPEN, None, by=BY_USER_MESSAGE, now=now)
+    _set_status(app_user, ConversationStatus.OPEN, None)(by=BY_USER_MESSAGE, now=now)
 
 
 def _wake(batch: list) -> None:
@@ -187,7 +199,7 @@ def _wake(batch: list) -> None:
     with events.batch():
         for app_user in rows:
             if app_user.snoozed_until == until_of[app_user.pk]:
-                _set_status(app_user, ConversationStatus.OPEN, None, by=BY_SNOOZE, now=now)
+                _set_status(app_user, ConversationStatus.OPEN, None)(by=BY_SNOOZE, now=now)
 
 
 timers.register(SNOOZE_KIND, _wake, retries=5, backoff=timedelta(seconds=10))
@@ -241,9 +253,9 @@ def conversations(app, member: Membership | None, view: str, *, limit: int | Non
     """The conversations of one inbox view (mine, unassigned, open,
     snoozed, resolved), latest activity first, as a queryset of app users
     that carries what a list row shows without a query per row: the
-    assignee and their user (joined), and the latest message's text, type,
-    role and time (annotations, one subquery each on the message history
-    index). `limit` slices it; the caller may page it further."""
+    assignee and their user (joined), and `last_message`, the latest
+    message's {text, type, role, received} (one subquery per row on the
+    message history index; None before any message). `limit` slices it; the caller may page it further."""
     if view not in VIEWS:
         raise ServiceError(f"view must be one of {', '.join(VIEWS)}.")
     rows = _started(app)
@@ -253,12 +265,10 @@ def conversations(app, member: Membership | None, view: str, *, limit: int | Non
         rows = rows.filter(status=ConversationStatus.OPEN, assignee__isnull=True)
     else:
         rows = rows.filter(status=view)
-    latest = Message.objects.filter(app_user=OuterRef("pk")).order_by("-received", "-id")
+    latest = (Message.objects.filter(app_user=OuterRef("pk")).order_by("-received", "-id")
+              .values(last=JSONObject(text="text", type="type", role="role", received="received"))[:1])
     rows = (rows.select_related("assignee__user")
-            .annotate(last_message_text=Subquery(latest.values("text")[:1]),
-                      last_message_type=Subquery(latest.values("type")[:1]),
-                      last_message_role=Subquery(latest.values("role")[:1]),
-                      last_message_at=Subquery(latest.values("received")[:1]))
+            .annotate(last_message=Subquery(latest, output_field=JSONField()))
             .order_by("-last_activity_at", "-pk"))
     return rows[:limit] if limit is not None else rows
 
