@@ -276,10 +276,21 @@ def conversations(app, member: Membership | None, view: str, *, limit: int | Non
 # -------------------------------------------------------------------- notes
 
 
-def note_json(note: Note) -> dict:
-    """A note as the team's pages and the app group's events carry it."""
-    return {"_id": note.pk, "appUserId": note.app_user_id, "authorEmail": note.author_email,
+# How much of a note its event (the log entry, the live broadcast) carries:
+# the Log tab shows an entry's detail whole, and a 10,000-character note
+# would bury the entries around it. The note itself is in notes_of().
+NOTE_PREVIEW = 280
+
+
+def note_json(note: Note, *, preview: bool = False) -> dict:
+    """A note as the team's pages carry it; with `preview`, as its event
+    does: the text cut at NOTE_PREVIEW characters (`truncated` then says so)."""
+    data = {"_id": note.pk, "appUserId": note.app_user_id, "authorEmail": note.author_email,
             "text": note.text, "createdAt": iso(note.created_at)}
+    if preview and len(note.text) > NOTE_PREVIEW:
+        data["text"] = note.text[:NOTE_PREVIEW]
+        data["truncated"] = True
+    return data
 
 
 @transaction.atomic
@@ -299,7 +310,7 @@ def add_note(app_user: AppUser, member: Membership, text: str) -> Note:
     events.emit(
         "note:created", app=app_user.app, app_user=app_user,
         summary=f"Note on {app_user.display_name}'s conversation by {email}",
-        detail={"appUser": events.user_ref(app_user), "note": note_json(note), "by": email},
+        detail={"appUser": events.user_ref(app_user), "note": note_json(note, preview=True), "by": email},
     )
     return note
 

@@ -292,8 +292,11 @@ def test_a_note_is_checked(user, agent, stranger):
             inbox.add_note(user, member(agent), text)
     with pytest.raises(PermissionDenied):
         inbox.add_note(user, member(stranger), "not my team")
-    assert inbox.add_note(user, member(agent), "x" * NOTE_MAX_LENGTH)
-    assert Note.objects.count() == 1
+    long = inbox.add_note(user, member(agent), "x" * NOTE_MAX_LENGTH)
+    assert Note.objects.get().text == "x" * NOTE_MAX_LENGTH
+    # Its log entry carries a preview, so the Log tab stays readable.
+    entry = LogEntry.objects.get(kind="note:created")
+    assert entry.detail["note"] == {**inbox.note_json(long), "text": "x" * inbox.NOTE_PREVIEW, "truncated": True}
 
 
 @pytest.mark.django_db
