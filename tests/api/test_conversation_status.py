@@ -206,3 +206,15 @@ def test_the_business_sees_the_inbox_fields_and_the_user_does_not(api, app_jwt, 
     # ...and that message reopened the snoozed conversation for the business.
     after = api.get(f"/v1/appusers/{started.id}/messages", headers=app_jwt).data["conversation"]
     assert after == {"_id": started.id, "unreadCount": 0, "status": "open", "assigneeEmail": "agent@a.example"}
+
+
+def test_webhooks_may_subscribe_to_the_inbox_triggers(api, app_jwt, settings):
+    settings.PARLEY_WEBHOOK_ALLOW_PRIVATE = True
+    triggers = ["conversation:status", "conversation:assigned"]
+    response = api.post("/v1/webhooks", {"target": "https://example.com/inbox", "triggers": triggers},
+                        headers=app_jwt)
+    assert response.status_code == 201 and response.data["webhook"]["triggers"] == triggers
+    status, _, description = error_of(api.post("/v1/webhooks", {"target": "https://example.com/x",
+                                                                 "triggers": ["conversation:closed"]},
+                                               headers=app_jwt))
+    assert status == 400 and "unknown trigger 'conversation:closed'" in description
