@@ -17,7 +17,8 @@ Two rules beyond Smooch's trigger list:
   Smooch's triggers, so existing Smooch receivers see nothing new.
 - TEAM_ONLY kinds (a private note, the inbox's status and assignee) are
   the team's business: never published on the user's group (their SDK
-  sockets), and TEAM_ONLY kinds with no trigger never become webhooks.
+  sockets). note:created has no trigger either, so a note is never a
+  webhook event: it reaches the app's group and log only.
 """
 
 import threading
