@@ -6,9 +6,19 @@ link...) goes through `emit()`, which
       transaction,
   (b) is published after commit on the channel layer to the app's group
       `app.<appId>` (dashboard) and the user's group `appuser.<appUserId>`
-      (SDK clients),
+      (SDK clients), except the TEAM_ONLY kinds, which go to the app's
+      group alone,
   (c) becomes webhook events for the triggers it maps to.
 Integrations and services never publish on their own.
+
+Two rules beyond Smooch's trigger list:
+- OPT_IN_TRIGGERS (the inbox's conversation:status and
+  conversation:assigned) reach only webhooks that name them: "*" means
+  Smooch's triggers, so existing Smooch receivers see nothing new.
+- TEAM_ONLY kinds (a private note, the inbox's status and assignee) are
+  the team's business: never published on the user's group (their SDK
+  sockets). note:created has no trigger either, so a note is never a
+  webhook event: it reaches the app's group and log only.
 """
 
 import threading
@@ -39,6 +49,10 @@ KINDS = {
     "conversation:read": ("Conversation read", "conversation:read"),
     "conversation:read:appMaker": ("Read by the business", None),
     "conversation:start": ("Conversation started", "conversation:start"),
+    # The inbox (messaging.services.inbox): opt-in triggers, team only.
+    "conversation:status": ("Conversation status", "conversation:status"),
+    "conversation:assigned": ("Conversation assigned", "conversation:assigned"),
+    "note:created": ("Private note", None),
     "appUser:created": ("User created", None),
     "appUser:updated": ("User updated", None),
     "appUser:deleted": ("User deleted", None),
@@ -65,6 +79,19 @@ KINDS = {
 }
 
 WEBHOOK_TRIGGERS = sorted({t for _, t in KINDS.values() if t})
+
+# Triggers sent only to webhooks whose triggers name them, never through
+# "*": Parley's own, which Smooch receivers subscribed to "*" do not
+# expect. Part of the matching rule, so kept beside it (outbox.OPT_IN).
+OPT_IN_TRIGGERS = outbox.OPT_IN
+
+# Kinds published to the app's group (the team's dashboards) and logged,
+# but never published to the user's group `appuser.<id>`: what the team
+# says or decides about a conversation is not the user's to see.
+TEAM_ONLY = frozenset({"note:created", "conversation:status", "conversation:assigned"})
+
+if not OPT_IN_TRIGGERS <= set(WEBHOOK_TRIGGERS):
+    raise ImportError(f"opt-in triggers no kind fires: {sorted(OPT_IN_TRIGGERS - set(WEBHOOK_TRIGGERS))}")
 
 # What a webhook may subscribe to (Smooch's triggers): the emitted triggers,
 # the aliases, "*" (all), and payment:success, which is accepted because the
@@ -230,7 +257,7 @@ def publish(batch_: list[dict]) -> None:
 def _group_messages(batch_: list[dict]) -> list[tuple[str, dict]]:
     by_group: dict[str, list] = {}
     for event in batch_:
-        if event.get("appUserId"):
+        if event.get("appUserId") and event.get("kind") not in TEAM_ONLY:
             by_group.setdefault(appuser_group(event["appUserId"]), []).append(event)
     for event in batch_:
         by_group.setdefault(app_group(event["appId"]), []).append(event)

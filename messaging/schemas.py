@@ -342,6 +342,10 @@ ACTIVITY = {
     "required": ["type"],
 }
 
+# ------------------------------------------------------------- the inbox
+
+CONVERSATION_STATUSES = ["open", "snoozed", "resolved"]
+
 # ----------------------------------------------------------------- app users
 
 NON_EMPTY_ERRORS = {"type": "{name} must be a non-empty string.", "pattern": "{name} must be a non-empty string."}
@@ -436,8 +440,9 @@ TRIGGERS = {
     "minItems": 1,
     "items": TRIGGER,
     "description": "Defaults to [\"message\"]. \"message\" means message:appUser and "
-    "message:appMaker, \"*\" every trigger. payment:success is accepted (Smooch lists it) but "
-    "never emitted: Parley takes no payments.",
+    "message:appMaker, \"*\" every trigger of Smooch's. payment:success is accepted (Smooch lists it) but "
+    "never emitted: Parley takes no payments. Parley's own conversation:status and conversation:assigned "
+    "(the inbox) are sent only to webhooks that name them, never through \"*\".",
     "x-errors": {"type": "{name} must be an array of strings.", "minItems": "{name} must name at least one trigger."},
 }
 WEBHOOK_FIELDS = {
@@ -464,6 +469,25 @@ UNIX_TIME = {
                  "minimum": "{name} must be a Unix time in seconds from 0 to {maximum}.",
                  "maximum": "{name} must be a Unix time in seconds from 0 to {maximum}."},
 }
+# PATCH .../conversation (Parley extension): the team's inbox.
+CONVERSATION_UPDATE = {
+    "type": "object",
+    "description": "Parley extension: the conversation's inbox status and assignee. Any of the fields; "
+    "those left out stay as they are.",
+    "properties": {
+        "status": {"enum": CONVERSATION_STATUSES,
+                   "description": "open, snoozed (until snoozedUntil; a timer reopens it then) or resolved. "
+                   "A new user message reopens a snoozed or resolved conversation."},
+        "snoozedUntil": {**UNIX_TIME, "description": "Unix time in seconds, in the future: required with "
+                         "status snoozed, refused otherwise."},
+        "assigneeEmail": {**nullable(EMAIL), "description": "The email of a member of the app's team, or null "
+                          "to unassign."},
+    },
+    "anyOf": [{"required": ["status"]}, {"required": ["snoozedUntil"]}, {"required": ["assigneeEmail"]}],
+    "x-errors": {"type": "The body must be a JSON object.",
+                 "anyOf": "The body must give status, snoozedUntil or assigneeEmail."},
+}
+
 WEBHOOK_REDELIVER = {
     "type": "object",
     "properties": {"since": {**UNIX_TIME, "description": "Every failed event created at or after this "

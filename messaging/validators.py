@@ -224,6 +224,7 @@ NOTIFICATION = Schema(schemas.NOTIFICATION)
 APP_CREATE = Schema(schemas.APP_CREATE)
 APP_UPDATE = Schema(schemas.APP_UPDATE)
 KEY_CREATE = Schema(schemas.KEY_CREATE)
+CONVERSATION_UPDATE = Schema(schemas.CONVERSATION_UPDATE)
 
 
 def _text(value) -> str | None:
@@ -514,6 +515,35 @@ def validate_redelivery(data: dict) -> datetime:
 def validate_rotation(data: dict) -> str:
     """POST /webhooks/{webhookId}/rotate: which secret, "signing" or "apiKey"."""
     return WEBHOOK_ROTATE.check(data)["secret"]
+
+
+# ----------------------------------------------------------------- the inbox
+
+
+def validate_conversation_update(data: dict) -> dict:
+    """PATCH .../conversation (Parley extension): any of `status`,
+    `snoozed_until` (a datetime, in the future, exactly when the status is
+    snoozed) and `assignee_email` (None to unassign), only the keys given.
+    Whether the email is a member of the app's team is the inbox service's
+    question (messaging.services.inbox), asked before it writes."""
+    body = CONVERSATION_UPDATE.check(data)
+    changes = {}
+    status = body.get("status")
+    if "snoozedUntil" in body and status != "snoozed":
+        _fail("snoozedUntil can only be given with status snoozed.")
+    if status == "snoozed":
+        if "snoozedUntil" not in body:
+            _fail("snoozedUntil is required when status is snoozed.")
+        until = from_unix(body["snoozedUntil"])
+        if until <= datetime.now(UTC):
+            _fail("snoozedUntil must be in the future.")
+        changes["snoozed_until"] = until
+    if status is not None:
+        changes["status"] = status
+    if "assigneeEmail" in body:
+        email = body["assigneeEmail"]
+        changes["assignee_email"] = email.strip() if email is not None else None
+    return changes
 
 
 # -------------------------------------------------------------- integrations

@@ -9,6 +9,8 @@ fields they treat as required)."""
 import json
 from datetime import datetime
 
+from messaging.models import Membership
+
 
 def iso(value: datetime | None) -> str | None:
     if value is None:
@@ -58,8 +60,30 @@ def source_json(client) -> dict:
     return compact({"type": client.platform, "id": client.id, "integrationId": client.integration_id})
 
 
-def conversation_json(app_user) -> dict:
-    return {"_id": app_user.id, "unreadCount": app_user.unread_count}
+def conversation_json(app_user, *, inbox: bool = False) -> dict:
+    """Smooch's conversation object. With `inbox` (for the business's own
+    credentials, never an end user's: the assignee is a team member's
+    email), also Parley's inbox fields: `status`, `snoozedUntil` (Unix
+    seconds, only while snoozed) and `assigneeEmail` (only when assigned)."""
+    data = {"_id": app_user.id, "unreadCount": app_user.unread_count}
+    if inbox:
+        data["status"] = app_user.status
+        if app_user.status == "snoozed" and app_user.snoozed_until is not None:
+            data["snoozedUntil"] = unix(app_user.snoozed_until)
+        email = assignee_email(app_user)
+        if email:
+            data["assigneeEmail"] = email
+    return data
+
+
+def assignee_email(app_user) -> str | None:
+    """The email of the member a conversation is assigned to: from the
+    loaded assignee when the caller joined it, else one query."""
+    if app_user.assignee_id is None:
+        return None
+    if app_user._meta.get_field("assignee").is_cached(app_user):
+        return app_user.assignee.user.email
+    return Membership.objects.filter(pk=app_user.assignee_id).values_list("user__email", flat=True).first()
 
 
 def client_json(client) -> dict:

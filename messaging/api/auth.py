@@ -302,6 +302,13 @@ def _parse_body(request) -> dict:
     return data
 
 
+def is_business(request) -> bool:
+    """Whether the call is the business's own (an app or account JWT), not
+    an end user's (an appUser JWT, an app token): only the business sees
+    the conversation's inbox fields (messaging.wire.conversation_json)."""
+    return request.credential.scope in APP_SCOPES
+
+
 def require_app_scope(request, what: str) -> None:
     """For actions reserved to the business (appMaker messages,
     skipConfirmation...): an app or account JWT."""

@@ -21,7 +21,7 @@ from django.http import HttpResponse
 
 API_PREFIXES = ("/v1/", "/v1.1/")
 ALLOW_HEADERS = "authorization, content-type, app-token, x-requested-with"
-ALLOW_METHODS = "GET, POST, PUT, DELETE, OPTIONS"
+ALLOW_METHODS = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
 EXPOSE_HEADERS = "retry-after"
 MAX_AGE = "86400"
 

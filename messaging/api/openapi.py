@@ -109,7 +109,20 @@ MESSAGE = _obj(
     ["_id", "role", "type", "received"],
 )
 
-CONVERSATION = _obj({"_id": STR, "unreadCount": INT}, ["_id", "unreadCount"])
+CONVERSATION = _obj(
+    {
+        "_id": STR,
+        "unreadCount": INT,
+        "status": {"enum": schemas.CONVERSATION_STATUSES,
+                   "description": "Parley extension (the team's inbox), for app and account credentials only."},
+        "snoozedUntil": {**NUM, "description": "Parley extension: Unix time in seconds; only while snoozed."},
+        "assigneeEmail": {**STR, "format": "email",
+                          "description": "Parley extension: the team member it is assigned to; left out "
+                          "when unassigned."},
+    },
+    ["_id", "unreadCount"],
+)
+CONVERSATION_BODY = _obj({"conversation": CONVERSATION}, ["conversation"])
 
 CLIENT = _obj(
     {
@@ -374,12 +387,21 @@ APP_PATHS = {
                     description="Parley extension, not in Smooch v1: a delivery that ended `failed` is "
                     "queued again as a new attempt."),
     },
+    "/appusers/{appUserId}/conversation": {
+        "patch": _op("updateConversation", "The conversation's inbox status and assignee (Parley extension)",
+                     {200: (CONVERSATION_BODY, "OK")}, body=schemas.CONVERSATION_UPDATE, security=APP_ONLY,
+                     description="Parley extension, not in Smooch v1: status open, snoozed (with snoozedUntil, "
+                     "in the future) or resolved, and assigneeEmail (a member of the app's team, or null). "
+                     "A change fires conversation:status or conversation:assigned to the webhooks that name "
+                     "those triggers (never through \"*\"). 400 with nothing changed for a bad value or an "
+                     "email that is not a member of the app's team."),
+    },
     "/appusers/{appUserId}/conversation/read": {
         "post": _op("resetUnreadCount", "The user read the conversation", {200: (EMPTY, "OK")}),
     },
     "/appusers/{appUserId}/conversation/activity": {
         "post": _op("typingActivity", "typing:start / typing:stop from the business (role defaults to "
-                    "appMaker)", {200: (_obj({"conversation": CONVERSATION}, ["conversation"]), "OK")},
+                    "appMaker)", {200: (CONVERSATION_BODY, "OK")},
                     body=schemas.ACTIVITY, security=APP_ONLY),
     },
     "/appusers/{appUserId}/images": {
@@ -612,7 +634,10 @@ def document() -> dict:
                 "with d=mp. Parley extensions: the resend endpoint, /v1/ping, the widget keys of "
                 "init's app, an integration's inboundUrl, error, errorAt and lastInboundAt, the "
                 "integrations list's hasMore, a webhook's signingSecret, enabled, disabledReason and "
-                "failingSince (PUT takes enabled), and its events, redeliver, test and rotate calls."
+                "failingSince (PUT takes enabled), and its events, redeliver, test and rotate calls; "
+                "PATCH .../conversation and the conversation's status, snoozedUntil and assigneeEmail "
+                "(the team's inbox), with the opt-in webhook triggers conversation:status and "
+                "conversation:assigned."
             ),
         },
         "servers": [{"url": "/"}],

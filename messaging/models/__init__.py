@@ -1,6 +1,7 @@
 from messaging.models.accounts import Invitation, Membership, Role, Team, User
 from messaging.models.apps import ApiKey, App, Integration, IntegrationStatus, KeyScope, Webhook
 from messaging.models.appusers import AppUser, Client
+from messaging.models.inbox import NOTE_MAX_LENGTH, ConversationStatus, Note
 from messaging.models.inbound import PlatformEvent, PlatformEventState
 from messaging.models.logs import LogEntry
 from messaging.models.messages import (
@@ -19,6 +20,7 @@ __all__ = [
     "App",
     "AppUser",
     "Client",
+    "ConversationStatus",
     "Delivery",
     "DeliveryState",
     "Integration",
@@ -28,6 +30,8 @@ __all__ = [
     "LogEntry",
     "Membership",
     "Message",
+    "NOTE_MAX_LENGTH",
+    "Note",
     "MessageRole",
     "MessageType",
     "PlatformEvent",

@@ -4,7 +4,9 @@ from django.db import connections, models
 from django.utils import timezone
 
 from messaging.ids import new_id
+from messaging.models.accounts import Membership
 from messaging.models.apps import App, Integration
+from messaging.models.inbox import ConversationStatus
 
 
 class AppUserQuerySet(models.QuerySet):
@@ -49,6 +51,17 @@ class AppUser(models.Model):
     # Business typing shown to the user until then (typing:start); cleared by
     # typing:stop, a business message or the auto-stop task.
     app_maker_typing_until = models.DateTimeField(null=True, blank=True)
+    # The team's inbox (messaging.models.inbox explains why these live
+    # here): open, snoozed until snoozed_until, or resolved; assigned to one
+    # member of the app's team or to nobody. Changed through
+    # messaging.services.inbox; a user message reopens (services.messages).
+    status = models.CharField(max_length=10, choices=ConversationStatus.choices,
+                              default=ConversationStatus.OPEN)
+    snoozed_until = models.DateTimeField(null=True, blank=True)
+    # SET_NULL: a member who leaves (or whose account is deleted) leaves
+    # their conversations unassigned, whichever way the row goes.
+    assignee = models.ForeignKey(Membership, null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="assigned_conversations")
     created_at = models.DateTimeField(default=timezone.now)
 
     objects = AppUserQuerySet.as_manager()
@@ -60,10 +73,26 @@ class AppUser(models.Model):
                 condition=models.Q(user_id__isnull=False),
                 name="user_id_unique_per_app",
             ),
+            # A snooze time exactly when snoozed.
+            models.CheckConstraint(
+                condition=(models.Q(status=ConversationStatus.SNOOZED, snoozed_until__isnull=False)
+                           | (~models.Q(status=ConversationStatus.SNOOZED) & models.Q(snoozed_until__isnull=True))),
+                name="appuser_snoozed_until",
+            ),
         ]
         indexes = [
             # Dashboard user list: an app's users by latest activity.
             models.Index(fields=["app", "-last_activity_at"], name="appuser_app_activity"),
+            # Inbox views All open / Snoozed / Resolved and their counts:
+            # an app's conversations in one status by latest activity (the
+            # id breaks ties, so pages are stable).
+            models.Index(fields=["app", "status", "-last_activity_at", "-id"],
+                         condition=models.Q(conversation_started=True), name="appuser_inbox_status"),
+            # Inbox views Mine / Unassigned (open conversations of one
+            # assignee, or of none) by latest activity.
+            models.Index(fields=["app", "assignee", "-last_activity_at", "-id"],
+                         condition=models.Q(conversation_started=True, status=ConversationStatus.OPEN),
+                         name="appuser_inbox_assignee"),
         ]
 
     @property

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from messaging import events
 from messaging.models import Invitation, Membership, Role, Team, User
+from messaging.services import inbox
 from messaging.services.errors import Conflict, PermissionDenied, ServiceError
 
 # An invite link is a bearer credential sent by email: it stops working after
@@ -198,6 +199,8 @@ def remove_member(*, membership: Membership, target: Membership) -> None:
         if membership.role != Role.OWNER:
             raise PermissionDenied("Only owners can remove an owner.")
         _keep_an_owner(target)
+    # Their conversations become unassigned, each with its event.
+    inbox.member_leaving(target, by=membership)
     target.delete()
     member_access_changed(target.user_id, "removed from the team")
 

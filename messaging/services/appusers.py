@@ -15,7 +15,7 @@ from django.utils import timezone
 from messaging import background, delivery, events
 from messaging.integrations import registry
 from messaging.integrations.base import PlatformError
-from messaging.models import App, AppUser, Client, Integration, IntegrationStatus, LogEntry, Message
+from messaging.models import App, AppUser, Client, Integration, IntegrationStatus, LogEntry, Message, Note
 from messaging.services import media, sdk_access
 from messaging.services.errors import Conflict, NotFound, ServiceError
 
@@ -360,8 +360,14 @@ def _emit_created(app_user: AppUser, via: str) -> None:
 
 def _merge(app: App, *, surviving: AppUser, discarded: AppUser) -> None:
     """Move the discarded user's conversation and clients to the surviving
-    user, then delete the discarded user (merge:appUser)."""
+    user, then delete the discarded user (merge:appUser). The team's notes
+    move with the messages; the surviving conversation keeps its inbox
+    status, and takes the discarded one's assignee when it has none."""
     Message.objects.filter(app_user=discarded).update(app_user=surviving)
+    Note.objects.filter(app_user=discarded).update(app_user=surviving)
+    if discarded.assignee_id is not None:
+        # Conditional, in the database: an assignment made meanwhile stands.
+        AppUser.objects.filter(pk=surviving.pk, assignee__isnull=True).update(assignee_id=discarded.assignee_id)
     for client in Client.objects.filter(app_user=discarded):
         if Client.objects.filter(
             app_user=surviving, platform=client.platform, external_id=client.external_id

@@ -22,6 +22,7 @@ from messaging.models import (
     Message,
     Webhook,
 )
+from messaging.services import inbox
 from messaging.services.errors import Conflict, NotFound, ServiceError
 from messaging.wire import message_json, unix
 
@@ -71,7 +72,7 @@ def post_message(app_user: AppUser, *, role: str, fields: dict, source: dict | N
         targets = delivery.prepare(message)
     with events.batch() as batch:
         message.save(force_insert=True)
-        started, has_webhooks = _touch_conversation(app_user, now, unread=1 if role == "appMaker" else 0)
+        started, has_webhooks, status = _touch_conversation(app_user, now, unread=1 if role == "appMaker" else 0)
         batch.app_has_webhooks(app_user.app_id, has_webhooks)
 
         who = events.user_ref(app_user)
@@ -94,6 +95,9 @@ def post_message(app_user: AppUser, *, role: str, fields: dict, source: dict | N
         )
         if role == "appMaker":
             delivery.submit(message, targets)
+        else:
+            # A user writing again reopens a resolved or snoozed conversation.
+            inbox.reopened_by_message(app_user, status, now=now)
     return message
 
 
@@ -109,14 +113,16 @@ def _check_payments(app_user: AppUser, actions: list) -> None:
         raise ServiceError(f"actions[{buy}]: buy actions need an active stripe integration on this app.")
 
 
-def _touch_conversation(app_user: AppUser, now: datetime, *, unread: int) -> tuple[bool, bool]:
+def _touch_conversation(app_user: AppUser, now: datetime, *, unread: int) -> tuple[bool, bool, str]:
     """One UPDATE ... RETURNING: last activity, unread count (+1 for a
     business message) and conversation start, and whether the app has
     webhooks (read in this transaction, so the message's webhook events
     need no lookup of their own when it has none). Returns (whether this
-    call started the conversation, whether the app has webhooks). The
-    returned count is exact under concurrent posts (the row update is
-    atomic)."""
+    call started the conversation, whether the app has webhooks, the
+    conversation's inbox status). The returned count is exact under
+    concurrent posts (the row update is atomic), and the status is the
+    row's latest: the UPDATE holds the row from here to commit, so a
+    reopen decided on it cannot race an agent's change."""
     started = False
     if not app_user.conversation_started:
         started = bool(
@@ -129,7 +135,7 @@ def _touch_conversation(app_user: AppUser, now: datetime, *, unread: int) -> tup
         cursor.execute(
             f"UPDATE {quote(AppUser._meta.db_table)} SET last_activity_at = %s,"
             " unread_count = unread_count + %s WHERE id = %s RETURNING unread_count,"
-            f" EXISTS (SELECT 1 FROM {quote(Webhook._meta.db_table)} WHERE app_id = %s)",
+            f" EXISTS (SELECT 1 FROM {quote(Webhook._meta.db_table)} WHERE app_id = %s), status",
             [connection.ops.adapt_datetimefield_value(now), unread, app_user.pk, app_user.app_id],
         )
         row = cursor.fetchone()
@@ -138,7 +144,8 @@ def _touch_conversation(app_user: AppUser, now: datetime, *, unread: int) -> tup
     app_user.unread_count = row[0]
     app_user.last_activity_at = now
     app_user.conversation_started = True
-    return started, bool(row[1])
+    app_user.status = row[2]
+    return started, bool(row[1]), row[2]
 
 
 def messages_page(app_user: AppUser, *, before: datetime | None = None, after: datetime | None = None,

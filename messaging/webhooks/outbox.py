@@ -4,7 +4,9 @@ messaging.events, hands them over), sent after commit by
 messaging.webhooks.sender.
 
 Trigger matching follows Smooch: a webhook's triggers list exact triggers,
-"message" (both message:appUser and message:appMaker) or "*" (all).
+"message" (both message:appUser and message:appMaker) or "*" (all of
+Smooch's: the OPT_IN triggers, Parley's own, match only a webhook that
+names them).
 
 Whether an app has webhooks is read in the event's own transaction, never
 cached: a webhook created before an event happens gets that event, in
@@ -22,10 +24,22 @@ from messaging.wire import app_user_json
 # Smooch's one alias: "message" is both message:appUser and message:appMaker.
 ALIASES = {"message": ("message:appUser", "message:appMaker")}
 
+# Triggers sent only to webhooks whose triggers name them, never through
+# "*" (or an alias): Parley's own (the inbox's, messaging.services.inbox),
+# which Smooch receivers subscribed to "*" do not expect. messaging.events
+# checks that each is a trigger some event kind fires.
+OPT_IN = frozenset({"conversation:status", "conversation:assigned"})
+
 
 def matches(triggers, trigger: str) -> bool:
+    """Whether a webhook subscribed to `triggers` gets `trigger`; an OPT_IN
+    trigger only by its own name."""
     for wanted in triggers or []:
-        if wanted == "*" or wanted == trigger or trigger in ALIASES.get(wanted, ()):
+        if wanted == trigger:
+            return True
+        if trigger in OPT_IN:
+            continue
+        if wanted == "*" or trigger in ALIASES.get(wanted, ()):
             return True
     return False
 

@@ -98,6 +98,9 @@ class ApiClient:
     def delete(self, path, data=None, **kw):
         return self._call("delete", path, data, **kw)
 
+    def patch(self, path, data=None, **kw):
+        return self._call("patch", path, data, **kw)
+
     def options(self, path, **kw):
         return self.client.options(path, **kw)
 

@@ -33,7 +33,8 @@ def test_it_sends_typing_without_a_role(api, app_jwt, alice):
     for action in ("typing:start", "typing:stop"):
         response = api.post(f"/v1/appusers/{alice.id}/conversation/activity", {"type": action}, headers=app_jwt)
         assert response.status_code == 200, response.content
-        assert response.data == {"conversation": {"_id": alice.id, "unreadCount": 0}}
+        # An app JWT: the business also sees the inbox status (Parley extension).
+        assert response.data == {"conversation": {"_id": alice.id, "unreadCount": 0, "status": "open"}}
     states = [e.detail["state"] for e in LogEntry.objects.filter(app_user=alice, kind="typing:appMaker").order_by("id")]
     assert states == ["start", "stop"]
 

@@ -71,6 +71,20 @@ def test_it_merges_an_anonymous_user_into_the_identified_one(api, app, alice):
 
 
 @pytest.mark.require_user_jwt(False)  # Smooch v1: the app token claims a userId
+def test_a_merge_keeps_the_teams_notes_and_assignee(api, app, alice, owner):
+    from messaging.models import Membership, Note
+    from messaging.services import inbox
+
+    me = Membership.objects.select_related("user").get(user=owner)
+    anon = AppUser.objects.get(pk=init(api, app, {"device": DEVICE}).data["appUser"]["_id"])
+    inbox.add_note(anon, me, "asked about pricing")
+    inbox.update_conversation(anon, {"assignee_email": "owner@a.example"})
+    init(api, app, {"device": DEVICE, "userId": "alice"})
+    assert Note.objects.get().app_user_id == alice.id
+    assert AppUser.objects.get(pk=alice.pk).assignee_id == me.pk
+
+
+@pytest.mark.require_user_jwt(False)  # Smooch v1: the app token claims a userId
 def test_it_moves_a_device_between_identified_users(api, app):
     first = init(api, app, {"device": DEVICE, "userId": "u1"}).data["appUser"]["_id"]
     second = init(api, app, {"device": DEVICE, "userId": "u2"}).data["appUser"]["_id"]

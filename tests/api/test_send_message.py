@@ -40,7 +40,7 @@ def test_it_sends_a_text_message_as_the_business(api, app_jwt, alice):
     assert message["avatarUrl"] == f"{settings.PARLEY_GRAVATAR_URL}{digest}?d=mp"  # www.gravatar.com in production
     assert message["role"] == "appMaker" and message["text"] == "Hello, world!"
     assert message["name"] == "Business Man"
-    assert response.data["conversation"] == {"_id": alice.id, "unreadCount": 1}
+    assert response.data["conversation"] == {"_id": alice.id, "unreadCount": 1, "status": "open"}  # + the inbox (app JWT)
     stored = Message.objects.get(pk=message["_id"])
     assert stored.app_user == alice and stored.source == {"type": "api"}
     alice.refresh_from_db()

@@ -12,7 +12,10 @@ Checks:
 - "capability": the URL itself is the secret (invitation/reset tokens,
   random media names); a made-up one is 404/200-without-B-data.
 - "api": the REST API; a team A session or team A's app key never reaches
-  team B (401/403/404), nothing of team B shows.
+  team B (401/403/404, GET, POST and PATCH), nothing of team B shows. The
+  inbox's PATCH .../conversation (an "api" route by its prefix) has its
+  own checks below: app and account keys of team B get 404 for team A's
+  users, and team B's notes and inbox events never reach team A's socket.
 - "account-api": the REST API's team routes (apps and their keys): team A's
   account key reaches none of team B's apps or keys (404), lists and
   creates only in team A; an app-scope key (A's or B's) is refused (403).
@@ -20,6 +23,7 @@ Checks:
 And the websocket: team A's session cannot subscribe to team B's app group.
 """
 
+import json
 import re
 
 import jwt
@@ -39,10 +43,12 @@ from messaging.models import (
     LogEntry,
     Membership,
     Message,
+    Note,
     Team,
     Webhook,
     WebhookEvent,
 )
+from messaging.services import inbox
 from messaging.services.apps import create_key
 from messaging.services.messages import post_message
 
@@ -177,6 +183,10 @@ def team_b(stranger, stranger_team, stranger_app, bob):
                                         state="failed")
     integration = Integration.objects.create(app=stranger_app, type="fake", display_name="team B channel",
                                              credentials={"apiKey": "team B secret", "account": "b"})
+    # Team B's inbox: bob resolved, assigned to their member, with a private note.
+    b_member = Membership.objects.select_related("user").get(user=stranger)
+    inbox.update_conversation(bob, {"status": "resolved", "assignee_email": stranger.email}, by=b_member)
+    inbox.add_note(bob, b_member, "team B note")
     return {
         "integration_id": integration.id,
         "webhook_id": webhook.id,
@@ -214,7 +224,7 @@ def team_b(stranger, stranger_team, stranger_app, bob):
 # What must never appear in a response to team A.
 def secrets_of_b(team_b):
     return [team_b["user_id"], "bob-secret", "team B secret", "team B answer", "bob@b.example",
-            "https://b.example/hook", *team_b["webhook_secrets"]]
+            "https://b.example/hook", "team B note", "stranger@b.example", *team_b["webhook_secrets"]]
 
 
 def fill(route: str, values: dict) -> str:
@@ -235,7 +245,9 @@ def fill(route: str, values: dict) -> str:
 def state_of_b(team_b):
     return {
         "apps": list(App.objects.values_list("id", "name", "settings", "require_user_jwt").order_by("id")),
-        "users": list(AppUser.objects.values_list("id", "user_id", "given_name").order_by("id")),
+        "users": list(AppUser.objects.values_list("id", "user_id", "given_name", "status", "snoozed_until",
+                                                  "assignee_id").order_by("id")),
+        "notes": list(Note.objects.values_list("id", "app_user_id", "text").order_by("id")),
         "messages": list(Message.objects.values_list("id", "text").order_by("id")),
         "deliveries": list(Delivery.objects.values_list("id", "state").order_by("id")),
         "keys": list(ApiKey.objects.values_list("key_id", "revoked_at").order_by("key_id")),
@@ -307,9 +319,12 @@ def test_the_api_never_gives_team_a_team_bs_data(owner_client, app, team_b, rout
     path = fill(route, team_b)
     token = jwt.encode({"scope": "app"}, app.test_secret, algorithm="HS256", headers={"kid": app.test_key.key_id})
     before = state_of_b(team_b)
+    patch = {"data": json.dumps({"status": "open", "assigneeEmail": "owner@a.example"}),
+             "content_type": "application/json"}
     for headers in ({}, {"HTTP_AUTHORIZATION": f"Bearer {token}"}):
-        for method in ("get", "post"):
-            response = getattr(owner_client, method)(path, **headers)
+        for method in ("get", "post", "patch"):
+            extra = patch if method == "patch" else {}
+            response = getattr(owner_client, method)(path, **extra, **headers)
             if not re.search(r"\(\?P<", route):
                 # No team B object in the URL: A's own app at most.
                 assert response.status_code < 500
@@ -445,3 +460,62 @@ def test_searching_team_as_app_never_finds_team_bs_users_or_events(agent_client,
             for secret in secrets_of_b(team_b):
                 if secret != query:
                     assert secret not in body, (path, query, secret)
+
+
+# ---------------------------------------------------------------- the inbox
+
+
+def _patch(client, path, token, body):
+    return client.patch(path, json.dumps(body), content_type="application/json",
+                        HTTP_AUTHORIZATION=f"Bearer {token}")
+
+
+@pytest.mark.django_db
+def test_team_bs_keys_cannot_change_team_as_conversations(client, app, alice, owner, team_b, stranger_app):
+    """A key of app B (or team B's account key) gets 404 for app A's user,
+    as every other route answers, and nothing of A changes."""
+    b_app = jwt.encode({"scope": "app"}, stranger_app.test_secret, algorithm="HS256",
+                       headers={"kid": stranger_app.test_key.key_id})
+    b_account = create_key(team=stranger_app.team, scope=KeyScope.ACCOUNT, name="b-inbox")
+    b_account = jwt.encode({"scope": "account"}, b_account[1], algorithm="HS256",
+                           headers={"kid": b_account[0].key_id})
+    before = list(AppUser.objects.filter(pk=alice.pk).values_list("status", "assignee_id"))
+    body = {"status": "resolved", "assigneeEmail": "stranger@b.example"}
+    for path, token in ((f"/v1/appusers/{alice.id}/conversation", b_app),
+                        (f"/v1.1/appusers/{alice.id}/conversation", b_app),
+                        (f"/v1/apps/{app.id}/appusers/{alice.id}/conversation", b_account),
+                        (f"/v1/apps/{app.id}/appusers/{alice.id}/conversation", b_app)):
+        response = _patch(client, path, token, body)
+        assert response.status_code == 404, (path, response.content)
+        assert json.loads(response.content)["error"]["code"] == "not_found"
+    assert list(AppUser.objects.filter(pk=alice.pk).values_list("status", "assignee_id")) == before
+    # A's own key cannot hand A's user to B's member either (400, nothing changed).
+    a_app = jwt.encode({"scope": "app"}, app.test_secret, algorithm="HS256", headers={"kid": app.test_key.key_id})
+    response = _patch(client, f"/v1/appusers/{alice.id}/conversation", a_app, {"assigneeEmail": "stranger@b.example"})
+    assert response.status_code == 400 and b"stranger@b.example is not a member" in response.content
+    assert list(AppUser.objects.filter(pk=alice.pk).values_list("status", "assignee_id")) == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_team_bs_notes_and_inbox_events_never_reach_team_as_socket(client, owner, app, alice, team_b):
+    headers = session_headers(client, owner)
+    b_user = AppUser.objects.get(pk=team_b["user_id"])
+    b_member = Membership.objects.select_related("user").get(pk=team_b["member_id"])
+    a_member = Membership.objects.select_related("user").get(user=owner)
+
+    async def scenario():
+        from channels.db import database_sync_to_async
+
+        mine, connected, _ = await _connect(headers, app.id)
+        assert connected
+        assert (await mine.receive_json_from(timeout=5))["type"] == "ready"
+        await database_sync_to_async(inbox.add_note)(b_user, b_member, "team B note again")
+        await database_sync_to_async(inbox.update_conversation)(b_user, {"status": "open"}, by=b_member)
+        # A's own note is the first thing A's socket hears.
+        await database_sync_to_async(inbox.add_note)(alice, a_member, "A's note")
+        frame = await mine.receive_json_from(timeout=5)
+        assert frame["kind"] == "note:created" and frame["appUserId"] == alice.id, frame
+        assert "team B" not in json.dumps(frame)
+        await mine.disconnect()
+
+    async_to_sync(scenario)()

@@ -1,11 +1,12 @@
-"""Conversation state: read (reset unread count) and typing activity."""
+"""Conversation state: read (reset unread count), typing activity, and
+the inbox's status and assignee (Parley extension)."""
 
 from django.http import JsonResponse
 
-from messaging.api.auth import api_view, not_found, require_app_scope
+from messaging.api.auth import api_view, is_business, not_found, require_app_scope
 from messaging.wire import conversation_json
-from messaging.validators import validate_activity
-from messaging.services import messages
+from messaging.validators import validate_activity, validate_conversation_update
+from messaging.services import inbox, messages
 
 
 @api_view(user=True)
@@ -25,4 +26,14 @@ def activity(request):
         request.app_user, activity["type"], name=activity["name"], avatar_url=activity["avatar_url"]
     )
     request.app_user.refresh_from_db(fields=["unread_count"])
-    return JsonResponse({"conversation": conversation_json(request.app_user)})
+    return JsonResponse({"conversation": conversation_json(request.app_user, inbox=is_business(request))})
+
+
+@api_view(scope="app", user=True)
+def update(request):
+    """PATCH .../conversation (Parley extension): status, snoozedUntil,
+    assigneeEmail; the business's keys only. Made "by" the API: no member
+    is behind a key."""
+    changes = validate_conversation_update(request.data)
+    app_user = inbox.update_conversation(request.app_user, changes)
+    return JsonResponse({"conversation": conversation_json(app_user, inbox=True)})

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.http import JsonResponse
 
 from messaging import jsonbody
-from messaging.api.auth import ApiError, api_view, bad_request, require_app_scope
+from messaging.api.auth import ApiError, api_view, bad_request, is_business, require_app_scope
 from messaging.client_address import public_base_url
 from messaging.schemas import IMAGE_FORM_FIELDS as FORM_FIELDS
 from messaging.services import media, messages
@@ -56,6 +56,7 @@ def upload(request):
         media.delete_stored(name)
         raise
     return JsonResponse(
-        {"message": message_json(message), "conversation": conversation_json(request.app_user)},
+        {"message": message_json(message),
+         "conversation": conversation_json(request.app_user, inbox=is_business(request))},
         status=201,
     )

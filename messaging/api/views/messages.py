@@ -5,7 +5,7 @@ from urllib.parse import urlencode
 from django.http import JsonResponse
 
 from messaging.api import query
-from messaging.api.auth import api_view, bad_request, not_found, require_app_scope
+from messaging.api.auth import api_view, bad_request, is_business, not_found, require_app_scope
 from messaging.client_address import public_base_url
 from messaging.wire import conversation_json, delivery_json, message_json
 from messaging.validators import validate_message, validate_role
@@ -22,7 +22,8 @@ def post(request):
     fields = validate_message(request.data, role=role, app_user=request.app_user)
     message = messages.post_message(request.app_user, role=role, fields=fields)
     return JsonResponse(
-        {"message": message_json(message), "conversation": conversation_json(request.app_user)},
+        {"message": message_json(message),
+         "conversation": conversation_json(request.app_user, inbox=is_business(request))},
         status=201,
     )
 
@@ -39,7 +40,8 @@ def list_messages(request):
     rows, has_older, has_newer = messages.messages_page(
         app_user, before=before, after=after, limit=PAGE_SIZE
     )
-    data = {"conversation": conversation_json(app_user), "messages": [message_json(m) for m in rows]}
+    data = {"conversation": conversation_json(app_user, inbox=is_business(request)),
+            "messages": [message_json(m) for m in rows]}
     link = public_base_url(request) + request.path + "?"
     if rows and has_older:
         data["previous"] = link + urlencode({"before": _unix(rows[0].received)})
