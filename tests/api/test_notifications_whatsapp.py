@@ -49,5 +49,5 @@ def test_with_a_template_it_is_sent_as_the_template_to_the_wa_id(api, app_jwt, a
 def test_a_bad_template_is_refused_before_anything_is_stored(api, app_jwt, app, integration, whatsapp):
     bad = {"whatsapp": {"payload": {"type": "text", "text": {"body": "free-form"}}}}
     status, code, text = error_of(api.post("/v1.1/notifications", body(integration, override=bad), headers=app_jwt))
-    assert (status, code) == (400, "bad_request") and "type template" in text
+    assert (status, code) == (400, "bad_request") and "must be template" in text
     assert not AppUser.objects.filter(app=app).exists() and whatsapp.requests == []
