@@ -8,23 +8,12 @@
 'use strict';
 const Smooch = require('smooch-core-8');
 const report = require('./report');
+const failure = report.failure;
 
 const env = process.env;
 const smooch = new Smooch({keyId: env.KEY_ID, secret: env.SECRET, scope: 'app', serviceUrl: env.SERVICE_URL});
 const APP_ID = env.APP_ID;
 const out = {};
-
-async function failure(call) {
-    try {
-        await call();
-        return 'unexpectedly accepted';
-    } catch (error) {
-        if (!error.response) {
-            throw error;
-        }
-        return {status: error.response.status, code: error.code, description: error.description};
-    }
-}
 
 async function run() {
     const props = {type: 'messenger', pageAccessToken: env.PAGE_TOKEN, appId: env.META_APP_ID,

@@ -13,24 +13,13 @@
 const Smooch8 = require('smooch-core-8');
 const Smooch3 = require('smooch-core');
 const report = require('./report');
+const failure = report.failure;
 
 const env = process.env;
 const v8 = new Smooch8({keyId: env.KEY_ID, secret: env.SECRET, scope: 'account', serviceUrl: env.SERVICE_URL});
 const v3 = new Smooch3({keyId: env.KEY_ID, secret: env.SECRET, scope: 'account'},
     {serviceUrl: env.SERVICE_URL + '/v1'});
 const out = {};
-
-async function failure(call) {
-    try {
-        await call();
-        return 'unexpectedly accepted';
-    } catch (error) {
-        if (!error.response) {
-            throw error;
-        }
-        return {status: error.response.status, code: error.code, description: error.description};
-    }
-}
 
 function methods(api) {
     return Object.keys(Object.getPrototypeOf(api)).filter((name) => typeof api[name] === 'function').sort();

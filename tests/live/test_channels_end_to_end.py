@@ -23,7 +23,7 @@ from messaging import events
 from messaging.models import Delivery, Integration, Message
 from tests.support.fake_telegram import TOKEN, FakeTelegram
 from tests.support.fake_twilio import FakeTwilio
-from tests.support.live import LiveServer, WorkerProcess, wait_until
+from tests.support.live import server_and_worker, wait_until
 from tests.support.ws import SdkSocket, app_jwt, decisions, make_client, make_user, user_jwt
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -51,15 +51,7 @@ def channels_of(app, telegram, twilio):
 
 
 def processes(telegram, twilio, **extra):
-    env = {"PARLEY_TELEGRAM_API_BASE": telegram.url, "PARLEY_TWILIO_API_BASE": twilio.url,
-           "PARLEY_WORKER_INTERVAL": "0.1", **extra}
-    server = LiveServer(worker=False, **env)
-    try:
-        worker = WorkerProcess(**env)
-    except Exception:
-        server.stop()
-        raise
-    return server, worker
+    return server_and_worker(PARLEY_TELEGRAM_API_BASE=telegram.url, PARLEY_TWILIO_API_BASE=twilio.url, **extra)
 
 
 def post(server, app, user, text):

@@ -124,3 +124,17 @@ class WorkerProcess(Process):
             child_env(**env),
             "worker",
         )
+
+
+def server_and_worker(**env) -> tuple[LiveServer, WorkerProcess]:
+    """A daphne server without a worker inside and a separate worker
+    process, both with `env` (platform base URLs...) and a quick worker
+    tick: the split a deployment has, for end-to-end tests."""
+    env = {"PARLEY_WORKER_INTERVAL": "0.1", **env}
+    server = LiveServer(worker=False, **env)
+    try:
+        worker = WorkerProcess(**env)
+    except Exception:
+        server.stop()
+        raise
+    return server, worker
