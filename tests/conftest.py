@@ -9,6 +9,7 @@ from tests.support.fake_messenger import FakeMessenger
 from tests.support.fake_platform import FakePlatform
 from tests.support.fake_telegram import FakeTelegram
 from tests.support.fake_twilio import FakeTwilio
+from tests.support.fake_viber import FakeViber
 from tests.support.fake_whatsapp import FakeWhatsApp
 
 # Playwright's sync API runs an event loop in the test thread.
@@ -220,6 +221,17 @@ def whatsapp_server():
 def whatsapp(whatsapp_server, settings):
     """The fake WhatsApp Cloud API, as new, at PARLEY_WHATSAPP_API_BASE."""
     return _fresh(whatsapp_server, settings, "PARLEY_WHATSAPP_API_BASE")
+
+
+@pytest.fixture(scope="session")
+def viber_server():
+    yield from _serve(FakeViber())
+
+
+@pytest.fixture
+def viber(viber_server, settings):
+    """The fake Viber REST Bot API, as new, at PARLEY_VIBER_API_BASE."""
+    return _fresh(viber_server, settings, "PARLEY_VIBER_API_BASE")
 
 
 @pytest.fixture(scope="session")

@@ -363,6 +363,11 @@ APP_PATHS = {
                     409: (ERROR, "Already linked")},
                     body=schemas.LINK),
     },
+    "/appusers/{appUserId}/integrations/viber/qrcode": {
+        "get": _op("getViberQRCode", "The Viber deep link that opens the app's Viber bot linked to this user "
+                   "(viber://pa?chatURI=...&context=...; draw it as a QR code); 404 without a Viber integration",
+                   {200: (_obj({"url": {"type": "string"}}, ["url"]), "OK")}),
+    },
     "/appusers/{appUserId}/channels/{channel}": {
         "delete": _op("unlinkChannel", "Unlink a channel", {200: (EMPTY, "OK")}),
     },

@@ -30,6 +30,8 @@ def receive(request, type, integration_id):
         return response
     integration = Integration.objects.select_related("app").filter(id=integration_id, type=type).first()
     if integration is None:
+        if request.method == "POST" and cls.answers_unstored(integration_id, request):
+            return HttpResponse(cls.ack_body, content_type=cls.ack_content_type)
         return HttpResponse("No such integration.\n", status=404, content_type="text/plain")
     try:
         if request.method == "GET":

@@ -45,6 +45,7 @@ APP_ROUTES = [
         rf"{USER}/messages/(?P<messageId>{SEG})/deliveries/(?P<deliveryId>{SEG})/resend",
         route(POST=messages.resend),
     ),
+    (rf"{USER}/integrations/viber/qrcode", route(GET=appusers.viber_qrcode)),
     (rf"{USER}/conversation", route(PATCH=conversation.update)),
     (rf"{USER}/conversation/read", route(POST=conversation.read)),
     (rf"{USER}/conversation/activity", route(POST=conversation.activity)),

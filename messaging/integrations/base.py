@@ -158,7 +158,10 @@ class InboundEvent:
       was picked (Messenger's quick replies, WhatsApp's reply buttons) its
       `payload`, or its action's `_id` as `actionId`;
     - "postback": payload, text (the button's label), names as above;
-    - "start": the user opened the conversation (Telegram /start), names;
+    - "start": the user opened the conversation (Telegram /start), names,
+      the deep link's `payload`, or `appUserId` when the channel verified
+      that the link names an app user of the integration's app (Viber's QR
+      code context, signed by Parley): the user's client joins that app user;
     - "delivery": platformMessageId, state ("sent", "delivered", "read",
       "failed"), error {"code", "message"} when failed; or, instead of
       platformMessageId, a `watermark` (an aware datetime): every message
@@ -387,6 +390,15 @@ class Integration:
     def parse(self, payload: dict) -> list[InboundEvent]:
         """One stored RawEvent payload as normalised events (in the worker)."""
         return []
+
+    @classmethod
+    def answers_unstored(cls, integration_id: str, request) -> bool:
+        """A POST for an integration that is not stored (yet): True when it
+        is the platform's own check of the URL being registered (Viber's
+        set_webhook posts a signed `webhook` event before it answers, and
+        Parley registers the URL before it stores the row). The endpoint
+        then answers 200 and stores nothing."""
+        return False
 
     def handshake(self, request) -> str:
         """A GET to the inbound URL where `verifies_url`: the text to answer

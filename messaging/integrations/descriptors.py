@@ -24,9 +24,6 @@ DESCRIPTORS = [
     _descriptor("android", "Android SDK", SDK),
     _descriptor("line", "LINE", Capabilities(
         native=STRUCTURED, text_fallback=frozenset({"location"}), push=True)),
-    _descriptor("viber", "Viber", Capabilities(
-        native=TEXT_IMAGE, text_fallback=frozenset({"carousel", "list", "location"}),
-        read_receipts=True, push=True)),
     _descriptor("email", "Email", Capabilities(
         native=TEXT_IMAGE, text_fallback=frozenset({"carousel", "list", "location"}), push=True)),
     _descriptor("wechat", "WeChat", Capabilities(

@@ -17,6 +17,7 @@ from messaging.integrations.descriptors import DESCRIPTORS
 from messaging.integrations.messenger import Messenger
 from messaging.integrations.telegram import Telegram
 from messaging.integrations.twilio import Twilio
+from messaging.integrations.viber import Viber
 from messaging.integrations.web import WebMessenger
 from messaging.integrations.whatsapp import WhatsApp
 
@@ -28,6 +29,7 @@ def _build() -> dict[str, type[Integration]]:
         Twilio.type: Twilio,
         Messenger.type: Messenger,
         WhatsApp.type: WhatsApp,
+        Viber.type: Viber,
         **{descriptor.type: descriptor for descriptor in DESCRIPTORS},
     }
     for path in settings.PARLEY_EXTRA_INTEGRATIONS:

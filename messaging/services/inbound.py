@@ -336,8 +336,11 @@ def _on_postback(integration: Integration, external_id: str, data: dict) -> None
 
 def _on_start(integration: Integration, external_id: str, data: dict) -> None:
     """The user opened the conversation (Telegram /start): the conversation
-    starts (once) with the deep-link payload as its referral."""
-    client = _client(integration, external_id, data)
+    starts (once) with the deep-link payload as its referral. A link the
+    channel verified as naming an app user (`appUserId`) joins a new client
+    to that user instead of a new anonymous one."""
+    client = _linked_client(integration, external_id, data) if data.get("appUserId") else None
+    client = client or _client(integration, external_id, data)
     app_user = client.app_user
     if AppUser.objects.filter(pk=app_user.pk, conversation_started=False).update(conversation_started=True):
         app_user.conversation_started = True  # the payload's appUser says so
@@ -349,6 +352,29 @@ def _on_start(integration: Integration, external_id: str, data: dict) -> None:
         events.emit("conversation:start", app=integration.app, app_user=app_user,
                     summary=f"Conversation started with {app_user.display_name} ({integration.type})",
                     detail=detail, webhook=webhook)
+
+
+def _linked_client(integration: Integration, external_id: str, data: dict) -> Client | None:
+    """A new client for `appUserId` (of the integration's app) on this
+    platform id. None when the platform id is known already (it stays with
+    its user: one platform account is one client) or the user is not the
+    app's (deleted since the link was made)."""
+    if _known_client(integration, external_id) is not None:
+        return None
+    app_user = AppUser.objects.select_related("app").filter(app=integration.app, id=str(data["appUserId"])).first()
+    if app_user is None:
+        return None
+    now = timezone.now()
+    display = str(data.get("displayName") or "")[:255]
+    client = Client.objects.create(app_user=app_user, platform=integration.type, integration=integration,
+                                   external_id=external_id, display_name=display, last_seen=now,
+                                   last_inbound_at=now, linked_at=now)
+    client.app_user = app_user
+    events.emit("link:confirmed", app=integration.app, app_user=app_user,
+                summary=f"{integration.type} linked to {app_user.display_name} (the user opened the link)",
+                detail={"appUser": events.user_ref(app_user), "client": {"_id": client.id, "platform": client.platform}})
+    client_appeared(client)
+    return client
 
 
 def _on_delivery(integration: Integration, external_id: str, data: dict) -> None:

@@ -18,6 +18,7 @@ from messaging import events, schemas
 from messaging.crypto import MASK, mask_secrets
 from messaging.ids import new_id, new_token
 from messaging.integrations.base import Connected, PlatformError
+from messaging.integrations import viber
 from messaging.integrations.registry import integration_class
 from messaging.models import App, Client, Integration, IntegrationStatus, Membership
 from messaging.services.apps import check_acting
@@ -221,3 +222,15 @@ def masked_secrets(row: Integration) -> dict:
     cls = integration_class(row.type)
     return {f.name: MASK + str(row.credentials.get(f.name, ""))[-4:]
             for f in cls.fields if f.secret and row.credentials.get(f.name)}
+
+
+def viber_link(app_user) -> str:
+    """The deep link that opens the app's Viber bot linked to `app_user`
+    (the 8.x client's appUsers.getViberQRCode): its context comes back in
+    Viber's conversation_started and joins that Viber user to `app_user`.
+    NotFound when the app has no Viber integration (the oldest one when
+    it has several)."""
+    row = integrations_of(app_user.app, ["viber"]).first()
+    if row is None:
+        raise NotFound("No Viber integration is configured for this app.")
+    return viber.deep_link(row, viber.link_context(row, app_user.id))

@@ -128,6 +128,10 @@ ROUTES = {
     # A platform's inbound webhook: its signature (checked against the
     # integration's own secret, tests/delivery/test_inbound.py) is the capability.
     "integrations/<str:type>/<str:integration_id>/webhook": "capability",
+    # Viber's QR code link (smooch-core 8.x appUsers.viber.getQRCode): an
+    # app user of another app is a 404 (tests/channels/test_viber_inbound.py).
+    **{f"{version}/^{prefix}app[uU]sers/(?P<appUserId>[^/]+)/integrations/viber/qrcode$": "api"
+       for version in ("v1", "v1.1") for prefix in ("", "apps/(?P<appId>[^/]+)/")},
     # The REST API's team routes: apps and their keys, account scope only.
     **{f"{version}/{route}": "account-api" for version in ("v1", "v1.1") for route in (
         "^apps$",

@@ -12,7 +12,7 @@ from messaging.validators import (
     validate_link,
     validate_profile,
 )
-from messaging.services import appusers
+from messaging.services import appusers, integrations
 
 
 def _app_user_response(app_user, status=200):
@@ -91,3 +91,13 @@ def update_device(request, deviceId):
     fields = validate_device_update(request.data)
     client = appusers.update_device(request.app_user, deviceId, fields)
     return JsonResponse({"device": client_json(client)})
+
+
+@api_view(user=True)
+def viber_qrcode(request):
+    """GET .../appusers/{id}/integrations/viber/qrcode (smooch-core 8.x
+    `appUsers.viber.getQRCode`): `url`, the Viber deep link that opens the
+    bot linked to this user. Parley answers the link itself, not a PNG of
+    its QR code: no maintained QR library is among Parley's dependencies,
+    and any QR code generator (or the dashboard's page) draws one from it."""
+    return JsonResponse({"url": integrations.viber_link(request.app_user)})
