@@ -38,7 +38,9 @@ Rendering, as Smooch rendered messages on LINE:
   carousels there), as carousel templates of up to 10 columns; LINE wants
   every column alike (see `_columns`);
 - a location as a location message.
-A delivery returns the first sent message's id.
+A delivery returns the first sent message's id. A retry after a transient
+failure part way sends it all again (by push: the token went with the first
+try).
 
 Inbound: LINE posts `{"destination", "events": [...]}` signed with the
 channel secret (`X-Line-Signature`: base64 HMAC-SHA256 of the body). Each
