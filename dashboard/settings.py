@@ -341,6 +341,8 @@ PARLEY_WHATSAPP_API_BASE = os.environ.get("PARLEY_WHATSAPP_API_BASE", "https://g
 PARLEY_GRAPH_API_VERSION = os.environ.get("PARLEY_GRAPH_API_VERSION", "23.0").lstrip("vV")
 PARLEY_TWILIO_API_BASE = os.environ.get("PARLEY_TWILIO_API_BASE", "https://api.twilio.com")
 PARLEY_LINE_API_BASE = os.environ.get("PARLEY_LINE_API_BASE", "https://api.line.me")
+# LINE serves the files users send from a host of its own.
+PARLEY_LINE_DATA_API_BASE = os.environ.get("PARLEY_LINE_DATA_API_BASE", "https://api-data.line.me")
 PARLEY_VIBER_API_BASE = os.environ.get("PARLEY_VIBER_API_BASE", "https://chatapi.viber.com")
 # Inbound platform events are kept this long after they are worked: the
 # duplicate check (a platform re-sending an update) and inspection.

@@ -5,6 +5,7 @@ from urllib.parse import urlparse
 import pytest
 
 from tests.support.cast import PASSWORD, add_member
+from tests.support.fake_line import FakeLine
 from tests.support.fake_messenger import FakeMessenger
 from tests.support.fake_platform import FakePlatform
 from tests.support.fake_telegram import FakeTelegram
@@ -232,6 +233,19 @@ def viber_server():
 def viber(viber_server, settings):
     """The fake Viber REST Bot API, as new, at PARLEY_VIBER_API_BASE."""
     return _fresh(viber_server, settings, "PARLEY_VIBER_API_BASE")
+
+
+@pytest.fixture(scope="session")
+def line_server():
+    yield from _serve(FakeLine())
+
+
+@pytest.fixture
+def line(line_server, settings):
+    """The fake LINE Messaging API, as new: its API host at
+    PARLEY_LINE_API_BASE, its content host at PARLEY_LINE_DATA_API_BASE."""
+    settings.PARLEY_LINE_DATA_API_BASE = line_server.data_url
+    return _fresh(line_server, settings, "PARLEY_LINE_API_BASE")
 
 
 @pytest.fixture(scope="session")

@@ -168,7 +168,12 @@ class InboundEvent:
       sent to the user up to then was delivered (Messenger);
     - "read": platformMessageId, or a `watermark` as above (everything sent
       up to then was read), or neither: the conversation was read;
-    - "opt_out" / "opt_in": the user stopped or restarted messages (SMS STOP/START).
+    - "opt_out" / "opt_in": the user stopped or restarted messages (SMS STOP/START);
+    - "inactive": the user left the channel (LINE unfollow): the client is
+      no longer targeted until the user's next event.
+    Any user event may carry `inboundRef`, what a reply to it needs (LINE's
+    replyToken): kept as the client's last_inbound_ref instead of
+    platformMessageId.
     """
 
     kind: str

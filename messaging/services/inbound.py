@@ -156,7 +156,9 @@ def _client(integration: Integration, external_id: str, data: dict) -> Client:
     who writes again is reachable again (a blocked bot unblocked); an
     opt-out lasts until the user's opt-in."""
     now = timezone.now()
-    ref = str(data.get("platformMessageId") or "")[:255]
+    # What a reply to this event needs (LINE's replyToken), else the
+    # platform's id for the message (WhatsApp marks it read).
+    ref = str(data.get("inboundRef") or data.get("platformMessageId") or "")[:255]
     client = _known_client(integration, external_id)
     names = _names(data)
     display = str(data.get("displayName") or " ".join(v for v in names.values() if v))[:255]
@@ -417,6 +419,18 @@ def _on_opt_in(integration: Integration, external_id: str, data: dict, client: C
         _reachable(each, "the user opted in")
 
 
+def _on_inactive(integration: Integration, external_id: str, data: dict) -> None:
+    """The user left the channel (LINE unfollow: blocked the account). The
+    platform still takes messages for them and drops them, so the client is
+    no longer targeted; their next event makes it active again (`_client`)."""
+    for client in Client.objects.select_related("app_user__app").filter(
+            integration=integration, external_id=external_id, active=True):
+        Client.objects.filter(pk=client.pk).update(active=False)
+        events.emit("client:unreachable", app=integration.app, app_user=client.app_user,
+                    summary=f"{integration.type}: the user left the channel",
+                    detail={"clientId": client.id, "platform": client.platform, "reason": "inactive"})
+
+
 HANDLERS = {
     "message": _on_message,
     "postback": _on_postback,
@@ -425,4 +439,5 @@ HANDLERS = {
     "read": _on_read,
     "opt_out": _on_opt_out,
     "opt_in": _on_opt_in,
+    "inactive": _on_inactive,
 }

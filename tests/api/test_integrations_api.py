@@ -262,9 +262,10 @@ def test_it_refuses_bad_updates(api, app_jwt, app, platform, body, description):
 
 
 def test_it_refuses_to_update_a_type_the_api_cannot_connect(api, app_jwt, app):
-    (row,) = make_rows(app, "line")
+    # WeChat: known by its capabilities only (LINE, once here, is connected now).
+    (row,) = make_rows(app, "wechat")
     status, code, text = error_of(api.put(f"/v1/integrations/{row.id}", {"displayName": "x"}, headers=app_jwt))
-    assert (status, code, text) == (400, "bad_request", "line integrations cannot be changed through the API.")
+    assert (status, code, text) == (400, "bad_request", "wechat integrations cannot be changed through the API.")
 
 
 def test_it_deletes_and_unregisters_the_webhook(api, app_jwt, app, platform, make_user):
