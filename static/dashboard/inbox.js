@@ -133,13 +133,19 @@
     var link = rows[next].querySelector("a");
     if (link) {
       link.scrollIntoView({ block: "nearest" });
+      htmx.process(link);  // a just-refreshed list may not have settled: see press()
       link.click();
     }
   }
 
+  // htmx processes swapped-in content only when it settles (20 ms later):
+  // a key pressed in between would submit the form natively (a full page
+  // load), so the form is processed first (a no-op once htmx has done it).
   function press(selector) {
     var button = document.querySelector(selector);
-    if (button && !button.disabled) button.click();
+    if (!button || button.disabled) return;
+    if (button.form) htmx.process(button.form);
+    button.click();
   }
 
   document.addEventListener("keydown", function (event) {
