@@ -117,21 +117,33 @@ def _contact(app_user: AppUser) -> dict:
     }
 
 
-def _context(request, app, view: str, selected: AppUser | None, *, status_form=None, assign_form=None) -> dict:
+def _part(request) -> str | None:
+    """The partial an htmx request asks for (module docstring); None for
+    the whole page (a plain request, or htmx restoring its history)."""
+    if not request.htmx or request.htmx.history_restore_request:
+        return None
+    wanted = request.GET.get("part") or request.htmx.target
+    return wanted if wanted in PARTS else "inbox-body"
+
+
+def _context(request, app, view: str, selected: AppUser | None, *, part: str | None = None, status_form=None,
+             assign_form=None) -> dict:
+    """What the template needs; the pane's parts skip the list's queries."""
     member = app.membership
     query = request.GET.get("q", "")[:255].strip()
-    counts = inbox.counts(app, member)
-    views = [{"name": name, "label": VIEW_LABELS[name], "count": counts[name], "url": _url(app, name, query=query),
-              "current": name == view} for name in inbox.VIEWS]
-    context = app_context(
-        app, "inbox", view=view, view_label=VIEW_LABELS[view], views=views, query=query,
-        rows=_rows(app, member, view, query), selected=selected, view_url=_url(app, view),
-        here=_url(app, view, selected, query), presets=SNOOZE_PRESETS[:-1],
-    )
+    context = app_context(app, "inbox", view=view, view_label=VIEW_LABELS[view], query=query, selected=selected,
+                          view_url=_url(app, view), here=_url(app, view, selected, query),
+                          presets=SNOOZE_PRESETS[:-1])
+    if part not in ("inbox-pane", "inbox-controls"):
+        counts = inbox.counts(app, member)
+        context["views"] = [{"name": name, "label": VIEW_LABELS[name], "count": counts[name],
+                             "url": _url(app, name, query=query), "current": name == view} for name in inbox.VIEWS]
+        context["rows"] = _rows(app, member, view, query)
     if selected is not None:
         members = _members(app)
+        if part != "inbox-controls":
+            context.update(_contact(selected))
         context.update(
-            _contact(selected),
             members=members, me=member,
             status_form=status_form or StatusForm(),
             assign_form=assign_form or AssignForm(members=members, me=member),
@@ -141,10 +153,7 @@ def _context(request, app, view: str, selected: AppUser | None, *, status_form=N
     return context
 
 
-def _render(request, context: dict, status: int = 200, part: str | None = None):
-    if part is None and request.htmx and not request.htmx.history_restore_request:
-        wanted = request.GET.get("part") or request.htmx.target
-        part = wanted if wanted in PARTS else "inbox-body"
+def _render(request, context: dict, part: str | None, status: int = 200):
     return render(request, INBOX + (f"#{part}" if part else ""), context, status=status)
 
 
@@ -153,8 +162,8 @@ def _render(request, context: dict, status: int = 200, part: str | None = None):
 @require_GET
 def inbox_page(request, app_id, view=DEFAULT_VIEW, user_id=None):
     app = access.app_for(request.user, app_id)
-    view = _view(view)
-    return _render(request, _context(request, app, view, _selected(app, user_id)))
+    view, part = _view(view), _part(request)
+    return _render(request, _context(request, app, view, _selected(app, user_id), part=part), part)
 
 
 # ------------------------------------------------------------------ changes
@@ -168,12 +177,12 @@ def _change(request, app, view, app_user, form, field):
             inbox.update_conversation(app_user, form.changes, by=app.membership)
         except ServiceError as error:
             form.add_error(None, error.description)
+    part = "inbox-controls" if request.htmx else None
     if form.errors:
-        context = _context(request, app, view, app_user, **{field: form})
-        return _render(request, context, INVALID, "inbox-controls" if request.htmx else None)
+        return _render(request, _context(request, app, view, app_user, part=part, **{field: form}), part, INVALID)
     if not request.htmx:
         return redirect(_url(app, view, app_user))
-    return _render(request, _context(request, app, view, _selected(app, app_user.id)), part="inbox-controls")
+    return _render(request, _context(request, app, view, _selected(app, app_user.id), part=part), part)
 
 
 @login_required
