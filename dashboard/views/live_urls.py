@@ -1,12 +1,18 @@
-"""Routes of the live dashboard: users, conversations, composer, Log tab, overview."""
+"""Routes of the live dashboard: the inbox, users, conversations, composer, Log tab, overview."""
 
 from django.urls import path
 
-from dashboard.views import appusers, conversations, logs, overview
+from dashboard.views import appusers, conversations, inbox, logs, overview
 
 U = "apps/<str:app_id>/users/<str:user_id>/"
+INBOX = "apps/<str:app_id>/inbox/"
 
 urlpatterns = [
+    path(INBOX, inbox.inbox_page, name="live_inbox"),
+    path(INBOX + "<str:view>/", inbox.inbox_page, name="live_inbox_view"),
+    path(INBOX + "<str:view>/<str:user_id>/", inbox.inbox_page, name="live_inbox_conversation"),
+    path(INBOX + "<str:view>/<str:user_id>/status/", inbox.change_status, name="live_inbox_status"),
+    path(INBOX + "<str:view>/<str:user_id>/assign/", inbox.assign, name="live_inbox_assign"),
     path("apps/<str:app_id>/overview/", overview.overview, name="live_overview"),
     path("apps/<str:app_id>/users/", appusers.user_list, name="live_users"),
     path("apps/<str:app_id>/users/new/", appusers.create_user, name="live_user_create"),

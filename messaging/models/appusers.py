@@ -1,5 +1,7 @@
 """End users of an app and the clients (channels) they are reachable on."""
 
+import zlib
+
 from django.db import connections, models
 from django.utils import timezone
 
@@ -28,6 +30,13 @@ class AppUserQuerySet(models.QuerySet):
             " ORDER BY CASE WHEN u.id = %s THEN 0 ELSE 1 END LIMIT 1",
             [app.pk, ref, ref, ref],
         )), None)
+
+
+def visitor_name(app_user_id: str) -> str:
+    """"Visitor 4821": a stable, readable name for an anonymous user, four
+    digits from a CRC of the `_id` (the same id always gives the same name;
+    two visitors may share one, so pages still show the `_id` beside it)."""
+    return f"Visitor {zlib.crc32(str(app_user_id).encode()) % 10000:04d}"
 
 
 class AppUser(models.Model):
@@ -102,7 +111,10 @@ class AppUser(models.Model):
 
     @property
     def display_name(self) -> str:
-        return self.full_name or self.user_id or self.email or self.id
+        """What people see for this user everywhere (inbox, Users, Log
+        summaries): the name, else userId, else email, else a readable
+        visitor name (an anonymous widget visitor has only a hex `_id`)."""
+        return self.full_name or self.user_id or self.email or visitor_name(self.id)
 
     def __str__(self):
         return self.display_name

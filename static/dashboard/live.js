@@ -378,6 +378,9 @@
 
   function handle(frame) {
     if (frame.type !== "event") return;
+    // The hook for other page scripts (static/dashboard/inbox.js): every
+    // event frame, as it came, on the document.
+    document.dispatchEvent(new CustomEvent("parley:frame", { detail: frame }));
     var kind = frame.kind || "";
     var detail = frame.detail || {};
     if (kind === "message:appUser") notifyUserMessage(frame);
@@ -402,6 +405,7 @@
   }
 
   function catchUp() {
+    document.dispatchEvent(new CustomEvent("parley:catchup"));
     if (page === "log") refreshLogList();
     if (page === "users") refreshUsers();
     if (page === "conversation") refreshConversation();

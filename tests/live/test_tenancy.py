@@ -57,6 +57,11 @@ HX = {"HTTP_HX_REQUEST": "true"}
 # Route (as the resolver spells it) -> check. Dashboard routes first.
 ROUTES = {
     # Live dashboard (this work).
+    "apps/<str:app_id>/inbox/": "tenant",
+    "apps/<str:app_id>/inbox/<str:view>/": "tenant",
+    "apps/<str:app_id>/inbox/<str:view>/<str:user_id>/": "tenant",
+    "apps/<str:app_id>/inbox/<str:view>/<str:user_id>/status/": "tenant",
+    "apps/<str:app_id>/inbox/<str:view>/<str:user_id>/assign/": "tenant",
     "apps/<str:app_id>/overview/": "tenant",
     "apps/<str:app_id>/users/": "tenant",
     "apps/<str:app_id>/users/new/": "tenant",
@@ -219,6 +224,7 @@ def team_b(stranger, stranger_team, stranger_app, bob):
         "integrationId": integration.id,
         "keyId": stranger_app.test_key.key_id,
         "deviceId": bob.clients.get().external_id,
+        "view": "resolved",
         "channel": "web",
         "rest": "apps",
         "name": "uploads/nothing-here.png",
