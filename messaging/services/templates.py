@@ -7,6 +7,7 @@ descriptions are the API's wording. The dashboard translates them for people.
 """
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from messaging.models import TEMPLATE_NAME_MAX_LENGTH, MessageTemplate
@@ -70,8 +71,7 @@ def list_templates(app, *, query: str = ""):
     rows = MessageTemplate.objects.for_app(app)
     query = (query or "").strip()
     if query:
-        rows = [t for t in rows if query.lower() in t.name.lower()
-                or query.lower() in str(t.message.get("text") or "").lower()]
+        rows = rows.filter(Q(name__icontains=query) | Q(message__text__icontains=query))
     return list(rows)
 
 
