@@ -102,7 +102,8 @@ MODES = [("reply", "Reply"), ("note", "Note")]
 
 class ComposerForm(NoColon, forms.Form):
     mode = forms.ChoiceField(label="Write", choices=MODES, initial="reply", widget=forms.RadioSelect, required=False)
-    type = forms.ChoiceField(label="Message type", choices=MESSAGE_TYPES, initial="text")
+    # Not required: a note (and a pasted image) leaves the type's fields out.
+    type = forms.ChoiceField(label="Message type", choices=MESSAGE_TYPES, initial="text", required=False)
     text = _text("Message", widget=forms.Textarea(attrs={
         "rows": 3, "data-typing": "true",
         "placeholder": "Type a reply… Enter sends, Shift+Enter adds a line, / inserts a canned reply"}))
@@ -236,6 +237,9 @@ class ComposerForm(NoColon, forms.Form):
         if data.get("destination"):
             body["destination"] = {"integrationType": data["destination"]}
         return body
+
+    def clean_type(self):
+        return self.cleaned_data.get("type") or "text"
 
     def template_used(self):
         """The canned reply inserted with `/` (its id rides in `template`), or None."""
