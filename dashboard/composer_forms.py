@@ -238,6 +238,11 @@ class ComposerForm(NoColon, forms.Form):
             body["destination"] = {"integrationType": data["destination"]}
         return body
 
+    def clean_text(self):
+        # A textarea submits its lines with CRLF (HTML's form encoding); a
+        # message's line break is "\n" as the API and the platforms take it.
+        return (self.cleaned_data.get("text") or "").replace("\r\n", "\n")
+
     def clean_type(self):
         return self.cleaned_data.get("type") or "text"
 
