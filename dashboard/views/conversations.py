@@ -34,7 +34,7 @@ from dashboard.views.htmx import INVALID
 from messaging.validators import gravatar_url
 from messaging.client_address import public_base_url
 from messaging.models import Delivery, DeliveryState, LogEntry, Message, Note
-from messaging.services import inbox, media
+from messaging.services import inbox, media, postbacks
 from messaging.services import templates as templates_service
 from messaging.services.business_reads import mark_read_by_business
 from messaging.services import messages as messages_service
@@ -162,10 +162,18 @@ def decorate_note(note: Note) -> Note:
 
 
 def decorate_postback(entry: LogEntry) -> LogEntry:
+    """A postback as "picked: <the button's label>": the event keeps the
+    label when the platform sent it; else it is the button's own, found by
+    its `_id` among the user's recent business messages; the payload last."""
     action = (entry.detail or {}).get("action") or {}
     entry.entry = "postback"
     entry.received_ms = millis(entry.created_at)
-    entry.picked_text = str(action.get("text") or action.get("payload") or "")
+    text = action.get("text")
+    if not text and action.get("_id") and entry.app_user_id:
+        message = postbacks.message_with_action(entry.app_user, str(action["_id"]))
+        button = postbacks.action_of(message, str(action["_id"])) if message is not None else None
+        text = (button or {}).get("text")
+    entry.picked_text = str(text or action.get("payload") or "")
     return entry
 
 
@@ -182,13 +190,13 @@ def _thread(app_user, messages, has_older, has_newer, *, after=None, before=None
     if has_newer and messages and before is None:
         end = messages[-1].received
     notes = inbox.notes_of(app_user)
-    postbacks = LogEntry.objects.filter(app_user=app_user, kind="postback").order_by("created_at", "id")
+    pressed = LogEntry.objects.filter(app_user=app_user, kind="postback").order_by("created_at", "id")
     if start is not None:
-        notes, postbacks = notes.filter(created_at__gt=start), postbacks.filter(created_at__gt=start)
+        notes, pressed = notes.filter(created_at__gt=start), pressed.filter(created_at__gt=start)
     if end is not None:
-        notes, postbacks = notes.filter(created_at__lte=end), postbacks.filter(created_at__lte=end)
+        notes, pressed = notes.filter(created_at__lte=end), pressed.filter(created_at__lte=end)
     extra = [decorate_note(n) for n in notes[:PAGE_SIZE * 2]] + [
-        decorate_postback(p) for p in postbacks[:PAGE_SIZE * 2]]
+        decorate_postback(p) for p in pressed.select_related("app_user")[:PAGE_SIZE * 2]]
     return sorted([*messages, *extra], key=lambda e: e.received_ms)
 
 
@@ -210,7 +218,7 @@ def note_fragment(app, app_user, note_id) -> str:
 
 
 def postback_fragment(app, app_user, log_id) -> str:
-    entry = LogEntry.objects.filter(app_user=app_user, kind="postback", pk=log_id).first()
+    entry = LogEntry.objects.select_related("app_user").filter(app_user=app_user, kind="postback", pk=log_id).first()
     if entry is None:
         return ""
     return render_to_string(CONVERSATION + "#postback", {"app": app, "app_user": app_user,

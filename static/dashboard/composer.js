@@ -49,6 +49,8 @@
     // A note is text only: the message's own fields sit out (disabled, so
     // not submitted).
     f.querySelectorAll(".composer-attach, .row-form, details.repeat, [data-for-types]").forEach(function (el) {
+      // The sender stays as it is: the next reply is still theirs.
+      if (el.classList.contains("sender") || el.closest(".sender")) return;
       el.classList.toggle("sits-out", note);
       el.querySelectorAll("input, select, textarea").forEach(function (field) { field.disabled = note; });
     });
@@ -234,14 +236,20 @@
     });
   }
 
+  // Once per composer: htmx replaces the whole composer after each send
+  // (its settle event's target is not always the new element), so a fresh
+  // one is recognised by its missing mark.
   function setUp() {
+    var f = form();
+    if (!f || f.dataset.ready) return false;
+    f.dataset.ready = "true";
     syncMode();
     fadeNotices();
+    return true;
   }
 
-  document.body.addEventListener("htmx:afterSettle", function (event) {
-    if (event.target && event.target.id === "composer") {
-      setUp();
+  document.body.addEventListener("htmx:afterSettle", function () {
+    if (setUp()) {
       var area = textarea();
       if (area) area.focus();  // ready for the next reply
     }

@@ -12,6 +12,7 @@ with a web user on the SDK websocket and a webhook receiver on loopback:
 """
 
 import base64
+import re
 
 import pytest
 from playwright.sync_api import expect
@@ -19,6 +20,7 @@ from playwright.sync_api import expect
 from messaging.models import Message, Webhook
 from messaging.services import templates
 from messaging.services.messages import post_message
+from messaging.services.postbacks import record_postback
 from tests.conftest import PASSWORD
 from tests.live.test_browser import SdkUser
 from tests.support.browser import screenshot
@@ -143,6 +145,7 @@ def test_an_agent_replies_inserts_a_canned_reply_adds_a_note_and_pastes_an_image
         frame = sdk.receive_until(lambda f: f["type"] == "message" and f["message"]["role"] == "appMaker")
         assert frame["message"]["text"] == "Hi 😀\nLine two"
         sent_id = frame["message"]["_id"]
+        sender = frame["message"].get("name")
         row = page.locator(f"#m-{sent_id}")
         expect(row).to_contain_text("Line two")
         expect(row.locator("[data-delivery-state]").first).to_have_text("Sent")
@@ -199,6 +202,7 @@ def test_an_agent_replies_inserts_a_canned_reply_adds_a_note_and_pastes_an_image
         box.press("Enter")
         frame = sdk.receive_until(lambda f: f["type"] == "message" and f["message"]["role"] == "appMaker")
         assert frame["message"]["text"] == "Plain again" and frame["message"]["type"] == "text"
+        assert frame["message"].get("name") == sender  # a note in between keeps the sender
         # The user's socket never heard the note.
         assert "Wendy is a VIP" not in str(frame)
         expect(page.locator("#composer .notice")).to_have_text("Sent.")
@@ -220,6 +224,23 @@ def test_an_agent_replies_inserts_a_canned_reply_adds_a_note_and_pastes_an_image
         expect(image_row.get_by_role("link", name="Open the image full size")).to_have_attribute(
             "href", frame["message"]["mediaUrl"])
         screenshot(page, "conversation-image")
+
+        # The thread shows what the customer did, live: a postback as
+        # "picked:", a location as a map link.
+        post_message(user, role="appMaker", fields={"type": "text", "text": "Lunch?", "actions": [
+            {"_id": "tacos-button", "type": "postback", "text": "Tacos", "payload": "TACOS"}]})
+        record_postback(user, user.clients.get(), {"_id": "tacos-button", "payload": "TACOS"})
+        expect(page.locator("#message-list li.msg-postback")).to_contain_text("picked: Tacos")
+        sdk.send({"type": "message", "ref": "r2", "message": {"type": "location",
+                                                              "coordinates": {"lat": 45.5, "long": -73.56}}})
+        expect(page.get_by_role("link", name=re.compile("Location: 45.5, -73.56"))).to_have_attribute(
+            "href", re.compile(r"^https://www\.openstreetmap\.org/\?mlat=45\.500000"))
+        screenshot(page, "conversation-thread")
+
+        # At a phone's width nothing overflows sideways (the user ID wraps).
+        page.set_viewport_size({"width": 390, "height": 800})
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        screenshot(page, "conversation-390")
 
         # The webhook heard the replies and never the note.
         wait_until(lambda: any("Plain again" in r.body.decode() for r in receiver.received()), timeout=15)
