@@ -526,3 +526,18 @@ def test_team_bs_notes_and_inbox_events_never_reach_team_as_socket(client, owner
         await mine.disconnect()
 
     async_to_sync(scenario)()
+
+
+@pytest.mark.django_db
+def test_team_bs_canned_replies_never_show_on_team_as_pages(owner_client, app, alice, team_b):
+    """The composer's `/` list and the Canned replies page list A's own only."""
+    templates.create_template(app, name="A hours", message={"type": "text", "text": "A opens at 9"})
+    for path in (f"/apps/{app.id}/users/{alice.id}/", f"/apps/{app.id}/canned/"):
+        body = owner_client.get(path).content.decode()
+        assert "A opens at 9" in body, path
+        assert "team B canned" not in body and "team B reply" not in body, path
+    # Naming B's template in A's composer sends none of its content.
+    owner_client.post(f"/apps/{app.id}/users/{alice.id}/send/",
+                      {"type": "text", "text": "hello", "template": team_b["template_id"]}, **HX)
+    sent = Message.objects.get(app_user=alice, role="appMaker")
+    assert sent.text == "hello" and sent.actions == []
