@@ -345,6 +345,9 @@
     document.addEventListener("input", function (event) {
       var target = event.target;
       if (!target.matches || !target.matches("#composer-form textarea[data-typing]")) return;
+      // A private note is the team's: the user never sees anyone typing it.
+      var mode = target.form && target.form.querySelector("input[name=mode]:checked");
+      if (mode && mode.value === "note") { stopTyping(false); return; }
       if (!target.value.trim()) { stopTyping(false); return; }
       if (!isTyping) { isTyping = true; postTyping("typing:start"); }
       clearTimeout(pauseTimer);
