@@ -17,7 +17,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from messaging.models import Message, Webhook
+from messaging.models import LogEntry, Message, Webhook
 from messaging.services import templates
 from messaging.services.messages import post_message
 from messaging.services.postbacks import record_postback
@@ -182,6 +182,7 @@ def test_an_agent_replies_inserts_a_canned_reply_adds_a_note_and_pastes_an_image
         # A private note: in the thread, marked, never sent.
         page.get_by_role("radio", name="Note").check()
         expect(page.locator("#composer-send")).to_have_text("Add note")
+        starts = LogEntry.objects.filter(kind="typing:appMaker", detail__state="start").count()
         box = composer_text(page)
         box.press_sequentially("Wendy is a VIP")
         box.press("Enter")
@@ -189,6 +190,8 @@ def test_an_agent_replies_inserts_a_canned_reply_adds_a_note_and_pastes_an_image
         expect(note).to_contain_text("Wendy is a VIP")
         expect(note).to_contain_text("visible to your team only")
         screenshot(page, "conversation-note")
+        # Writing a note never shows the user anyone typing.
+        assert LogEntry.objects.filter(kind="typing:appMaker", detail__state="start").count() == starts
 
         # Back to replying: an image URL left under another type is not sent.
         expect(page.locator("#composer .notice")).to_have_text("Note added.")
