@@ -70,7 +70,8 @@ FOR_PEOPLE = [
     (r"only be sent alone or together", "Quick replies and location requests can't be mixed with other kinds of button."),
     (r"list messages take", "A list can't carry quick replies or location requests."),
     (r"destination", "This person can't be reached on that channel: pick another one or Automatic."),
-    (r"image|source", "That file isn't an image we can send: use a JPEG, PNG, GIF or WebP."),
+    (r"source is too large", "That image is too large to send: pick a smaller one."),
+    (r"source is empty|source must be a JPEG", "That file isn't an image we can send: use a JPEG, PNG, GIF or WebP."),
 ]
 
 

@@ -218,3 +218,15 @@ def test_png_helper_is_a_png():
     from messaging.services.media import sniff
 
     assert sniff(io.BytesIO(png()).read(16)) == "png"
+
+
+@pytest.mark.parametrize("description, words", [
+    ("actions[0].uri is required.", "Add a web address starting with https://."),
+    ("source is too large: 9 bytes, the limit is 1 bytes.", "That image is too large to send: pick a smaller one."),
+    ("source must be a JPEG, PNG, GIF or WebP image (checked by content).", "use a JPEG, PNG, GIF or WebP"),
+    ("Something new the API says.", "Something new the API says."),
+])
+def test_for_people_words_the_apis_refusals(description, words):
+    from dashboard.composer_forms import for_people
+
+    assert words in for_people(description)
