@@ -3,13 +3,23 @@ retention and the Log tab's filters.
 
 The composer turns its fields into a Smooch message body and validates it
 with the API's own `validate_message`, so the dashboard and POST /messages
-accept and refuse exactly the same messages; the API's error description is
-shown on the form and nothing is sent.
+accept and refuse exactly the same messages and nothing is sent. The form
+shows the refusal in words for people (`for_people`: "Add a web address
+starting with https://"); the API keeps its own wording.
+
+The composer only reads the fields of the chosen type (an image URL left
+in a closed "Image" disclosure is not sent with a carousel), and its
+"Note" mode stores a private note (services.inbox.add_note) instead.
 """
+import re
+
 
 from django import forms
 
 from messaging.integrations.registry import integration_class
+from messaging.models import NOTE_MAX_LENGTH, TEMPLATE_NAME_MAX_LENGTH
+from messaging.services import templates as templates_service
+from messaging.services.errors import ServiceError
 
 from messaging.validators import (
     ValidationError,
@@ -46,6 +56,33 @@ class NoColon:
         super().__init__(*args, **kwargs)
 
 
+# The API's descriptions (messaging.validators) -> what a person is told.
+# Matched in order against the description; the API's own text is shown
+# when none matches.
+FOR_PEOPLE = [
+    (r"uri is required|must be an http or https URL|uri must", "Add a web address starting with https://."),
+    (r"mediaUrl is required", "Add an image: upload one, paste one, or give its web address (https://…)."),
+    (r"text is required for a text message", "Write a message first (or add a button)."),
+    (r"items is required|must hold 1 to|needs at least 1 item", "Add at least one item with a title and a button."),
+    (r"actions\[\d+\]\.text is required|\.text is required", "Give every button a label."),
+    (r"payload is required", "Give the postback or quick-reply button a payload (what your bot receives)."),
+    (r"email must be an email address", "The sender email doesn't look like an email address (name@example.com)."),
+    (r"only be sent alone or together", "Quick replies and location requests can't be mixed with other kinds of button."),
+    (r"list messages take", "A list can't carry quick replies or location requests."),
+    (r"destination", "This person can't be reached on that channel: pick another one or Automatic."),
+    (r"source is too large", "That image is too large to send: pick a smaller one."),
+    (r"source is empty|source must be a JPEG", "That file isn't an image we can send: use a JPEG, PNG, GIF or WebP."),
+]
+
+
+def for_people(description: str) -> str:
+    """An API error description in plain words for the dashboard's forms."""
+    for pattern, words in FOR_PEOPLE:
+        if re.search(pattern, description or ""):
+            return words
+    return description
+
+
 def _text(label, **kwargs):
     return forms.CharField(label=label, required=False, strip=False, **kwargs)
 
@@ -61,9 +98,19 @@ def destination_label(platform: str) -> str:
     return label
 
 
+MODES = [("reply", "Reply"), ("note", "Note")]
+
+
 class ComposerForm(NoColon, forms.Form):
-    type = forms.ChoiceField(label="Message type", choices=MESSAGE_TYPES, initial="text")
-    text = _text("Message", widget=forms.Textarea(attrs={"rows": 3, "data-typing": "true"}))
+    mode = forms.ChoiceField(label="Write", choices=MODES, initial="reply", widget=forms.RadioSelect, required=False)
+    # Not required: a note (and a pasted image) leaves the type's fields out.
+    type = forms.ChoiceField(label="Message type", choices=MESSAGE_TYPES, initial="text", required=False)
+    text = _text("Message", widget=forms.Textarea(attrs={
+        "rows": 3, "data-typing": "true",
+        "placeholder": "Type a reply… Enter sends, Shift+Enter adds a line, / inserts a canned reply"}))
+    image = forms.FileField(label="Attach an image", required=False,
+                            widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/gif,image/webp"}))
+    template = forms.CharField(required=False, widget=forms.HiddenInput())
     media_url = _text("Image URL", widget=forms.URLInput(attrs={"placeholder": "https://…"}))
     name = _text("Sender name", max_length=255)
     email = _text("Sender email", max_length=255, widget=forms.EmailInput())
@@ -84,6 +131,14 @@ class ComposerForm(NoColon, forms.Form):
         self.fields["destination"].choices = [("", "Automatic (preferred channel + copies)")] + [
             (p, destination_label(p)) for p in platforms
         ]
+        # The counter's limit per choice: a channel's own, and for Automatic
+        # the preferred channel's (the most recently seen one), which gets the text.
+        self.limits = {p: integration_class(p).limits.text or 0 for p in platforms}
+        preferred = (app_user.clients.filter(active=True, pending=False).order_by("-last_seen")
+                     .values_list("platform", flat=True).first())
+        self.limits[""] = self.limits.get(preferred, 0)
+        self.limit_names = {p: integration_class(p).label or p for p in platforms}
+        self.limit_names[""] = self.limit_names.get(preferred, "")
         for i in range(ACTION_ROWS):
             self.fields[f"action_{i}_type"] = forms.ChoiceField(
                 label=f"Button {i + 1} type", choices=ACTION_TYPES, required=False
@@ -142,7 +197,11 @@ class ComposerForm(NoColon, forms.Form):
         if data["type"] == "image" and data.get("media_url", "").strip():
             body["mediaUrl"] = data["media_url"].strip()
         actions = []
-        for i in range(ACTION_ROWS):
+        template = self.template_used()
+        if template is not None and template.message.get("actions") and data["type"] == "text":
+            # A canned reply's buttons go with its (possibly edited) text.
+            actions.extend(template.message["actions"])
+        for i in range(ACTION_ROWS if data["type"] != "image" else 0):
             type_ = data.get(f"action_{i}_type")
             if type_:
                 actions.append(
@@ -180,14 +239,77 @@ class ComposerForm(NoColon, forms.Form):
             body["destination"] = {"integrationType": data["destination"]}
         return body
 
+    def clean_text(self):
+        # A textarea submits its lines with CRLF (HTML's form encoding); a
+        # message's line break is "\n" as the API and the platforms take it.
+        return (self.cleaned_data.get("text") or "").replace("\r\n", "\n")
+
+    def clean_type(self):
+        return self.cleaned_data.get("type") or "text"
+
+    def template_used(self):
+        """The canned reply inserted with `/` (its id rides in `template`), or None."""
+        template_id = (self.cleaned_data.get("template") or "").strip()
+        if not template_id:
+            return None
+        try:
+            return templates_service.get_template(self.app_user.app, template_id)
+        except ServiceError:
+            return None
+
+    @property
+    def is_note(self) -> bool:
+        return self.cleaned_data.get("mode") == "note"
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        if cleaned.get("mode") == "note":
+            if not cleaned.get("text", "").strip():
+                self.add_error(None, "Write the note first.")
+            elif len(cleaned["text"].strip()) > NOTE_MAX_LENGTH:
+                self.add_error(None, f"A note can be at most {NOTE_MAX_LENGTH:,} characters long.")
+            return cleaned
+        body = self.message_body()
+        if cleaned.get("image") is not None:
+            # An uploaded or pasted image: checked here with a stand-in URL,
+            # stored by the view only once everything else passed.
+            body["type"] = "image"
+            body["mediaUrl"] = "https://parley.invalid/pending-upload"
+            body.pop("actions", None)
+            body.pop("items", None)
+        try:
+            self.message_fields = validate_message(body, role="appMaker", app_user=self.app_user)
+        except ValidationError as error:
+            self.add_error(None, for_people(error.description))
+        return cleaned
+
+
+class CannedReplyForm(NoColon, forms.Form):
+    """A canned reply: a text message template of the app."""
+
+    name = forms.CharField(label="Name", max_length=TEMPLATE_NAME_MAX_LENGTH,
+                           help_text="What you type after / to find it, e.g. “opening hours”.")
+    text = forms.CharField(label="Reply text", strip=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args, app, **kwargs):
+        self.app = app
+        self.template = None
+        super().__init__(*args, **kwargs)
+
     def clean(self):
         cleaned = super().clean()
         if self.errors:
             return cleaned
         try:
-            self.message_fields = validate_message(self.message_body(), role="appMaker", app_user=self.app_user)
-        except ValidationError as error:
-            self.add_error(None, error.description)
+            self.template = templates_service.create_template(
+                self.app, name=cleaned["name"], message={"type": "text", "text": cleaned["text"]})
+        except ServiceError as error:
+            if error.status == 409:
+                self.add_error("name", "You already have a canned reply with this name: pick another one.")
+            else:
+                self.add_error(None, for_people(error.description))
         return cleaned
 
 

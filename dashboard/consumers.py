@@ -10,6 +10,19 @@ forwards each `parley.event` of the fan-out (several at once come as one
 static/dashboard/live.js, which refetches the server-rendered partials it
 concerns (so every piece of text on screen is escaped by Django's templates;
 the few strings the script shows itself go through textContent).
+
+Live fragments (issue 15, item 6): a conversation page tells its socket
+which conversation it shows (`{"type": "watch", "appUserId": ...}`, checked
+to be a user of this app). For that user's message, delivery, failover,
+note and postback events the frame then carries `html`: the rendered
+`message`, `note` or `postback` partial of
+templates/dashboard/live/conversation.html, which the page swaps in by id
+(or appends). So a business send costs the page its one POST, and a user
+message no request at all; the business read marker moves here, as the
+page's refetch used to move it. Why not htmx's ws extension: the page
+already holds this socket (status, reconnect with catch-up, notifications,
+access re-checks); a second socket per page would double the connections
+and the reconnect logic, so live.js swaps the fragment itself.
 """
 
 import logging
@@ -19,7 +32,8 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from messaging.events import app_group, member_group
-from messaging.models import App
+from messaging.models import App, AppUser
+from messaging.services.business_reads import mark_read_by_business
 
 logger = logging.getLogger(__name__)
 
@@ -62,8 +76,39 @@ def frame_for(event: dict) -> dict:
     return frame
 
 
+def watched_user(app_id: str, app_user_id) -> AppUser | None:
+    if not isinstance(app_user_id, str) or len(app_user_id) > 64:
+        return None
+    return AppUser.objects.select_related("app").filter(app_id=app_id, pk=app_user_id).first()
+
+
+def fragment_for(app_user: AppUser, event: dict) -> str:
+    """The rendered partial an event of the watched conversation shows, or ""."""
+    # Imported here: the view module pulls in forms and templates the
+    # socket needs only when a page watches a conversation.
+    from dashboard.views import conversations
+
+    kind = event.get("kind") or ""
+    detail = event.get("detail") or {}
+    app = app_user.app
+    if kind == "note:created":
+        note = detail.get("note") or {}
+        return conversations.note_fragment(app, app_user, note.get("_id"))
+    if kind == "postback" and event.get("logId"):
+        return conversations.postback_fragment(app, app_user, event["logId"])
+    message = detail.get("message")
+    message_id = message.get("_id") if isinstance(message, dict) else detail.get("messageId")
+    if not message_id or not (kind.startswith("message:") or kind.startswith("delivery:") or kind == "failover"):
+        return ""
+    if kind == "message:appUser":
+        # The page shows it: read by the business, as the page's refetch did.
+        mark_read_by_business(app_user)
+    return conversations.message_fragment(app, app_user, message_id)
+
+
 class DashboardEventsConsumer(AsyncJsonWebsocketConsumer):
     group = None
+    watching = None  # the AppUser whose conversation the page shows
     member = None  # the member's own group (told when their access changes)
     app_id = None
     checked_at = 0.0
@@ -110,8 +155,12 @@ class DashboardEventsConsumer(AsyncJsonWebsocketConsumer):
             await self.still_member()
 
     async def receive_json(self, content, **kwargs):
-        if isinstance(content, dict) and content.get("type") == "ping":
+        if not isinstance(content, dict):
+            return
+        if content.get("type") == "ping":
             await self.send_json({"type": "pong"})
+        elif content.get("type") == "watch" and self.group:
+            self.watching = await database_sync_to_async(watched_user)(self.app_id, content.get("appUserId"))
 
     async def parley_events(self, message):
         """Several events of one change, published together (events.batch)."""
@@ -123,4 +172,9 @@ class DashboardEventsConsumer(AsyncJsonWebsocketConsumer):
             return
         if time.monotonic() - self.checked_at > RECHECK_SECONDS and not await self.still_member():
             return
-        await self.send_json(frame_for(event))
+        frame = frame_for(event)
+        if self.watching is not None and event.get("appUserId") == self.watching.pk:
+            html = await database_sync_to_async(fragment_for)(self.watching, event)
+            if html:
+                frame["html"] = html
+        await self.send_json(frame)

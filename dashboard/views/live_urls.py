@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from dashboard.views import appusers, conversations, inbox, logs, overview
+from dashboard.views import appusers, canned, conversations, inbox, logs, overview
 
 U = "apps/<str:app_id>/users/<str:user_id>/"
 INBOX = "apps/<str:app_id>/inbox/"
@@ -23,6 +23,8 @@ urlpatterns = [
     path(U + "typing/", conversations.typing, name="live_typing"),
     path(U + "avatar/", conversations.avatar, name="live_avatar"),
     path(U + "deliveries/<int:delivery_id>/resend/", conversations.resend, name="live_resend"),
+    path("apps/<str:app_id>/canned/", canned.canned_replies, name="live_canned"),
+    path("apps/<str:app_id>/canned/<str:template_id>/delete/", canned.delete_canned_reply, name="live_canned_delete"),
     path("apps/<str:app_id>/log/", logs.log_tab, name="live_log"),
     path("apps/<str:app_id>/log/retention/", logs.retention, name="live_log_retention"),
 ]

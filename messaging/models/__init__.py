@@ -12,6 +12,7 @@ from messaging.models.messages import (
     Purpose,
 )
 from messaging.models.messages import Role as MessageRole
+from messaging.models.templates import TEMPLATE_NAME_MAX_LENGTH, MessageTemplate
 from messaging.models.timers import Timer
 from messaging.models.webhooks import WebhookAttempt, WebhookEvent, WebhookEventState
 
@@ -33,6 +34,8 @@ __all__ = [
     "NOTE_MAX_LENGTH",
     "Note",
     "MessageRole",
+    "MessageTemplate",
+    "TEMPLATE_NAME_MAX_LENGTH",
     "MessageType",
     "PlatformEvent",
     "PlatformEventState",

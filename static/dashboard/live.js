@@ -2,9 +2,11 @@
  *
  * One websocket per page (/ws/dashboard/events/<appId>/) carries the app's
  * events as small JSON frames. The script never renders event text into
- * HTML: it refetches the server-rendered partials an event concerns (Django
- * escapes everything there) and swaps them in; the few strings it shows
- * itself (status, typing, notifications) go through textContent.
+ * HTML: on the conversation page the frames of the open conversation carry
+ * the server-rendered partial itself (`html`, rendered and escaped by
+ * Django, dashboard/consumers.py), swapped in by id; elsewhere it refetches
+ * the partials an event concerns. The few strings it shows itself
+ * (status, typing, notifications) go through textContent.
  * After a dropped connection it reconnects with backoff and refetches the
  * page's partials (catch-up).
  */
@@ -343,6 +345,9 @@
     document.addEventListener("input", function (event) {
       var target = event.target;
       if (!target.matches || !target.matches("#composer-form textarea[data-typing]")) return;
+      // A private note is the team's: the user never sees anyone typing it.
+      var mode = target.form && target.form.querySelector("input[name=mode]:checked");
+      if (mode && mode.value === "note") { stopTyping(false); return; }
       if (!target.value.trim()) { stopTyping(false); return; }
       if (!isTyping) { isTyping = true; postTyping("typing:start"); }
       clearTimeout(pauseTimer);
@@ -359,20 +364,38 @@
     scrollToEnd();
   }
 
-  // Show the composer fields that fit the chosen message type.
-  function syncTypeFields() {
-    var form = document.getElementById("composer-form");
-    if (!form || !form.elements.type) return;
-    var type = form.elements.type.value;
-    form.querySelectorAll("[data-for-types]").forEach(function (el) {
-      el.hidden = el.getAttribute("data-for-types").split(" ").indexOf(type) === -1;
+  // The composer's own behaviour (Enter, paste, `/`, counter, the type's
+  // fields) is static/dashboard/composer.js.
+
+  // A fragment the socket rendered (dashboard/consumers.py) for the open
+  // conversation: each top-level <li> replaces the element with its id,
+  // or joins the end of the list. An open delivery detail stays open.
+  function swapFragment(html) {
+    var list = document.getElementById("message-list");
+    if (!list) return false;
+    var template = document.createElement("template");
+    template.innerHTML = html;
+    var items = Array.prototype.slice.call(template.content.children).filter(function (el) {
+      return el.tagName === "LI" && el.id;
     });
+    if (!items.length) return false;
+    items.forEach(function (li) {
+      var current = document.getElementById(li.id);
+      if (current) {
+        if (current.querySelector("details[open]")) {
+          var d = li.querySelector("details"); if (d) d.open = true;
+        }
+        current.replaceWith(li);
+      } else {
+        list.appendChild(li);
+        var empty = list.querySelector("li.empty");
+        if (empty) empty.remove();
+      }
+      processed(li);
+    });
+    scrollToEnd();
+    return true;
   }
-  document.addEventListener("change", function (event) {
-    if (event.target.matches && event.target.matches("#composer-form select[name=type]")) syncTypeFields();
-  });
-  document.body.addEventListener("htmx:afterSettle", syncTypeFields);
-  syncTypeFields();
 
   // --------------------------------------------------------- the socket
 
@@ -390,6 +413,9 @@
       refreshUsers();
     }
     if (page === "conversation" && frame.appUserId === root.dataset.userId) {
+      if (kind === "message:appUser") showUserTyping(false);
+      // The socket carried the rendered part: no request.
+      if (frame.html && swapFragment(frame.html)) return;
       if (kind.indexOf("message:") === 0) {
         if (kind === "message:appUser") showUserTyping(false);
         fetchNewMessages();
@@ -426,6 +452,9 @@
       var frame;
       try { frame = JSON.parse(message.data); } catch (e) { return; }
       if (frame.type === "ready") {
+        if (page === "conversation") {
+          socket.send(JSON.stringify({ type: "watch", appUserId: root.dataset.userId }));
+        }
         setStatus("live", "Live");
         root.dataset.live = "true";
         if (dropped) { dropped = false; catchUp(); }

@@ -43,12 +43,13 @@ from messaging.models import (
     LogEntry,
     Membership,
     Message,
+    MessageTemplate,
     Note,
     Team,
     Webhook,
     WebhookEvent,
 )
-from messaging.services import inbox
+from messaging.services import inbox, templates
 from messaging.services.apps import create_key
 from messaging.services.messages import post_message
 
@@ -72,6 +73,8 @@ ROUTES = {
     "apps/<str:app_id>/users/<str:user_id>/typing/": "tenant",
     "apps/<str:app_id>/users/<str:user_id>/avatar/": "tenant",
     "apps/<str:app_id>/users/<str:user_id>/deliveries/<int:delivery_id>/resend/": "tenant",
+    "apps/<str:app_id>/canned/": "tenant",
+    "apps/<str:app_id>/canned/<str:template_id>/delete/": "tenant",
     "apps/<str:app_id>/log/": "tenant",
     "apps/<str:app_id>/log/retention/": "tenant",
     # Accounts, teams, apps, keys (accounts work).
@@ -196,7 +199,10 @@ def team_b(stranger, stranger_team, stranger_app, bob):
     b_member = Membership.objects.select_related("user").get(user=stranger)
     inbox.update_conversation(bob, {"status": "resolved", "assignee_email": stranger.email}, by=b_member)
     inbox.add_note(bob, b_member, "team B note")
+    canned = templates.create_template(stranger_app, name="team B canned", message={"type": "text",
+                                                                                   "text": "team B reply"})
     return {
+        "template_id": canned.id,
         "integration_id": integration.id,
         "webhook_id": webhook.id,
         "event_id": event.id,
@@ -234,7 +240,7 @@ def team_b(stranger, stranger_team, stranger_app, bob):
 # What must never appear in a response to team A.
 def secrets_of_b(team_b):
     return [team_b["user_id"], "bob-secret", "team B secret", "team B answer", "bob@b.example",
-            "https://b.example/hook", "team B note", "stranger@b.example", *team_b["webhook_secrets"]]
+            "https://b.example/hook", "team B note", "team B canned", "team B reply", "stranger@b.example", *team_b["webhook_secrets"]]
 
 
 def fill(route: str, values: dict) -> str:
@@ -258,6 +264,7 @@ def state_of_b(team_b):
         "users": list(AppUser.objects.values_list("id", "user_id", "given_name", "status", "snoozed_until",
                                                   "assignee_id").order_by("id")),
         "notes": list(Note.objects.values_list("id", "app_user_id", "text").order_by("id")),
+        "templates": list(MessageTemplate.objects.values_list("id", "app_id", "name", "message").order_by("id")),
         "messages": list(Message.objects.values_list("id", "text").order_by("id")),
         "deliveries": list(Delivery.objects.values_list("id", "state").order_by("id")),
         "keys": list(ApiKey.objects.values_list("key_id", "revoked_at").order_by("key_id")),
@@ -529,3 +536,18 @@ def test_team_bs_notes_and_inbox_events_never_reach_team_as_socket(client, owner
         await mine.disconnect()
 
     async_to_sync(scenario)()
+
+
+@pytest.mark.django_db
+def test_team_bs_canned_replies_never_show_on_team_as_pages(owner_client, app, alice, team_b):
+    """The composer's `/` list and the Canned replies page list A's own only."""
+    templates.create_template(app, name="A hours", message={"type": "text", "text": "A opens at 9"})
+    for path in (f"/apps/{app.id}/users/{alice.id}/", f"/apps/{app.id}/canned/"):
+        body = owner_client.get(path).content.decode()
+        assert "A opens at 9" in body, path
+        assert "team B canned" not in body and "team B reply" not in body, path
+    # Naming B's template in A's composer sends none of its content.
+    owner_client.post(f"/apps/{app.id}/users/{alice.id}/send/",
+                      {"type": "text", "text": "hello", "template": team_b["template_id"]}, **HX)
+    sent = Message.objects.get(app_user=alice, role="appMaker")
+    assert sent.text == "hello" and sent.actions == []
