@@ -8,6 +8,7 @@ from tests.support.cast import PASSWORD, add_member
 from tests.support.fake_messenger import FakeMessenger
 from tests.support.fake_platform import FakePlatform
 from tests.support.fake_telegram import FakeTelegram
+from tests.support.fake_mailgun import FakeMailgun
 from tests.support.fake_twilio import FakeTwilio
 from tests.support.fake_whatsapp import FakeWhatsApp
 
@@ -220,6 +221,17 @@ def whatsapp_server():
 def whatsapp(whatsapp_server, settings):
     """The fake WhatsApp Cloud API, as new, at PARLEY_WHATSAPP_API_BASE."""
     return _fresh(whatsapp_server, settings, "PARLEY_WHATSAPP_API_BASE")
+
+
+@pytest.fixture(scope="session")
+def mailgun_server():
+    yield from _serve(FakeMailgun())
+
+
+@pytest.fixture
+def mailgun(mailgun_server, settings):
+    """The fake Mailgun HTTP API, a new account, at PARLEY_MAILGUN_API_BASE."""
+    return _fresh(mailgun_server, settings, "PARLEY_MAILGUN_API_BASE")
 
 
 @pytest.fixture(scope="session")

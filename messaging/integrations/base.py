@@ -326,6 +326,12 @@ class Integration:
     # What the business sets up in the platform's own console (shown under
     # the inbound URL when `verifies_url`).
     setup_hint: str = ""
+    # The platform vouches for the user's id (a PSID, a chat id, a phone
+    # number the carrier delivered from). False for email, whose From can be
+    # forged: the engine then joins a conversation by the `replyToken` the
+    # event carries, and by the sender's id only where that conversation
+    # was itself opened by an unproven id (messaging.services.inbound).
+    sender_verified: bool = True
 
     def __init__(self, integration=None):
         # The app's Integration row (credentials, details, webhook secret).

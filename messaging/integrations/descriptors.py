@@ -27,8 +27,6 @@ DESCRIPTORS = [
     _descriptor("viber", "Viber", Capabilities(
         native=TEXT_IMAGE, text_fallback=frozenset({"carousel", "list", "location"}),
         read_receipts=True, push=True)),
-    _descriptor("email", "Email", Capabilities(
-        native=TEXT_IMAGE, text_fallback=frozenset({"carousel", "list", "location"}), push=True)),
     _descriptor("wechat", "WeChat", Capabilities(
         native=TEXT_IMAGE, text_fallback=frozenset({"carousel", "list", "location"}), push=True)),
 ]

@@ -14,6 +14,7 @@ from django.utils.module_loading import import_string
 
 from messaging.integrations.base import Capabilities, CapabilitiesOnly, Integration
 from messaging.integrations.descriptors import DESCRIPTORS
+from messaging.integrations.email import Email, Mailgun
 from messaging.integrations.messenger import Messenger
 from messaging.integrations.telegram import Telegram
 from messaging.integrations.twilio import Twilio
@@ -28,6 +29,8 @@ def _build() -> dict[str, type[Integration]]:
         Twilio.type: Twilio,
         Messenger.type: Messenger,
         WhatsApp.type: WhatsApp,
+        Email.type: Email,
+        Mailgun.type: Mailgun,
         **{descriptor.type: descriptor for descriptor in DESCRIPTORS},
     }
     for path in settings.PARLEY_EXTRA_INTEGRATIONS:
