@@ -351,11 +351,13 @@ class Email(EmailChannel):
         secret = self.integration.webhook_secret if self.integration is not None else ""
         if not secret or not hmac.compare_digest(_secret_given(request).encode(), secret.encode()):
             raise InboundRefused(f"The {SECRET_HEADER} header (or basic auth password) is missing or wrong.")
-        if request.content_type != "message/rfc822":
-            raise InboundRefused("The body must be one email, sent as Content-Type: message/rfc822.", status=415)
         raw = request.read(MAIL_MAX_BYTES + 1)
         if len(raw) > MAIL_MAX_BYTES:
             raise InboundRefused(f"The email is over {MAIL_MAX_BYTES} bytes.", status=413)
+        if not raw.strip():
+            raise InboundRefused("The body is empty.", status=400)
+        if request.content_type != "message/rfc822":
+            raise InboundRefused("The body must be one email, sent as Content-Type: message/rfc822.", status=415)
         return [self.raw_event(raw)]
 
 

@@ -35,8 +35,7 @@ class Command(BaseCommand):
         if integration is None:
             self.stderr.write(f"No email integration {integration_id}.")
             sys.exit(EX_NOUSER)
-        stdin = getattr(self, "stdin", None) or sys.stdin.buffer
-        raw = stdin.read(MAIL_MAX_BYTES + 1)
+        raw = sys.stdin.buffer.read(MAIL_MAX_BYTES + 1)
         if len(raw) > MAIL_MAX_BYTES:
             self.stderr.write(f"The email is over {MAIL_MAX_BYTES} bytes.")
             sys.exit(EX_DATAERR)
