@@ -332,6 +332,10 @@ class Integration:
     # event carries, and by the sender's id only where that conversation
     # was itself opened by an unproven id (messaging.services.inbound).
     sender_verified: bool = True
+    # The sender proves itself with the integration's webhook_secret (an
+    # email forwarder): the dashboard shows the secret under this label,
+    # with `setup_hint`, beside the inbound URL.
+    secret_label: str = ""
 
     def __init__(self, integration=None):
         # The app's Integration row (credentials, details, webhook secret).

@@ -59,11 +59,10 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 
+from django.core.exceptions import RequestDataTooBig, ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.core.validators import validate_email
-from django.core.exceptions import ValidationError
 from django.http.request import RawPostDataException
-from django.core.exceptions import RequestDataTooBig
 from django.template.loader import render_to_string
 
 from messaging.integrations import fallback, mail_parsing
@@ -71,6 +70,7 @@ from messaging.integrations.base import (
     Capabilities, Connected, Field, InboundEvent, InboundRefused, Integration, Limits, Media, PlatformError,
     RawEvent, api_base, http_call,
 )
+from messaging.models import Client, Delivery
 
 logger = logging.getLogger(__name__)
 
@@ -129,8 +129,6 @@ class EmailChannel(Integration):
 
     def reply_token(self, client) -> str:
         """The client's Reply-To token, made (once) with its first email."""
-        from messaging.models import Client
-
         if not client.reply_token:
             Client.objects.filter(pk=client.pk, reply_token="").update(reply_token=new_reply_token())
             client.reply_token = Client.objects.filter(pk=client.pk).values_list("reply_token", flat=True).first()
@@ -141,8 +139,6 @@ class EmailChannel(Integration):
     def thread_headers(self, client) -> dict:
         """In-Reply-To and References from the thread's latest emails: ours
         to this client (their deliveries' Message-IDs) and the user's last."""
-        from messaging.models import Delivery
-
         sent = list(Delivery.objects.filter(client_id=client.pk, sent_at__isnull=False)
                     .filter(platform_message_id__startswith="<")
                     .order_by("-sent_at").values_list("sent_at", "platform_message_id")[:REFERENCES_MAX])
@@ -318,6 +314,10 @@ def _secret_given(request) -> str:
 class Email(EmailChannel):
     type = "email"
     label = "Email"
+    secret_label = "Inbound secret"
+    setup_hint = (f"Forward each email to the inbound URL as one POST with Content-Type: message/rfc822 and this "
+                  f"secret in an {SECRET_HEADER} header (or as the basic-auth password), or pipe it into "
+                  "manage.py receive_email <integration id>.")
     fields = (
         Field("fromAddress", "From address", help="The address emails come from, e.g. support@example.com."),
         Field("fromName", "From name", required=False, help="The sender's name; the app's name when empty."),
@@ -384,6 +384,8 @@ def _mailgun_explain(response) -> PlatformError | None:
 class Mailgun(EmailChannel):
     type = "mailgun"
     label = "Mailgun"
+    setup_hint = ('In Mailgun, create a route: expression match_recipient(".*@<your domain>"), action '
+                  'forward("<this URL>"). Its posts are checked with the webhook signing key.')
     fields = (
         Field("apiKey", "API key", secret=True, help="Mailgun's private API key (API Security page)."),
         Field("domain", "Domain", help="The sending domain set up in Mailgun, e.g. mg.example.com."),

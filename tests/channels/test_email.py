@@ -210,3 +210,18 @@ def test_the_worker_sends_it_and_a_refused_recipient_fails_the_delivery(mail_cli
     run_tasks()
     failing.refresh_from_db()
     assert failing.state == "failed" and failing.error["code"] == "rejected"
+
+
+# The dashboard's pages.
+
+def test_the_integration_page_shows_the_inbound_secret_and_how_to_forward(owner_client, app, integration):
+    page = owner_client.get(f"/apps/{app.id}/integrations/{integration.id}/").content.decode()
+    assert f'<code class="inbound-secret">{integration.webhook_secret}</code>' in page
+    assert "Content-Type: message/rfc822" in page and "X-Parley-Secret" in page
+
+
+def test_the_conversation_page_marks_an_unverified_client(owner_client, app, integration):
+    user = make_user(app, "walk-in")
+    make_client(user, "email", external_id="sam@example.com", integration=integration, unverified=True)
+    page = owner_client.get(f"/apps/{app.id}/users/{user.id}/").content.decode()
+    assert "(unverified: sam@example.com)" in page
