@@ -128,6 +128,9 @@ ROUTES = {
     # A platform's inbound webhook: its signature (checked against the
     # integration's own secret, tests/delivery/test_inbound.py) is the capability.
     "integrations/<str:type>/<str:integration_id>/webhook": "capability",
+    # An email link confirmation: the signed token is the capability (a
+    # made-up or altered one is 404, tests/api/test_channels_email.py).
+    "integrations/email/confirm/<str:token>": "capability",
     # The REST API's team routes: apps and their keys, account scope only.
     **{f"{version}/{route}": "account-api" for version in ("v1", "v1.1") for route in (
         "^apps$",
