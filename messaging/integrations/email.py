@@ -65,6 +65,7 @@ from django.core.validators import validate_email
 from django.http.request import RawPostDataException
 from django.template.loader import render_to_string
 
+from messaging import jsonbody
 from messaging.integrations import fallback, mail_parsing
 from messaging.integrations.base import (
     Capabilities, Connected, Field, InboundEvent, InboundRefused, Integration, Limits, Media, PlatformError,
@@ -235,7 +236,9 @@ class EmailChannel(Integration):
         if text is None:
             text = mail_parsing.split_reply(mail_parsing.body_text(message))
         files = mail_parsing.attachments(message) if files is None else files
-        base = {"replyToken": token, "displayName": mail_parsing.sender_name(message)}
+        # A NUL byte in a mail body (legal in 8-bit MIME) cannot be stored as text.
+        text = text.replace("\x00", "")
+        base = {"replyToken": token, "displayName": mail_parsing.sender_name(message).replace("\x00", "")}
         media = [Media(content=f["content"], content_type=f["contentType"], filename=f["filename"])
                  for f in files]
         first = {**base, "text": text, "platformMessageId": mid}
@@ -445,13 +448,20 @@ class Mailgun(EmailChannel):
     # Inbound.
 
     def _form(self, request) -> tuple[dict, list]:
+        """The post's fields (each string checked as jsonbody checks JSON
+        strings: they are stored as JSON) and its attachment files."""
         try:
-            return {k: request.POST.get(k) for k in request.POST}, [
-                f for name, f in request.FILES.items() if name.startswith("attachment")]
+            fields = {k: request.POST.get(k) for k in request.POST}
+            files = [f for name, f in request.FILES.items() if name.startswith("attachment")]
         except RequestDataTooBig:
             raise InboundRefused("The post is too large.", status=413)
         except (RawPostDataException, ValueError) as error:
             raise InboundRefused(f"The post cannot be read: {type(error).__name__}", status=400)
+        for key, value in fields.items():
+            fault = jsonbody.bad_string(key) or jsonbody.bad_string(value)
+            if fault:
+                raise InboundRefused(f"The field {key[:40]!r} contains {fault}.", status=400)
+        return fields, files
 
     def _signed(self, fields: dict) -> None:
         key = self.credentials.get("webhookSigningKey") or self.credentials.get("apiKey", "")

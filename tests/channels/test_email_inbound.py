@@ -181,6 +181,14 @@ def test_an_unknown_sender_becomes_a_new_unverified_app_user(client, integration
     assert Client.objects.get(app_user=message.app_user).unverified
 
 
+def test_a_nul_byte_in_the_body_is_dropped_not_fatal(client, integration):
+    raw = (b"From: sam@example.com\r\nMessage-ID: <nul@example.com>\r\nContent-Type: text/plain\r\n"
+           b"Content-Transfer-Encoding: 8bit\r\n\r\nHel\x00lo\r\n")
+    assert post(client, integration, raw).status_code == 200
+    run_tasks()
+    assert [m.text for m in user_messages()] == ["Hello"]
+
+
 def test_a_reply_with_the_token_proves_an_unverified_address(client, integration, app):
     user = make_user(app, "walk-in")
     walk_in = make_client(user, "email", external_id=ADDRESS, integration=integration, reply_token=TOKEN,

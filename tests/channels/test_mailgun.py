@@ -215,6 +215,12 @@ def test_a_signed_post_without_a_sender_is_refused_with_400(client, integration,
     assert not PlatformEvent.objects.exists()
 
 
+def test_a_nul_byte_is_refused_with_400(client, integration, mailgun):
+    fields = mailgun.route_post("Hello\x00there")
+    assert route(client, integration, fields).status_code == 400
+    assert not PlatformEvent.objects.exists()
+
+
 def test_an_attachment_is_stored_like_an_image(client, integration, mailgun, maria, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     fields = mailgun.route_post("My receipt", recipient=f"reply+aaaabbbbccccdddd0000@{mailgun.domain}",
