@@ -297,6 +297,8 @@ if _EMAIL_BACKEND.endswith("smtp.EmailBackend"):
         "use_tls": envbool("EMAIL_USE_TLS", False),
         "timeout": 10,
     }
+elif _EMAIL_BACKEND.endswith("filebased.EmailBackend"):
+    _EMAIL_OPTIONS = {"file_path": os.environ.get("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))}
 MAILERS = {"default": {"BACKEND": _EMAIL_BACKEND, "OPTIONS": _EMAIL_OPTIONS}}
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "parley@localhost")
 
@@ -344,6 +346,7 @@ PARLEY_LINE_API_BASE = os.environ.get("PARLEY_LINE_API_BASE", "https://api.line.
 # LINE serves the files users send from a host of its own.
 PARLEY_LINE_DATA_API_BASE = os.environ.get("PARLEY_LINE_DATA_API_BASE", "https://api-data.line.me")
 PARLEY_VIBER_API_BASE = os.environ.get("PARLEY_VIBER_API_BASE", "https://chatapi.viber.com")
+PARLEY_MAILGUN_API_BASE = os.environ.get("PARLEY_MAILGUN_API_BASE", "https://api.mailgun.net")
 # Inbound platform events are kept this long after they are worked: the
 # duplicate check (a platform re-sending an update) and inspection.
 PARLEY_INBOUND_KEEP_DAYS = envint("PARLEY_INBOUND_KEEP_DAYS", 7)

@@ -389,16 +389,32 @@ NOTIFICATION_CHANNELS = ["twilio", "whatsapp"]
 PHONE_NUMBER_DESCRIPTION = ("E.164 once spaces, dashes, dots and parentheses are removed (+, country code, "
                             "7 to 15 digits).")
 
+# linkChannel's channels: Smooch's phone channels, and email (a Parley
+# extension: `address`, confirmed by a signed link in an email).
+LINK_CHANNELS = PHONE_CHANNELS + ["email"]
+_LINK_PHONE = {"type": "string", "description": PHONE_NUMBER_DESCRIPTION,
+               "x-errors": {"required": "{name} is required to link {root[type]}."}}
+_LINK_ADDRESS = {"type": "string", "format": "email", "maxLength": 254,
+                 "description": "Parley extension: the email address to link (type email). A confirmation "
+                                "email with a signed link is sent unless skipConfirmation; it needs an active "
+                                "email or mailgun integration.",
+                 "x-errors": {"required": "{name} is required to link email.",
+                              "format": "{name} must be an email address."}}
 LINK = {
     "type": "object",
     "properties": {
-        "type": {"enum": PHONE_CHANNELS, "x-errors": {
-            "enum": "{name} must be {either}: it is the only channel that can be linked through the API."}},
-        "phoneNumber": {"type": "string", "description": PHONE_NUMBER_DESCRIPTION,
-                        "x-errors": {"required": "{name} is required to link {root[type]}."}},
+        "type": {"enum": LINK_CHANNELS, "x-errors": {
+            "enum": "{name} must be {either}: they are the only channels that can be linked through the API."}},
+        "phoneNumber": _LINK_PHONE,
+        "address": _LINK_ADDRESS,
         "skipConfirmation": BOOL,
     },
-    "required": ["type", "phoneNumber"],
+    "required": ["type"],
+    "allOf": [
+        {"if": {"properties": {"type": {"const": "email"}}, "required": ["type"]},
+         "then": {"properties": {"address": _LINK_ADDRESS}, "required": ["address"]},
+         "else": {"properties": {"phoneNumber": _LINK_PHONE}, "required": ["phoneNumber"]}},
+    ],
 }
 
 DEVICE = {

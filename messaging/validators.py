@@ -433,11 +433,15 @@ def validate_user_id(data: dict, *, required: bool) -> str | None:
 
 
 def validate_link(data: dict) -> dict:
-    """POST /appusers/{id}/channels: type (twilio only, as Smooch) and its
-    entity, phoneNumber, normalised to E.164."""
+    """POST /appusers/{id}/channels: type (twilio, as Smooch, or email, a
+    Parley extension) and its entity: phoneNumber normalised to E.164, or
+    the email address, lower-cased (what inbound mail is matched by)."""
     body = LINK.check(data)
-    return {"type": body["type"], "phone_number": _phone_number(body["phoneNumber"], "phoneNumber"),
-            "skip_confirmation": body.get("skipConfirmation", False)}
+    if body["type"] == "email":
+        entity = body["address"].strip().lower()
+    else:
+        entity = _phone_number(body["phoneNumber"], "phoneNumber")
+    return {"type": body["type"], "address": entity, "skip_confirmation": body.get("skipConfirmation", False)}
 
 
 def _phone_number(raw: str, name: str) -> str:

@@ -100,6 +100,9 @@ def client_json(client) -> dict:
             "appVersion": client.app_version,
             "pushNotificationToken": client.push_token,
             "info": client.info or None,
+            # Parley extension: the user's id there was not proven (email
+            # from an address alone); left out when it was.
+            "unverified": client.unverified or None,
         }
     )
 

@@ -7,6 +7,7 @@ import pytest
 from tests.support.cast import PASSWORD, add_member
 from tests.support.fake_line import FakeLine
 from tests.support.fake_messenger import FakeMessenger
+from tests.support.fake_mailgun import FakeMailgun
 from tests.support.fake_platform import FakePlatform
 from tests.support.fake_telegram import FakeTelegram
 from tests.support.fake_twilio import FakeTwilio
@@ -246,6 +247,17 @@ def line(line_server, settings):
     PARLEY_LINE_API_BASE, its content host at PARLEY_LINE_DATA_API_BASE."""
     settings.PARLEY_LINE_DATA_API_BASE = line_server.data_url
     return _fresh(line_server, settings, "PARLEY_LINE_API_BASE")
+
+
+@pytest.fixture(scope="session")
+def mailgun_server():
+    yield from _serve(FakeMailgun())
+
+
+@pytest.fixture
+def mailgun(mailgun_server, settings):
+    """The fake Mailgun HTTP API, a new account, at PARLEY_MAILGUN_API_BASE."""
+    return _fresh(mailgun_server, settings, "PARLEY_MAILGUN_API_BASE")
 
 
 @pytest.fixture(scope="session")

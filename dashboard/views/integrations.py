@@ -117,6 +117,7 @@ def _page_context(app, row, **extra):
         platform_details=sorted((k, v) for k, v in row.details.items() if k not in public),
         registers_webhook=cls.register_webhook is not ChannelBase.register_webhook,
         verifies_url=cls.verifies_url,
+        secret_label=cls.secret_label,
         setup_hint=cls.setup_hint,
         edit_form=None,
         checked=None,

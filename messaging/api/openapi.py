@@ -137,6 +137,9 @@ CLIENT = _obj(
         "appVersion": STR,
         "pushNotificationToken": STR,
         "info": FLAT,
+        # Parley extension: true when the user's id there was not proven
+        # (an email from an address alone); left out otherwise.
+        "unverified": BOOL,
     },
     ["id", "platform", "active"],
 )
@@ -225,7 +228,8 @@ INIT_APP = _obj(
     ["hasIcon", "apnEnabled"],
 )
 
-CHANNEL = _obj({"type": STR, "phoneNumber": STR, "userId": STR}, ["type"])
+# `address`: a linked email address (Parley extension).
+CHANNEL = _obj({"type": STR, "phoneNumber": STR, "userId": STR, "address": STR}, ["type"])
 
 DELIVERY = _obj(
     {

@@ -334,6 +334,16 @@ class Integration:
     # What the business sets up in the platform's own console (shown under
     # the inbound URL when `verifies_url`).
     setup_hint: str = ""
+    # The platform vouches for the user's id (a PSID, a chat id, a phone
+    # number the carrier delivered from). False for email, whose From can be
+    # forged: the engine then joins a conversation by the `replyToken` the
+    # event carries, and by the sender's id only where that conversation
+    # was itself opened by an unproven id (messaging.services.inbound).
+    sender_verified: bool = True
+    # The sender proves itself with the integration's webhook_secret (an
+    # email forwarder): the dashboard shows the secret under this label,
+    # with `setup_hint`, beside the inbound URL.
+    secret_label: str = ""
 
     def __init__(self, integration=None):
         # The app's Integration row (credentials, details, webhook secret).

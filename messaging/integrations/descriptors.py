@@ -22,8 +22,6 @@ SDK = Capabilities(native=STRUCTURED | {"location"}, text_fallback=frozenset(), 
 DESCRIPTORS = [
     _descriptor("ios", "iOS SDK", SDK),
     _descriptor("android", "Android SDK", SDK),
-    _descriptor("email", "Email", Capabilities(
-        native=TEXT_IMAGE, text_fallback=frozenset({"carousel", "list", "location"}), push=True)),
     _descriptor("wechat", "WeChat", Capabilities(
         native=TEXT_IMAGE, text_fallback=frozenset({"carousel", "list", "location"}), push=True)),
 ]

@@ -14,6 +14,7 @@ from django.utils.module_loading import import_string
 
 from messaging.integrations.base import Capabilities, CapabilitiesOnly, Integration
 from messaging.integrations.descriptors import DESCRIPTORS
+from messaging.integrations.email import Email, Mailgun
 from messaging.integrations.line import Line
 from messaging.integrations.messenger import Messenger
 from messaging.integrations.telegram import Telegram
@@ -32,6 +33,8 @@ def _build() -> dict[str, type[Integration]]:
         WhatsApp.type: WhatsApp,
         Viber.type: Viber,
         Line.type: Line,
+        Email.type: Email,
+        Mailgun.type: Mailgun,
         **{descriptor.type: descriptor for descriptor in DESCRIPTORS},
     }
     for path in settings.PARLEY_EXTRA_INTEGRATIONS:

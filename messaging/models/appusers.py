@@ -154,6 +154,14 @@ class Client(models.Model):
     app_version = models.CharField(max_length=50, blank=True)
     info = models.JSONField(default=dict, blank=True)
     linked_at = models.DateTimeField(default=timezone.now)
+    # Email: the per-conversation token of the Reply-To address
+    # (reply+<token>@<replyDomain>), made when the first email goes out; a
+    # reply to that address joins this client's conversation.
+    reply_token = models.CharField(max_length=32, blank=True, default="")
+    # The platform's id for the user was not proven (email: the From
+    # address of a mail that carried no reply token). Such a client never
+    # shares a conversation with a proven one (messaging.services.inbound).
+    unverified = models.BooleanField(default=False)
 
     class Meta:
         constraints = [
@@ -170,6 +178,8 @@ class Client(models.Model):
             ),
             # Inbound platform webhooks resolve the sender by external id.
             models.Index(fields=["platform", "external_id"], name="client_external"),
+            # An email reply finds its conversation by the Reply-To token.
+            models.Index(fields=["reply_token"], condition=~models.Q(reply_token=""), name="client_reply_token"),
         ]
 
     def __str__(self):

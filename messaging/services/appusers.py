@@ -9,6 +9,8 @@ run in one transaction, emit through messaging.events and raise
 
 import logging
 
+from django.conf import settings
+from django.core import signing
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -130,41 +132,55 @@ def channels(app_user: AppUser) -> list[dict]:
     ):
         if client.platform == "twilio":
             result.append({"type": "twilio", "phoneNumber": client.external_id})
+        elif client.platform in LINK_TYPES["email"]:
+            result.append({"type": client.platform, "address": client.external_id})
         else:
             result.append({"type": client.platform, "userId": client.external_id})
     return result
 
 
+# linkChannel's `type` -> the integration types that carry it (email: either transport).
+LINK_TYPES = {"twilio": ("twilio",), "email": ("email", "mailgun")}
+# A signed email link confirmation is good this long.
+EMAIL_LINK_MAX_AGE = 7 * 24 * 3600
+EMAIL_LINK_SALT = "parley.email-link"
+
+
 @transaction.atomic
-def link_channel(app_user: AppUser, *, type_: str, phone_number: str, skip_confirmation: bool) -> Client:
-    """Link a channel (twilio: a phone number). The client stays in
+def link_channel(app_user: AppUser, *, type_: str, address: str, skip_confirmation: bool) -> Client:
+    """Link a channel (twilio: a phone number; email: an address, on the
+    app's first active email or mailgun integration). The client stays in
     `pendingClients` until the user confirms; with `skip_confirmation` it is
     linked at once and the engine is told a client appeared."""
     integration = (
-        Integration.objects.filter(app_id=app_user.app_id, type=type_, status=IntegrationStatus.ACTIVE)
+        Integration.objects.filter(app_id=app_user.app_id, type__in=LINK_TYPES.get(type_, (type_,)),
+                                   status=IntegrationStatus.ACTIVE)
         .order_by("created_at")
         .first()
     )
     if integration is None:
-        raise ServiceError(f"This app has no active {type_} integration to link.")
-    client = Client.objects.filter(app_user=app_user, platform=type_, external_id=phone_number).first()
+        names = " or ".join(LINK_TYPES.get(type_, (type_,)))
+        raise ServiceError(f"This app has no active {names} integration to link.")
+    platform = integration.type
+    client = Client.objects.filter(app_user=app_user, platform=platform, external_id=address).first()
     if client is not None and not client.pending and client.active:
-        raise Conflict(f"{phone_number} is already linked to this user.")
+        raise Conflict(f"{address} is already linked to this user.")
     if client is None:
-        client = Client(app_user=app_user, platform=type_, external_id=phone_number)
+        client = Client(app_user=app_user, platform=platform, external_id=address)
     client.integration = integration
-    client.display_name = phone_number
+    client.display_name = address
     client.pending = not skip_confirmation
     client.active = True
+    client.unverified = False
     client.linked_at = timezone.now()
     client.save()
-    detail = {"appUser": events.user_ref(app_user), "client": {"_id": client.id, "platform": type_}}
+    detail = {"appUser": events.user_ref(app_user), "client": {"_id": client.id, "platform": platform}}
     if skip_confirmation:
         events.emit(
             "link:confirmed",
             app=app_user.app,
             app_user=app_user,
-            summary=f"{type_} linked to {app_user.display_name} (confirmation skipped)",
+            summary=f"{platform} linked to {app_user.display_name} (confirmation skipped)",
             detail=detail,
         )
         delivery.client_appeared(client)
@@ -173,7 +189,7 @@ def link_channel(app_user: AppUser, *, type_: str, phone_number: str, skip_confi
             "link:requested",
             app=app_user.app,
             app_user=app_user,
-            summary=f"{type_} link requested for {app_user.display_name}",
+            summary=f"{platform} link requested for {app_user.display_name}",
             detail=detail,
         )
         background.enqueue_on_commit("send_link_confirmation", client.id)
@@ -184,17 +200,34 @@ def link_confirmation_text(app: App) -> str:
     return f"{app.name}: reply YES to get our messages on this number."
 
 
+def email_confirmation_url(client: Client) -> str:
+    """The signed link that confirms a pending email link: Parley's public
+    URL (or the integration's inbound URL's origin) + /integrations/email/confirm/<signed id>."""
+    base = settings.PARLEY_PUBLIC_URL or _origin(client.integration.inbound_url)
+    return f"{base}/integrations/email/confirm/{signing.dumps(client.id, salt=EMAIL_LINK_SALT)}"
+
+
+def _origin(url: str) -> str:
+    scheme, _, rest = (url or "").partition("://")
+    return f"{scheme}://{rest.split('/')[0]}" if rest else ""
+
+
 def send_link_confirmation(client_id: str) -> None:
     """The confirmation a pending link waits for, sent by its integration
-    (the worker runs it); the user's "yes" confirms the link
-    (messaging.services.inbound). A refusal is logged on the user."""
+    (the worker runs it): an SMS the user answers "yes" to
+    (messaging.services.inbound), or an email with a signed link
+    (`confirm_email_link`). A refusal is logged on the user."""
     client = Client.objects.select_related("app_user__app", "integration").filter(pk=client_id,
                                                                                    pending=True).first()
     if client is None or client.integration is None:
         return
     app_user = client.app_user
+    channel = registry.for_client(client)
     try:
-        registry.for_client(client).send_notice(client.external_id, link_confirmation_text(app_user.app))
+        if getattr(channel, "confirms_by_link", False):
+            channel.send_confirmation(client, app_user.app.name, email_confirmation_url(client))
+        else:
+            channel.send_notice(client.external_id, link_confirmation_text(app_user.app))
     except PlatformError as error:
         events.emit("link:failed", app=app_user.app, app_user=app_user,
                     summary=f"The {client.platform} link confirmation could not be sent: {error.message}"[:500],
@@ -203,6 +236,36 @@ def send_link_confirmation(client_id: str) -> None:
     events.emit("link:confirmation-sent", app=app_user.app, app_user=app_user,
                 summary=f"Link confirmation sent to {client.external_id}",
                 detail={"clientId": client.id, "platform": client.platform})
+
+
+def pending_email_link(token: str) -> Client | None:
+    """The pending client a signed email link names (None when the
+    signature is wrong, it expired, or the link was confirmed or removed)."""
+    try:
+        client_id = signing.loads(token, salt=EMAIL_LINK_SALT, max_age=EMAIL_LINK_MAX_AGE)
+    except signing.BadSignature:
+        return None
+    return (Client.objects.select_related("app_user__app").filter(pk=str(client_id), pending=True).first())
+
+
+@transaction.atomic
+def confirm_email_link(token: str) -> Client | None:
+    """The user opened the signed link and confirmed: the client is linked,
+    and gets what it is owed. None when the link is not (or no longer) good."""
+    client = pending_email_link(token)
+    if client is None:
+        return None
+    updated = Client.objects.filter(pk=client.pk, pending=True).update(pending=False, active=True,
+                                                                        last_seen=timezone.now())
+    if not updated:
+        return None
+    client.pending, client.active = False, True
+    events.emit("link:confirmed", app=client.app_user.app, app_user=client.app_user,
+                summary=f"{client.platform} linked to {client.app_user.display_name} (confirmed by the user)",
+                detail={"appUser": events.user_ref(client.app_user),
+                        "client": {"_id": client.id, "platform": client.platform}})
+    delivery.client_appeared(client)
+    return client
 
 
 @transaction.atomic

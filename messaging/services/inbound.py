@@ -52,7 +52,13 @@ def accept(integration: Integration, request) -> int:
     is not the platform's; nothing is stored then). Returns how many events
     were new."""
     channel = integration_class(integration.type)(integration)
-    raw_events = channel.verify(request)
+    return store(integration, channel.verify(request))
+
+
+def store(integration: Integration, raw_events: list) -> int:
+    """Store verified RawEvents (the web request's, or an email piped into
+    `manage.py receive_email`) for the worker; one already stored is not
+    stored again. Returns how many were new."""
     now = timezone.now()
     with transaction.atomic():
         known = set(PlatformEvent.objects.filter(integration=integration, key__in=[e.key for e in raw_events])
@@ -157,29 +163,36 @@ def _client(integration: Integration, external_id: str, data: dict) -> Client:
     opt-out lasts until the user's opt-in."""
     now = timezone.now()
     # What a reply to this event needs (LINE's replyToken), else the
-    # platform's id for the message (WhatsApp marks it read).
+    # platform's id for the message (WhatsApp marks it read, email threads on it).
     ref = str(data.get("inboundRef") or data.get("platformMessageId") or "")[:255]
-    client = _known_client(integration, external_id)
+    verified = integration_class(integration.type).sender_verified
+    find = _known_client if verified else _mail_client
+    client = find(integration, external_id, data)
     names = _names(data)
     display = str(data.get("displayName") or " ".join(v for v in names.values() if v))[:255]
     if client is None:
         # A first event from this user: workers creating their user at once
         # take turns on the integration's row, and the second finds the first's.
         Integration.objects.select_for_update().filter(pk=integration.pk).first()
-        client = _known_client(integration, external_id)
+        client = find(integration, external_id, data)
     if client is None:
         app_user = AppUser.objects.create(app=integration.app, **names)
         client = Client.objects.create(app_user=app_user, platform=integration.type, integration=integration,
                                        external_id=external_id, display_name=display, last_seen=now,
-                                       last_inbound_at=now, last_inbound_ref=ref)
+                                       last_inbound_at=now, last_inbound_ref=ref, unverified=not verified)
         client.app_user = app_user
+        unproven = "" if verified else f", unverified sender {external_id}"
         events.emit("appUser:created", app=integration.app, app_user=app_user,
-                    summary=f"User {app_user.display_name} created ({integration.type})",
+                    summary=f"User {app_user.display_name} created ({integration.type}{unproven})",
                     detail={"appUser": events.user_ref(app_user), "via": integration.type,
-                            "clientId": client.id})
+                            "clientId": client.id, **({} if verified else {"unverified": True})})
         return client
     was_active = client.active
     changes = {"last_seen": now, "last_inbound_at": now, "active": True}
+    if client.unverified and data.get("replyToken") and client.reply_token == data["replyToken"] \
+            and client.external_id == external_id:
+        # A reply to the address only this client was sent: the address is proven.
+        changes["unverified"] = False
     if ref:
         changes["last_inbound_ref"] = ref
     if display and not client.display_name:
@@ -199,9 +212,28 @@ def _client(integration: Integration, external_id: str, data: dict) -> Client:
     return client
 
 
-def _known_client(integration: Integration, external_id: str) -> Client | None:
+def _known_client(integration: Integration, external_id: str, data: dict | None = None) -> Client | None:
     return (Client.objects.select_related("app_user__app", "integration")
             .filter(integration=integration, external_id=external_id, pending=False)
+            .order_by("-last_seen").first())
+
+
+def _mail_client(integration: Integration, external_id: str, data: dict) -> Client | None:
+    """Where a channel's sender id can be forged (email's From): the client
+    whose reply token the event carries (a reply to the Reply-To address
+    only that conversation was sent), else one with this address that was
+    itself opened by an unproven address. A proven client (a confirmed
+    link, a reply with the token) is never joined by the address alone:
+    the engine opens a new, unverified app user instead, so a forged From
+    cannot read or write into someone else's conversation."""
+    token = str(data.get("replyToken") or "")
+    if token:
+        client = (Client.objects.select_related("app_user__app", "integration")
+                  .filter(app_user__app_id=integration.app_id, reply_token=token, pending=False).first())
+        if client is not None:
+            return client
+    return (Client.objects.select_related("app_user__app", "integration")
+            .filter(integration=integration, external_id=external_id, pending=False, unverified=True)
             .order_by("-last_seen").first())
 
 
@@ -216,6 +248,8 @@ def _confirm_link(integration: Integration, external_id: str, text: str) -> bool
     client is linked, and gets what it is owed."""
     if text.strip().lower().rstrip(".!") not in CONFIRM_WORDS:
         return False
+    if not integration_class(integration.type).sender_verified:
+        return False  # a forgeable sender (email) confirms by its signed link only
     client = (Client.objects.select_related("app_user__app")
               .filter(app_user__app=integration.app, platform=integration.type, external_id=external_id,
                       pending=True).order_by("-linked_at").first())

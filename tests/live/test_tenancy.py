@@ -140,6 +140,9 @@ ROUTES = {
     # app user of another app is a 404 (tests/channels/test_viber_inbound.py).
     **{f"{version}/^{prefix}app[uU]sers/(?P<appUserId>[^/]+)/integrations/viber/qrcode$": "api"
        for version in ("v1", "v1.1") for prefix in ("", "apps/(?P<appId>[^/]+)/")},
+    # An email link confirmation: the signed token is the capability (a
+    # made-up or altered one is 404, tests/api/test_channels_email.py).
+    "integrations/email/confirm/<str:token>": "capability",
     # The REST API's team routes: apps and their keys, account scope only.
     **{f"{version}/{route}": "account-api" for version in ("v1", "v1.1") for route in (
         "^apps$",

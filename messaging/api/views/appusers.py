@@ -74,7 +74,7 @@ def link_channel(request):
     appusers.link_channel(
         request.app_user,
         type_=link["type"],
-        phone_number=link["phone_number"],
+        address=link["address"],
         skip_confirmation=link["skip_confirmation"],
     )
     return _app_user_response(request.app_user)
