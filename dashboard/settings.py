@@ -326,8 +326,10 @@ X_FRAME_OPTIONS = "DENY"
 CSP_IMAGE_SOURCES = [CSP.SELF, "data:", "blob:", "https:"]
 SECURE_CSP = {
     "default-src": [CSP.SELF],
-    "script-src": [CSP.SELF],
-    "style-src": [CSP.SELF],
+    # 'report-sample': a violation report quotes the start of what was
+    # blocked (tests/support/browser.py prints it).
+    "script-src": [CSP.SELF, CSP.REPORT_SAMPLE],
+    "style-src": [CSP.SELF, CSP.REPORT_SAMPLE],
     "img-src": CSP_IMAGE_SOURCES,
     # 'self' covers the dashboard's own ws:/wss: socket (CSP level 3).
     "connect-src": [CSP.SELF],
