@@ -1120,7 +1120,8 @@ button, input, textarea { font: inherit; color: inherit; }
         h(
           "div",
           { class: "pm-header" },
-          iconUrl ? h("img", { src: iconUrl, alt: "" }) : null,
+          // An icon that cannot load is left out, never shown broken.
+          iconUrl ? h("img", { src: iconUrl, alt: "", onerror: (event) => event.target.remove() }) : null,
           h(
             "div",
             { class: "pm-header-text" },
@@ -1157,7 +1158,7 @@ button, input, textarea { font: inherit; color: inherit; }
           "aria-controls": "pm-panel",
           onclick: () => (this.opened ? this.close() : this.open()),
         },
-        iconUrl ? h("img", { src: iconUrl, alt: "" }) : icon("chat"),
+        iconUrl ? h("img", { src: iconUrl, alt: "", onerror: (event) => event.target.replaceWith(icon("chat")) }) : icon("chat"),
         this.badge
       );
       this.rootEl = h("div", { class: "pm-root" }, this.panel, this.launcher);
