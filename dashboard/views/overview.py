@@ -6,7 +6,6 @@ after the app's events."""
 
 from django.contrib.auth.decorators import login_required
 from django.views.decorators.cache import never_cache
-from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from dashboard import charts
