@@ -36,9 +36,20 @@
     return source ? source.textContent.trim() : "";
   }
 
+  /* A polite live region made on the first copy (not in every page's
+   * markup, where it would be one more "status" on pages that have theirs);
+   * the text is set a moment later, so the new region is announced. */
   function announce(text) {
     var status = document.getElementById("copy-announce");
-    if (status) status.textContent = text;
+    if (!status) {
+      status = document.createElement("span");
+      status.id = "copy-announce";
+      status.className = "visually-hidden";
+      status.setAttribute("aria-live", "polite");
+      document.body.appendChild(status);
+    }
+    status.textContent = "";
+    setTimeout(function () { status.textContent = text; }, 100);
   }
 
   document.addEventListener("click", function (event) {

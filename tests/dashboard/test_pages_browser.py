@@ -20,9 +20,13 @@ from tests.support.ws import make_client, make_user
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def live_server_url():
-    server = LiveServer(worker=False)
+@pytest.fixture(scope="module")
+def live_server_url(django_db_setup, django_db_blocker):
+    """One server for the module (starting one takes a second or two): each
+    test's data is its own (the database is emptied after each), and each
+    signs in again."""
+    with django_db_blocker.unblock():
+        server = LiveServer(worker=False)
     try:
         yield server.url
     finally:
@@ -63,20 +67,20 @@ def test_the_overview_updates_live(live_server_url, page, owner, app, alice):
     assert page.evaluate("() => performance.getEntriesByType('navigation').length") == 1  # no reload
 
 
-@pytest.mark.parametrize("name", ["log", "settings", "team", "overview"])
-def test_the_pages_pass_axe_and_fit_every_width(live_server_url, page, owner, team, app, alice, name):
-    path = {
+def test_the_pages_pass_axe_and_fit_every_width(live_server_url, page, owner, team, app, alice):
+    pages = {
         "log": f"/apps/{app.id}/log/",
         "settings": f"/apps/{app.id}/settings/",
         "team": f"/teams/{team.id}/",
         "overview": f"/apps/{app.id}/overview/",
-    }[name]
+    }
     log_in(page, live_server_url, owner)
     missing = not_found_responses(page)
-    page.goto(live_server_url + path)
-    expect(page.locator("main h1, main h2").first).to_be_visible()
-    assert_accessible(page)
-    screenshots_at_widths(page, f"dashboard-{name}")
+    for name, path in pages.items():
+        page.goto(live_server_url + path)
+        expect(page.locator("main h1, main h2").first).to_be_visible()
+        assert_accessible(page)
+        screenshots_at_widths(page, f"dashboard-{name}")
     assert missing == []  # the favicon too
 
 
