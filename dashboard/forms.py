@@ -1,7 +1,8 @@
 """Dashboard forms: they validate input; the writes are messaging.services'."""
 
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm, SetPasswordMixin
+from django.conf import settings
+from django.contrib.auth.forms import AuthenticationForm, SetPasswordForm, SetPasswordMixin
 from django.core.mail import EmailMessage
 from django.template.loader import render_to_string
 
@@ -72,7 +73,8 @@ class SignUpForm(Labels, SetPasswordMixin, forms.Form):
         self.validate_passwords()
         # Validators such as "too similar to the email" need a user to compare to.
         self.validate_password_for_user(
-            User(email=self.cleaned_data.get("email", ""), name=self.cleaned_data.get("name", ""))
+            User(email=self.cleaned_data.get("email", ""), name=self.cleaned_data.get("name", "")),
+            password_field_name="password1",
         )
         return self.cleaned_data
 
@@ -90,9 +92,20 @@ class AcceptInvitationForm(Labels, SetPasswordMixin, forms.Form):
     def clean(self):
         self.validate_passwords()
         self.validate_password_for_user(
-            User(email=self.invitation.email, name=self.cleaned_data.get("name", ""))
+            User(email=self.invitation.email, name=self.cleaned_data.get("name", "")),
+            password_field_name="password1",
         )
         return self.cleaned_data
+
+
+class NewPasswordForm(SetPasswordForm):
+    """Django's reset form, but "This password is too common." and the
+    other strength errors show under the password itself, not under its
+    confirmation (where Django's SetPasswordMixin puts them): the
+    confirmation only has to match."""
+
+    def validate_password_for_user(self, user, password_field_name="new_password1"):
+        super().validate_password_for_user(user, password_field_name="new_password1")
 
 
 class TeamForm(Labels, forms.Form):
@@ -170,6 +183,14 @@ class InviteForm(Labels, forms.Form):
 
 class RoleForm(Labels, forms.Form):
     role = forms.ChoiceField(label="Role", choices=Role.choices)
+
+
+def email_goes_to_console() -> bool:
+    """True when Parley's mail goes to the console backend (the default
+    with no EMAIL_BACKEND): nobody receives the invitation, so the admin is
+    shown its link to pass on."""
+    backend = (getattr(settings, "MAILERS", None) or {}).get("default", {}).get("BACKEND", "")
+    return backend == "django.core.mail.backends.console.EmailBackend"
 
 
 def send_invitation_email(invitation, url: str) -> None:

@@ -11,9 +11,11 @@ import os
 import re
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("PARLEY_VAR_DIR", BASE_DIR / "var"))
@@ -130,6 +132,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    # After Django's: its process_response runs first and picks the
+    # policy of the widget's and the API's paths (dashboard/csp.py).
+    "dashboard.csp.PathPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
 
@@ -313,6 +319,28 @@ SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Content security policy (Django's own, django.middleware.csp): the
+# dashboard runs only its own static scripts and stylesheets (no inline
+# script, style or hx-on attribute; htmx is configured for it in base.html)
+# and may not be framed. Images may come from any https origin (avatars
+# are URLs users and businesses give) and from the configured Gravatar.
+# The widget's endpoints have their own policies: dashboard/csp.py.
+CSP_IMAGE_SOURCES = [CSP.SELF, "data:", "blob:", "https:"]
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    # 'report-sample': a violation report quotes the start of what was
+    # blocked (tests/support/browser.py prints it).
+    "script-src": [CSP.SELF, CSP.REPORT_SAMPLE],
+    "style-src": [CSP.SELF, CSP.REPORT_SAMPLE],
+    "img-src": CSP_IMAGE_SOURCES,
+    # 'self' covers the dashboard's own ws:/wss: socket (CSP level 3).
+    "connect-src": [CSP.SELF],
+    "font-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", "")
 # Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed
 # (addresses or networks); unset: none, the direct peer is the client
@@ -331,6 +359,10 @@ PARLEY_WEBHOOK_ALLOW_PRIVATE = envbool("PARLEY_WEBHOOK_ALLOW_PRIVATE", DEBUG)
 PARLEY_OUTBOUND_ALLOW = envnetworks("PARLEY_OUTBOUND_ALLOW")
 # Author avatars from an email: this base URL, the email's MD5, then `?d=mp`.
 PARLEY_GRAVATAR_URL = os.environ.get("PARLEY_GRAVATAR_URL", "https://www.gravatar.com/avatar/")
+_gravatar = urlsplit(PARLEY_GRAVATAR_URL)
+if _gravatar.scheme == "http" and _gravatar.netloc:
+    # An http Gravatar (a local mirror) is an image source too.
+    CSP_IMAGE_SOURCES.append(f"http://{_gravatar.netloc}")
 PARLEY_SECRETS_KEY = os.environ.get("PARLEY_SECRETS_KEY", "")
 PARLEY_LOG_RETENTION_DAYS = envint("PARLEY_LOG_RETENTION_DAYS", 30)
 PARLEY_TYPING_TIMEOUT_SECONDS = envint("PARLEY_TYPING_TIMEOUT_SECONDS", 10)

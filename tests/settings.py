@@ -22,6 +22,10 @@ PARLEY_FAKE_API_BASE = os.environ.get("PARLEY_FAKE_API_BASE", "http://127.0.0.1:
 PARLEY_GRAPH_API_VERSION = "23.0"
 PARLEY_OUTBOUND_ALLOW = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
 PARLEY_GRAVATAR_URL = "http://127.0.0.1:9/avatar/"
+# Avatars and images in tests are served over http from loopback ports
+# (fakes, the Gravatar above): the dashboard's CSP must let them load, or
+# every browser test would fail on the violation (tests/support/browser.py).
+CSP_IMAGE_SOURCES.append("http://127.0.0.1:*")  # noqa: F405
 
 # Rate limits: far above anything the suite does (many /v1/init calls from
 # 127.0.0.1), unless the environment sets one: the rate-limit tests give

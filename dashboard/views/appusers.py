@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
-from dashboard.composer_forms import NewAppUserForm
+from dashboard.user_forms import ManualUserForm
 from dashboard.views import access
 from dashboard.views.htmx import INVALID
 from messaging.validators import gravatar_url
@@ -105,7 +105,7 @@ def create_user(request, app_id):
     """Create a user by userId (what POST /appusers does), then show its
     `_id` with a copy button at once."""
     app = access.app_for(request.user, app_id)
-    form = NewAppUserForm(request.POST or None)
+    form = ManualUserForm(request.POST or None)
     created = None
     status = 200
     if request.method == "POST":
@@ -117,7 +117,7 @@ def create_user(request, app_id):
         if created is None:
             status = INVALID
         else:
-            form = NewAppUserForm()
+            form = ManualUserForm()
     context = app_context(
         app,
         "users",

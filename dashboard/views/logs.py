@@ -12,7 +12,8 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_POST
 
-from dashboard.composer_forms import LogFilterForm, RetentionForm
+from dashboard.composer_forms import RetentionForm
+from dashboard.log_forms import LogFilters
 from dashboard.views import access
 from dashboard.views.appusers import app_context
 from dashboard.views.htmx import INVALID
@@ -34,7 +35,7 @@ def _rows(app, entries):
 
 
 def _context(request, app, *, retention_form=None):
-    form = LogFilterForm(request.GET or None, kinds=logs_service.kind_choices())
+    form = LogFilters(request.GET or None, kinds=logs_service.kind_choices())
     if request.GET and not form.is_valid():
         raise Http404("Bad filter")
     data = form.cleaned_data if request.GET else {}
@@ -42,11 +43,13 @@ def _context(request, app, *, retention_form=None):
     user_ref = (data.get("user") or "").strip()
     if user_ref:
         user_filter = logs_service.find_app_user(app, user_ref)
+    kind, exclude_kinds = form.kind_filter()
     page = logs_service.log_page(
         app,
         before=data.get("before"),
         after=data.get("after"),
-        kind=data.get("kind") or None,
+        kind=kind,
+        exclude_kinds=exclude_kinds,
         app_user=user_filter,
         query=data.get("q") or "",
     )

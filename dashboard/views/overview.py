@@ -1,15 +1,17 @@
 """An app's Overview: messages per day, delivery success and failures by
 channel, failover rate, as inline SVG charts rendered on the server; and
-the webhooks that keep failing or are disabled, each linked to its page."""
+the webhooks that keep failing or are disabled, each linked to its page.
+Live: static/dashboard/overview.js fetches the #overview-figures part again
+after the app's events."""
 
 from django.contrib.auth.decorators import login_required
 from django.views.decorators.cache import never_cache
-from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from dashboard import charts
 from dashboard.views import access
 from dashboard.views.appusers import app_context
+from dashboard.views.htmx import render_part
 from messaging.services import webhook_config
 from messaging.services.overview import overview as overview_figures
 
@@ -54,4 +56,6 @@ def overview(request, app_id):
         failover_rate=charts.percent(figures["failover_rate"]),
         webhook_alerts=list(webhook_config.needing_attention(app)),
     )
-    return render(request, "dashboard/live/overview.html", context)
+    # static/dashboard/overview.js refetches the figures (htmx request)
+    # when the socket reports an event.
+    return render_part(request, "dashboard/live/overview.html", "overview-figures", context)

@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from dashboard.forms import InviteForm, KeyForm, RoleForm, TeamForm
+from dashboard.forms import InviteForm, KeyForm, RoleForm, TeamForm, email_goes_to_console
 from dashboard.views import access
 from dashboard.views.htmx import INVALID, absolute_url, redirect_anywhere, render_part
 from messaging.models import KeyScope, Role
@@ -54,6 +54,10 @@ def team_members(request, team_id):
     return render_part(request, TEAM, "members", _members_context(membership))
 
 
+def _accept_url(request, token):
+    return absolute_url(request, reverse("accept_invitation", args=[token]))
+
+
 @login_required
 @require_POST
 def invite(request, team_id):
@@ -61,18 +65,19 @@ def invite(request, team_id):
     form = InviteForm(request.POST, membership=membership)
     if form.is_valid():
         try:
-            invitation = form.save(
-                accept_url=lambda token: absolute_url(request, reverse("accept_invitation", args=[token]))
-            )
+            invitation = form.save(accept_url=lambda token: _accept_url(request, token))
         except ServiceError as error:
             form.add_error(None, error.description)
         else:
-            if not request.htmx:
+            # With the console email backend nobody receives the email: the
+            # admin gets the link to pass on, on the page itself.
+            invite_link = _accept_url(request, invitation.token) if email_goes_to_console() else None
+            if not request.htmx and not invite_link:
                 messages.success(request, f"Invitation sent to {invitation.email}.")
                 return redirect("team", team_id=team_id)
             return render_part(
                 request, TEAM, "invitations",
-                _members_context(membership, invite_sent_to=invitation.email),
+                _members_context(membership, invite_sent_to=invitation.email, invite_link=invite_link),
             )
     return render_part(
         request, TEAM, "invitations", _members_context(membership, invite_form=form), status=INVALID

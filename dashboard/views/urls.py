@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from dashboard.forms import LoginForm
+from dashboard.forms import LoginForm, NewPasswordForm
 from dashboard.views import accounts, apps, home, integrations, team, webhooks
 from dashboard.views.accounts import limited_per_address
 from messaging import ratelimits
@@ -32,7 +32,7 @@ urlpatterns = [
     path("password-reset/sent/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"),
     path(
         "reset/<uidb64>/<token>/",
-        auth_views.PasswordResetConfirmView.as_view(post_reset_login=True),
+        auth_views.PasswordResetConfirmView.as_view(post_reset_login=True, form_class=NewPasswordForm),
         name="password_reset_confirm",
     ),
     path("reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),

@@ -1,11 +1,14 @@
 """The Web Messenger's pages: its settings in the dashboard (branding and
 allowed origins) and the public demo page that embeds it for one app."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
+from django.views.decorators.clickjacking import xframe_options_exempt
+from django.views.decorators.csp import csp_override
 from django.views.decorators.http import require_GET, require_http_methods
 
 from dashboard.views import access
@@ -16,6 +19,12 @@ from messaging.models import App
 from messaging.services.apps import update_widget_settings
 
 SETTINGS = "dashboard/widget_settings.html"
+
+# The demo page is the widget's own page, and a business may show it in a
+# frame on its site: the dashboard's policy (settings.SECURE_CSP) but for
+# frame-ancestors, and no X-Frame-Options. Its scripts stay Parley's own
+# files (static/parley/demo.js).
+DEMO_POLICY = {**settings.SECURE_CSP, "frame-ancestors": ["*"]}
 
 
 def _context(request, app, form, **extra):
@@ -60,6 +69,8 @@ def widget_settings(request, app_id):
 
 
 @require_GET
+@xframe_options_exempt
+@csp_override(DEMO_POLICY)
 def demo(request, app_id):
     """A public page embedding the widget, so a business can try its app at
     once (the app token it shows is public by design: widgets carry it)."""

@@ -57,6 +57,7 @@ def log_page(
     kind: str | None = None,
     app_user: AppUser | None = None,
     query: str = "",
+    exclude_kinds: tuple[str, ...] = (),
     limit: int = PAGE_SIZE,
 ) -> LogPage:
     """One page of the app's log, newest first.
@@ -65,10 +66,14 @@ def log_page(
     a larger id (what a live page missed), at most `limit`, still newest
     first. `kind` filters by event kind, `app_user` by user. `query` is an
     ID search: a log entry id, an app user's `_id` or `userId`, or a
-    message id (the event's `messageId` / `message._id`)."""
+    message id (the event's `messageId` / `message._id`). `exclude_kinds`
+    leaves out those kinds (the Log tab hides typing unless asked), except
+    when `kind` names one or an ID is searched."""
     rows = LogEntry.objects.filter(app=app)
     if kind:
         rows = rows.filter(kind=kind)
+    elif exclude_kinds and not (query or "").strip():
+        rows = rows.exclude(kind__in=exclude_kinds)
     if app_user is not None:
         rows = rows.filter(app_user=app_user)
     resolved = None

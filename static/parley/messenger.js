@@ -115,6 +115,20 @@
     return el;
   }
 
+  /** The widget's stylesheet in its shadow root. A constructed stylesheet
+   * where the browser has them: a host page's content security policy
+   * (style-src without 'unsafe-inline', as Parley's own demo page has) does
+   * not govern it, where it blocks a <style> element. */
+  function adoptStyles(root) {
+    if ("adoptedStyleSheets" in root && typeof CSSStyleSheet === "function" && "replaceSync" in CSSStyleSheet.prototype) {
+      const sheet = new CSSStyleSheet();
+      sheet.replaceSync(STYLES);
+      root.adoptedStyleSheets = [sheet];
+    } else {
+      root.append(h("style", { text: STYLES }));
+    }
+  }
+
   const SVG_NS = "http://www.w3.org/2000/svg";
   const ICONS = {
     chat: "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z",
@@ -497,6 +511,10 @@ button, input, textarea { font: inherit; color: inherit; }
     // -- history ------------------------------------------------------
 
     async loadHistory() {
+      // init's appUser says whether a conversation exists (Smooch's
+      // conversationStarted); without one the API rightly answers 404, so
+      // the widget does not ask.
+      if (this.user && this.user.conversationStarted === false) return;
       let data;
       try {
         data = await this.request("GET", this.userPath("/messages"));
@@ -1010,7 +1028,7 @@ button, input, textarea { font: inherit; color: inherit; }
       this.host = h("div", { id: "parley-messenger", "data-parley": VERSION });
       const root = this.host.attachShadow({ mode: "open" });
       this.shadow = root;
-      root.append(h("style", { text: STYLES }));
+      adoptStyles(root);
       if (isColor(widget.accentColor)) {
         this.host.style.setProperty("--pm-accent", widget.accentColor);
         this.host.style.setProperty("--pm-accent-fg", readableOn(widget.accentColor));
@@ -1102,7 +1120,8 @@ button, input, textarea { font: inherit; color: inherit; }
         h(
           "div",
           { class: "pm-header" },
-          iconUrl ? h("img", { src: iconUrl, alt: "" }) : null,
+          // An icon that cannot load is left out, never shown broken.
+          iconUrl ? h("img", { src: iconUrl, alt: "", onerror: (event) => event.target.remove() }) : null,
           h(
             "div",
             { class: "pm-header-text" },
@@ -1139,7 +1158,7 @@ button, input, textarea { font: inherit; color: inherit; }
           "aria-controls": "pm-panel",
           onclick: () => (this.opened ? this.close() : this.open()),
         },
-        iconUrl ? h("img", { src: iconUrl, alt: "" }) : icon("chat"),
+        iconUrl ? h("img", { src: iconUrl, alt: "", onerror: (event) => event.target.replaceWith(icon("chat")) }) : icon("chat"),
         this.badge
       );
       this.rootEl = h("div", { class: "pm-root" }, this.panel, this.launcher);
@@ -1245,8 +1264,13 @@ button, input, textarea { font: inherit; color: inherit; }
 
     avatar(name, url) {
       const src = safeUrl(url) || safeUrl(this.app && this.app.iconUrl);
-      if (src) return h("img", { class: "pm-avatar", src, alt: "" });
-      return h("span", { class: "pm-avatar", "aria-hidden": "true", text: initials(name) });
+      const initial = () => h("span", { class: "pm-avatar pm-initials", "aria-hidden": "true", text: initials(name) });
+      if (!src) return initial();
+      // An avatar that cannot load (Gravatar unreachable, a dead link)
+      // becomes the initials, never a broken image.
+      const img = h("img", { class: "pm-avatar", src, alt: "" });
+      img.addEventListener("error", () => img.replaceWith(initial()), { once: true });
+      return img;
     }
 
     authorName(message) {

@@ -117,6 +117,81 @@ def screenshot(page, name: str) -> Path:
     return path
 
 
+WIDTHS = (1280, 800, 390)
+AXE = ROOT / "tests" / "js" / "node_modules" / "axe-core" / "axe.min.js"
+PAGE_SCREENSHOTS = ROOT / "var" / "screenshots"
+
+
+def assert_no_horizontal_overflow(page) -> None:
+    """Nothing on the page reaches past the viewport sideways
+    (`scrollWidth <= innerWidth`); the message names the widest elements."""
+    widths = page.evaluate(
+        """() => ({scroll: document.documentElement.scrollWidth, inner: window.innerWidth,
+                   wide: [...document.querySelectorAll("body *")]
+                     .filter((el) => el.getBoundingClientRect().right > window.innerWidth + 0.5)
+                     .slice(0, 5).map((el) => el.tagName.toLowerCase() + (el.id ? "#" + el.id : "")
+                       + (el.className && typeof el.className === "string" ? "." + el.className.split(" ").join(".") : ""))})"""
+    )
+    assert widths["scroll"] <= widths["inner"], (
+        f"the page overflows sideways at {widths['inner']} px (scrollWidth {widths['scroll']}): "
+        + ", ".join(widths["wide"])
+    )
+
+
+def screenshots_at_widths(page, name: str, widths=WIDTHS) -> list[Path]:
+    """Resize the page to each width, assert no horizontal overflow there,
+    and save a full-page `var/screenshots/<name>-<width>.png`; the viewport
+    is put back afterwards."""
+    PAGE_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-") or "page"
+    before = page.viewport_size
+    paths = []
+    try:
+        for width in widths:
+            page.set_viewport_size({"width": width, "height": 900})
+            assert_no_horizontal_overflow(page)
+            path = PAGE_SCREENSHOTS / f"{safe}-{width}.png"
+            page.screenshot(path=str(path), full_page=True)
+            paths.append(path)
+    finally:
+        if before:
+            page.set_viewport_size(before)
+    return paths
+
+
+def install_axe() -> Path:
+    """axe-core from tests/js (npm install there once when it is missing,
+    as tests/api/test_smooch_core.py installs the Smooch clients)."""
+    if not AXE.is_file():
+        from tests.api.test_smooch_core import install_smooch_core
+
+        install_smooch_core()
+    if not AXE.is_file():
+        pytest.fail(f"axe-core is missing at {AXE} after npm install in tests/js", pytrace=False)
+    return AXE
+
+
+def assert_accessible(page, impacts=("serious", "critical")) -> None:
+    """axe-core (injected into the page) finds no violation of these
+    impacts; the message lists each rule with the elements it flagged."""
+    if not page.evaluate("() => Boolean(window.axe)"):
+        # Evaluated through the DevTools protocol: no page policy applies.
+        page.evaluate(install_axe().read_text())
+    violations = page.evaluate(
+        """async (impacts) => {
+            const result = await window.axe.run(document, {resultTypes: ["violations"]});
+            return result.violations.filter((v) => impacts.includes(v.impact)).map((v) => ({
+              id: v.id, impact: v.impact, help: v.help,
+              nodes: v.nodes.slice(0, 5).map((n) => n.target.join(" ")),
+            }));
+        }""",
+        list(impacts),
+    )
+    assert not violations, "accessibility violations:\n" + "\n".join(
+        f"- {v['impact']} {v['id']}: {v['help']} at {', '.join(v['nodes'])}" for v in violations
+    )
+
+
 def log_in(page, base_url: str, user) -> None:
     """Sign in through the login form (the cast's password) and wait for
     the signed-in page."""
@@ -131,17 +206,15 @@ def log_in(page, base_url: str, user) -> None:
     expect(page.get_by_role("button", name="Log out")).to_be_visible()
 
 
-class LoopbackOnly:
-    """Aborts what the pages of the contexts it guards ask of anything but
-    loopback, and keeps the URLs they asked for."""
-
-    def __init__(self):
-        self.aborted: list[str] = []
+class ContextGuard:
+    """Something done to every context a browser makes (`guard(context)`),
+    checked when the test ends (`check()`)."""
 
     def guard(self, context):
-        context.route(OFF_LOOPBACK, self._abort)
-        context.route_web_socket(OFF_LOOPBACK, self._refuse)
-        return context
+        raise NotImplementedError
+
+    def check(self):
+        raise NotImplementedError
 
     def guard_browser(self, browser):
         """Guard every context `browser.new_context()` and `browser.new_page()` make."""
@@ -161,6 +234,19 @@ class LoopbackOnly:
         browser.new_page = guarded_new_page
         return browser
 
+
+class LoopbackOnly(ContextGuard):
+    """Aborts what the pages of the contexts it guards ask of anything but
+    loopback, and keeps the URLs they asked for."""
+
+    def __init__(self):
+        self.aborted: list[str] = []
+
+    def guard(self, context):
+        context.route(OFF_LOOPBACK, self._abort)
+        context.route_web_socket(OFF_LOOPBACK, self._refuse)
+        return context
+
     def _abort(self, route):
         self.aborted.append(route.request.url)
         route.abort("blockedbyclient")
@@ -177,12 +263,59 @@ class LoopbackOnly:
             )
 
 
+# Every content security policy violation a page meets, as the browser
+# reports it to the page, logged to the console with this prefix (a
+# Playwright init script, which no page policy governs).
+CSP_PREFIX = "Content Security Policy violation:"
+CSP_LISTENER = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  console.error(%s + " " + event.violatedDirective + " blocked " + (event.blockedURI || "inline")
+    + " on " + event.documentURI + (event.sourceFile ? " from " + event.sourceFile + ":" + event.lineNumber : "")
+    + (event.sample ? " (" + event.sample + ")" : ""));
+}, true);
+""" % repr(CSP_PREFIX)
+
+
+class NoCspViolations(ContextGuard):
+    """Fails the test on any content security policy violation in the pages
+    of the contexts it guards: the dashboard must work under its policy
+    (settings.SECURE_CSP), so a blocked inline script, style or source is
+    a bug even when the page still looks right. Both the listener's lines
+    and Chromium's own "Refused to ..." console errors count."""
+
+    def __init__(self):
+        self.violations: list[str] = []
+
+    def guard(self, context):
+        context.add_init_script(CSP_LISTENER)
+        context.on("console", self._console)
+        return context
+
+    def _console(self, message):
+        text = message.text
+        if text.startswith(CSP_PREFIX) or (
+            text.startswith("Refused to") and "Content Security Policy" in text
+        ):
+            self.violations.append(text)
+
+    def check(self):
+        if self.violations:
+            pytest.fail(
+                "content security policy violated:\n" + "\n".join(dict.fromkeys(self.violations)),
+                pytrace=False,
+            )
+
+
 @pytest.fixture
 def browser():
-    loopback_only = LoopbackOnly()
+    """Chromium whose pages stay on loopback and meet no CSP violation."""
+    guards = [LoopbackOnly(), NoCspViolations()]
     with launch_chromium() as browser:
-        yield loopback_only.guard_browser(browser)
-    loopback_only.check()
+        for guard in guards:
+            browser = guard.guard_browser(browser)
+        yield browser
+    for guard in guards:
+        guard.check()
 
 
 @pytest.fixture
