@@ -478,6 +478,8 @@
   });
 
   // For tests and debugging: drop the socket as a network failure would.
-  window.parleyLive = { drop: function () { if (socket) socket.close(); } };
+  // framesAsEvents: every frame is also a `parley:frame` event on document
+  // (the inbox and the Overview listen to it instead of opening sockets).
+  window.parleyLive = { drop: function () { if (socket) socket.close(); }, framesAsEvents: true };
   connect();
 })();
