@@ -73,6 +73,8 @@ def test_the_pages_pass_axe_and_fit_every_width(live_server_url, page, owner, te
         "settings": f"/apps/{app.id}/settings/",
         "team": f"/teams/{team.id}/",
         "overview": f"/apps/{app.id}/overview/",
+        "inbox": f"/apps/{app.id}/inbox/open/{alice.id}/",
+        "conversation": f"/apps/{app.id}/users/{alice.id}/",
     }
     log_in(page, live_server_url, owner)
     missing = not_found_responses(page)
