@@ -248,10 +248,14 @@
     return true;
   }
 
-  document.body.addEventListener("htmx:afterSettle", function () {
-    if (setUp()) {
+  document.body.addEventListener("htmx:afterSettle", function (event) {
+    var target = event.detail && event.detail.target;
+    // After the composer's own send it is ready for the next reply; a
+    // composer swapped in with a conversation (the inbox) leaves focus
+    // where the page put it.
+    if (setUp() && target && target.id === "composer") {
       var area = textarea();
-      if (area) area.focus();  // ready for the next reply
+      if (area) area.focus();
     }
   });
   setUp();

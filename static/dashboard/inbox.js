@@ -66,7 +66,7 @@
   }, 200);
 
   var LIST_KINDS = /^(message:|conversation:|appUser:|merge:|link:)/;
-  var THREAD_KINDS = /^(message:|delivery:|failover|merge:)/;
+  var THREAD_KINDS = /^(message:|delivery:|failover|merge:|note:|postback)/;
 
   document.addEventListener("parley:frame", function (event) {
     var frame = event.detail || {};
