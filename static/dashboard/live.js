@@ -321,16 +321,21 @@
   }
 
   function postTyping(action, beacon) {
+    // The composer names its conversation's typing URL (the inbox swaps
+    // conversations in and out under one page).
+    var form = document.getElementById("composer-form");
+    var url = (form && form.dataset.typingUrl) || typingUrl;
+    if (!url) return;
     var body = new FormData();
     body.append("action", action);
     body.append("csrfmiddlewaretoken", csrfToken());
     body.append("name", composerValue("name"));
     body.append("email", composerValue("email"));
     if (beacon && navigator.sendBeacon) {
-      navigator.sendBeacon(typingUrl, body);
+      navigator.sendBeacon(url, body);
       return;
     }
-    fetch(typingUrl, { method: "POST", body: body, credentials: "same-origin",
+    fetch(url, { method: "POST", body: body, credentials: "same-origin",
       headers: { "X-CSRFToken": csrfToken() } }).catch(function () {});
   }
 
@@ -341,7 +346,7 @@
     postTyping("typing:stop", beacon);
   }
 
-  if (page === "conversation") {
+  if (page === "conversation" || page === "inbox") {
     document.addEventListener("input", function (event) {
       var target = event.target;
       if (!target.matches || !target.matches("#composer-form textarea[data-typing]")) return;
@@ -361,7 +366,7 @@
       }
     }, true);
     window.addEventListener("pagehide", function () { stopTyping(true); });
-    scrollToEnd();
+    if (page === "conversation") scrollToEnd();
   }
 
   // The composer's own behaviour (Enter, paste, `/`, counter, the type's

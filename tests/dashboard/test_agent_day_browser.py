@@ -125,9 +125,12 @@ def test_an_agents_day_in_the_inbox(world, browser, page, owner, agent, app):
         expect(b_page.locator('[data-count="unassigned"]')).to_have_text("1")
         assert AppUser.objects.get(pk=wendy.pk).assignee == Membership.objects.get(user=owner)
 
-        # A replies with Enter, then inserts the canned reply and sends it.
+        # A replies with Enter (the visitor sees A typing first), then inserts
+        # the canned reply and sends it.
         box = composer(page)
         box.press_sequentially("Yes, it left this morning.")
+        typing = visitor.until(lambda f: f["type"] == "typing")
+        assert (typing["role"], typing["state"]) == ("appMaker", "start"), typing
         box.press("Enter")
         assert visitor.business_texts(1) == ["Yes, it left this morning."]
         expect(page.locator("#message-list")).to_contain_text("Yes, it left this morning.")
@@ -230,7 +233,10 @@ def test_the_same_path_with_the_keyboard_only(world, page, owner, app):
         page.keyboard.press("Enter")
         assert visitor.business_texts(1) == ["We open at 9."]
 
-        # Out of the text field, `e` resolves.
+        # Out of the text field (once the fresh composer is in: it takes the
+        # focus when it settles), `e` resolves.
+        expect(page.locator("#composer .notice")).to_have_text("Sent.")
+        expect(composer(page)).to_be_focused()
         page.keyboard.press("Escape")
         page.evaluate("document.activeElement && document.activeElement.blur()")
         page.keyboard.press("e")
