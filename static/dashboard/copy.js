@@ -3,9 +3,8 @@
  * A button with data-copy="<text>" copies that text; data-copy-from="<id>"
  * copies the text of that element (a snippet too long for an attribute).
  * The button says "Copied" for a moment; its width does not change
- * (dashboard.css), so nothing around it moves. live.js has a data-copy
- * handler of its own: on a page that loads it, this one leaves data-copy
- * buttons to it, so a click copies once.
+ * (dashboard.css), so nothing around it moves. The copy is announced in
+ * the page's own #copy-status region where it has one (the live pages).
  */
 (function () {
   "use strict";
@@ -40,6 +39,8 @@
    * markup, where it would be one more "status" on pages that have theirs);
    * the text is set a moment later, so the new region is announced. */
   function announce(text) {
+    var own = document.getElementById("copy-status");
+    if (own) { own.textContent = text; return; }
     var status = document.getElementById("copy-announce");
     if (!status) {
       status = document.createElement("span");
@@ -55,11 +56,11 @@
   document.addEventListener("click", function (event) {
     var button = event.target.closest("[data-copy], [data-copy-from]");
     if (!button) return;
-    if (button.hasAttribute("data-copy") && document.querySelector('script[src*="dashboard/live.js"]')) return;
-    copyText(textOf(button)).then(function () {
+    var text = textOf(button);
+    copyText(text).then(function () {
       button.textContent = "Copied";
       button.classList.add("copied");
-      announce("Copied");
+      announce(button.hasAttribute("data-copy") ? "Copied " + text : "Copied");
       setTimeout(function () {
         button.textContent = "Copy";
         button.classList.remove("copied");

@@ -15,7 +15,6 @@
 
   var root = document.getElementById("live-root");
   var statusEl = document.getElementById("live-status");
-  var copyStatus = document.getElementById("copy-status");
 
   // ------------------------------------------------------------ helpers
 
@@ -56,46 +55,7 @@
     };
   }
 
-  // ------------------------------------------------------- copy buttons
-
-  function fallbackCopy(text) {
-    var area = document.createElement("textarea");
-    area.value = text;
-    area.setAttribute("readonly", "");
-    area.style.position = "fixed";
-    area.style.top = "-1000px";
-    area.style.opacity = "0";
-    document.body.appendChild(area);
-    area.select();
-    var ok = false;
-    try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
-    document.body.removeChild(area);
-    return ok ? Promise.resolve() : Promise.reject(new Error("copy failed"));
-  }
-
-  function copyText(text) {
-    if (navigator.clipboard && window.isSecureContext) {
-      return navigator.clipboard.writeText(text).catch(function () { return fallbackCopy(text); });
-    }
-    return fallbackCopy(text);
-  }
-
-  document.addEventListener("click", function (event) {
-    var button = event.target.closest("[data-copy]");
-    if (!button) return;
-    var value = button.getAttribute("data-copy");
-    copyText(value).then(function () {
-      button.textContent = "Copied";
-      button.classList.add("copied");
-      if (copyStatus) copyStatus.textContent = "Copied " + value;
-      setTimeout(function () {
-        button.textContent = "Copy";
-        button.classList.remove("copied");
-      }, 2500);
-    }, function () {
-      button.textContent = "Copy failed";
-    });
-  });
+  // Copy buttons: static/dashboard/copy.js (every page loads it).
 
   // An avatar that cannot load (offline, blocked Gravatar) becomes an initial.
   document.addEventListener("error", function (event) {

@@ -21,9 +21,8 @@ from messaging.models import LogEntry, Message, Webhook
 from messaging.services import templates
 from messaging.services.messages import post_message
 from messaging.services.postbacks import record_postback
-from tests.conftest import PASSWORD
 from tests.live.test_browser import SdkUser
-from tests.support.browser import screenshot
+from tests.support.browser import log_in, screenshot
 from tests.support.live import LiveServer, wait_until
 from tests.support.webhook_receiver import WebhookReceiver
 from tests.support.ws import user_jwt
@@ -90,14 +89,6 @@ class Requests:
         return self.urls[mark:]
 
 
-def log_in(page, server, owner):
-    page.goto(server.url + "/login/")
-    page.get_by_label("Email").fill(owner.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("link", name="Log out").or_(page.get_by_role("button", name="Log out"))).to_be_visible()
-
-
 def composer_text(page):
     return page.get_by_label("Message", exact=True)
 
@@ -119,7 +110,7 @@ def test_an_agent_replies_inserts_a_canned_reply_adds_a_note_and_pastes_an_image
         for i in range(24):
             post_message(user, role="appUser", fields={"type": "text", "text": f"Earlier message {i}"},
                          source={"type": "web"})
-        log_in(page, server, owner)
+        log_in(page, server.url, owner)
         requests = Requests(page, server.url)
         page.goto(f"{server.url}/apps/{app.id}/users/{wendy}/")
         expect(page.locator("#live-status")).to_have_text("Live")
