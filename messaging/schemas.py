@@ -30,6 +30,7 @@ from django.conf import settings
 
 from messaging.events import SUBSCRIBABLE_TRIGGERS
 from messaging.integrations.registry import REGISTRY
+from messaging.models.templates import TEMPLATE_NAME_MAX_LENGTH
 
 ROLES = ["appUser", "appMaker"]
 MESSAGE_TYPES = ["text", "image", "carousel", "list", "location"]
@@ -700,3 +701,33 @@ APP_CREATE = {"type": "object", "properties": APP_FIELDS, "required": ["name"]}
 APP_UPDATE = {"type": "object", "properties": APP_FIELDS,
               "description": "Only the fields given change."}
 KEY_CREATE = {"type": "object", "properties": {"name": required_string(KEY_NAME_MAX)}, "required": ["name"]}
+
+# ---------------------------------------------------------------- templates
+
+TEMPLATE_NAME_MAX = TEMPLATE_NAME_MAX_LENGTH
+
+
+def _template(*, partial: bool) -> dict:
+    """POST / PUT .../templates: a name and a message body as POST
+    /appusers/{id}/messages takes it (checked by the same validator, in
+    messaging.services.templates; role and destination are not stored)."""
+    return {
+        "type": "object",
+        "properties": {
+            "name": {**required_string(TEMPLATE_NAME_MAX), "description": "Unique within the app.",
+                     "x-errors": NON_EMPTY_ERRORS},
+            "message": {"type": "object", "description": "A message body (type, text, actions, items...), "
+                        "as POST /appusers/{appUserId}/messages takes it.",
+                        "x-errors": {"type": "{name} must be a message object (type, text, actions...)."}},
+        },
+        "propertyNames": {"enum": ["name", "message"],
+                          "x-errors": {"enum": "{value} is not a property of a template (name, message)."}},
+        "required": [] if partial else ["name", "message"],
+        **({"minProperties": 1, "x-errors": {"minProperties": "Give name or message to update."}}
+           if partial else {}),
+    }
+
+
+TEMPLATE_CREATE = _template(partial=False)
+TEMPLATE_UPDATE = _template(partial=True)
+

@@ -225,6 +225,8 @@ APP_CREATE = Schema(schemas.APP_CREATE)
 APP_UPDATE = Schema(schemas.APP_UPDATE)
 KEY_CREATE = Schema(schemas.KEY_CREATE)
 CONVERSATION_UPDATE = Schema(schemas.CONVERSATION_UPDATE)
+TEMPLATE_CREATE = Schema(schemas.TEMPLATE_CREATE)
+TEMPLATE_UPDATE = Schema(schemas.TEMPLATE_UPDATE)
 
 
 def _text(value) -> str | None:
@@ -625,3 +627,10 @@ def validate_app(data: dict, *, partial: bool) -> dict:
 def validate_key(data: dict) -> str:
     """POST /apps/{appId}/keys: the key's name, stripped."""
     return KEY_CREATE.check(data)["name"].strip()
+
+
+def validate_template(data, *, partial: bool) -> dict:
+    """POST / PUT .../templates: `name` and `message` (the message itself is
+    checked by messaging.services.templates, as POST /messages checks it)."""
+    return (TEMPLATE_UPDATE if partial else TEMPLATE_CREATE).check(data)
+

@@ -13,6 +13,7 @@ import copy
 from messaging import schemas
 from messaging.api.views.apps import APPS_PAGE, APPS_PAGE_MAX
 from messaging.api.views.integrations import LIST_LIMIT
+from messaging.api.views.templates import LIST_LIMIT as TEMPLATES_LIMIT
 from messaging.api.views.webhooks import EVENT_STATES, EVENTS_PAGE, EVENTS_PAGE_MAX
 from messaging.models import IntegrationStatus
 from messaging.services.webhook_config import ROTATION_OVERLAP
@@ -282,6 +283,13 @@ def _integration() -> dict:
 INTEGRATION = _integration()
 INTEGRATION_BODY = _obj({"integration": INTEGRATION}, ["integration"])
 
+TEMPLATE = _obj({"_id": STR, "name": STR,
+                 "message": {"type": "object", "description": "The message body as given (without role and "
+                             "destination)."},
+                 "createdAt": {**STR, "format": "date-time"}, "updatedAt": {**STR, "format": "date-time"}},
+                ["_id", "name", "message", "createdAt", "updatedAt"])
+TEMPLATE_BODY = _obj({"template": TEMPLATE}, ["template"])
+
 APP_USER_BODY = _obj({"appUser": APP_USER}, ["appUser"])
 MESSAGE_BODY = _obj({"message": MESSAGE, "conversation": CONVERSATION}, ["message", "conversation"])
 
@@ -505,6 +513,32 @@ APP_PATHS = {
                    security=APP_ONLY),
         "delete": _op("deleteIntegration", "Delete an integration (its inbound URL is unregistered with the "
                       "platform)", {200: (EMPTY, "Deleted")}, security=APP_ONLY),
+    },
+    "/templates": {
+        "get": _op("listTemplates", "List the app's message templates, by name",
+                   {200: (_obj({"templates": {"type": "array", "items": TEMPLATE},
+                                "hasMore": {**BOOL, "description": "More follow past this page."}},
+                               ["templates", "hasMore"]), "OK")},
+                   security=APP_ONLY, query=[
+                       {"name": "limit", "in": "query", "required": False,
+                        "schema": {"type": "integer", "minimum": 1, "maximum": TEMPLATES_LIMIT,
+                                   "default": TEMPLATES_LIMIT}},
+                       {"name": "offset", "in": "query", "required": False,
+                        "schema": {"type": "integer", "minimum": 0, "default": 0}},
+                   ]),
+        "post": _op("createTemplate", "Create a message template (the dashboard's canned replies are these)",
+                    {201: (TEMPLATE_BODY, "Created"), 409: (ERROR, "The app has a template of that name")},
+                    body=schemas.TEMPLATE_CREATE, security=APP_ONLY,
+                    description="The message is checked as POST /appusers/{appUserId}/messages checks a "
+                    "body from the business; 409 when the app has a template of that name."),
+    },
+    "/templates/{templateId}": {
+        "get": _op("getTemplate", "Get a message template", {200: (TEMPLATE_BODY, "OK")}, security=APP_ONLY),
+        "put": _op("updateTemplate", "Change a template's name, message or both",
+                   {200: (TEMPLATE_BODY, "OK"), 409: (ERROR, "The app has a template of that name")},
+                   body=schemas.TEMPLATE_UPDATE, security=APP_ONLY),
+        "delete": _op("deleteTemplate", "Delete a message template", {200: (EMPTY, "Deleted")},
+                      security=APP_ONLY),
     },
     "/notifications": {
         "post": _op("postNotification", "Start a conversation by SMS with a phone number that never wrote in",

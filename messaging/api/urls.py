@@ -21,6 +21,7 @@ from messaging.api.views import (
     messages,
     misc,
     notifications,
+    templates,
     webhooks,
 )
 
@@ -66,6 +67,8 @@ APP_ROUTES = [
         route(GET=integrations.get, PUT=integrations.update, DELETE=integrations.delete),
     ),
     (r"notifications", route(POST=notifications.post)),
+    (r"templates", route(GET=templates.list_, POST=templates.create)),
+    (rf"templates/(?P<templateId>{SEG})", route(GET=templates.get, PUT=templates.update, DELETE=templates.delete)),
 ]
 
 APP = rf"apps/(?P<appId>{SEG})"

@@ -112,7 +112,8 @@ VALIDATED = [validators.MESSAGE, validators.APP_USER, validators.PROFILE, valida
              validators.WEBHOOK_UPDATE, validators.WEBHOOK_REDELIVER, validators.WEBHOOK_ROTATE, validators.INIT,
              validators.INTEGRATION, validators.INTEGRATION_UPDATE, validators.NOTIFICATION,
              validators.APP_CREATE, validators.APP_UPDATE, validators.KEY_CREATE,
-             validators.CONVERSATION_UPDATE]
+             validators.CONVERSATION_UPDATE, validators.TEMPLATE_CREATE,
+             validators.TEMPLATE_UPDATE]
 
 
 def test_it_documents_the_request_bodies_the_validators_check():

@@ -231,6 +231,7 @@ def team_b(stranger, stranger_team, stranger_app, bob):
         "webhookId": webhook.id,
         "eventId": str(event.pk),
         "integrationId": integration.id,
+        "templateId": canned.id,
         "keyId": stranger_app.test_key.key_id,
         "deviceId": bob.clients.get().external_id,
         "view": "resolved",
