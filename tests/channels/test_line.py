@@ -10,13 +10,11 @@ from django.utils import timezone
 
 from messaging.delivery import sending
 from messaging.integrations import registry
-from messaging.integrations.base import PlatformError
 from messaging.integrations.line import ACTION_REF, Line, render
 from messaging.models import Client, Delivery, Integration, Message
-from messaging.services.messages import post_message
-from messaging.validators import validate_message
 from tests.api.conftest import ApiClient, bearer, make_jwt
 from tests.support.fake_line import BOT, SECRET, TOKEN, USER_ID
+from tests.support.sending import deliver, queued, refusal
 from tests.support.ws import make_client, make_user
 
 pytestmark = pytest.mark.django_db
@@ -37,25 +35,6 @@ def user(app):
 @pytest.fixture
 def chat(user, integration):
     return make_client(user, "line", external_id=USER_ID, integration=integration)
-
-
-def queued(user, **body):
-    """A business message posted as the API does (validated, stored,
-    targeted): its delivery to the LINE user."""
-    fields = validate_message({"role": "appMaker", **body}, role="appMaker", app_user=user)
-    message = post_message(user, role="appMaker", fields=fields)
-    return Delivery.objects.select_related("message__app", "client__integration").get(message=message)
-
-
-def deliver(user, **body) -> str:
-    delivery = queued(user, **body)
-    return registry.for_client(delivery.client).send(delivery)
-
-
-def refusal(call) -> PlatformError:
-    with pytest.raises(PlatformError) as error:
-        call()
-    return error.value
 
 
 # Set-up.

@@ -12,7 +12,6 @@ import requests
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from messaging.integrations import registry
-from messaging.integrations.base import PlatformError
 from messaging.integrations.email import Mailgun, mailgun_signature
 from messaging.models import Client, Delivery, Message, PlatformEvent
 from messaging.services import inbound
@@ -21,6 +20,7 @@ from messaging.services.integrations import create_integration
 from messaging.services.messages import post_message
 from messaging.validators import validate_message
 from tests.support.fake_twilio import PNG
+from tests.support.sending import refusal
 from tests.support.ws import business_message, make_client, make_user
 
 ADDRESS = "maria@example.org"
@@ -46,12 +46,6 @@ def delivery_of(client, **body) -> Delivery:
     user = client.app_user
     fields = validate_message({"type": "text", **body}, role="appMaker", app_user=user)
     return Delivery.objects.get(message=post_message(user, role="appMaker", fields=fields), client=client)
-
-
-def refusal(call) -> PlatformError:
-    with pytest.raises(PlatformError) as error:
-        call()
-    return error.value
 
 
 def test_it_is_the_registered_mailgun_channel(integration, mailgun):

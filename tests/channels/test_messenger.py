@@ -11,15 +11,20 @@ from django.utils import timezone
 
 from messaging.delivery import sending
 from messaging.integrations import registry
-from messaging.integrations.base import PlatformError
-from messaging.integrations.messenger import ACTION_REF, GET_STARTED, SUBSCRIBED_FIELDS, Messenger
+from messaging.integrations.messenger import (
+    ACTION_REF,
+    GET_STARTED,
+    SUBSCRIBED_FIELDS,
+    Messenger,
+)
 from messaging.models import Delivery, Integration, Message
 from messaging.services import business_reads, integrations
 from messaging.services.errors import ServiceError
 from messaging.services.messages import post_message
-from messaging.validators import validate_message
 from tests.api.conftest import ApiClient, bearer, make_jwt
+from tests.support import sending as send_through
 from tests.support.fake_messenger import APP_ID, APP_SECRET, PAGE_ID, PSID, TOKEN
+from tests.support.sending import refusal
 from tests.support.ws import make_client, make_user
 
 pytestmark = pytest.mark.django_db
@@ -51,26 +56,16 @@ def psid(user, integration):
                        last_inbound_at=timezone.now() - timedelta(minutes=1))
 
 
+def sent_messages(messenger) -> list[dict]:
+    return [body["message"] for body in messenger.messages()]
+
+
 def queued(user, **body):
-    fields = validate_message({"role": "appMaker", **body}, role="appMaker", app_user=user)
-    message = post_message(user, role="appMaker", fields=fields)
-    return Delivery.objects.select_related("message__app", "client__integration").get(
-        message=message, client__platform="messenger")
+    return send_through.queued(user, where={"client__platform": "messenger"}, **body)
 
 
 def deliver(user, **body) -> str:
-    delivery = queued(user, **body)
-    return registry.for_client(delivery.client).send(delivery)
-
-
-def refusal(call) -> PlatformError:
-    with pytest.raises(PlatformError) as error:
-        call()
-    return error.value
-
-
-def sent_messages(messenger) -> list[dict]:
-    return [body["message"] for body in messenger.messages()]
+    return send_through.deliver(user, where={"client__platform": "messenger"}, **body)
 
 
 # Set-up.

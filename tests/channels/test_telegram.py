@@ -12,13 +12,11 @@ from django.utils import timezone
 
 from messaging.delivery import send_typing, sending, timers
 from messaging.integrations import registry
-from messaging.integrations.base import InboundRefused, PlatformError
+from messaging.integrations.base import InboundRefused
 from messaging.integrations.telegram import ACTION_REF, Telegram
 from messaging.models import AppUser, Delivery, Integration, LogEntry, Message, Timer
 from messaging.services import inbound, integrations
 from messaging.services.errors import ServiceError
-from messaging.services.messages import post_message
-from messaging.validators import validate_message
 from tests.support.fake_telegram import (
     PNG,
     TOKEN,
@@ -26,6 +24,7 @@ from tests.support.fake_telegram import (
     message_update,
     photo_sizes,
 )
+from tests.support.sending import deliver, queued, refusal
 from tests.support.ws import make_client, make_user
 
 pytestmark = pytest.mark.django_db
@@ -52,25 +51,6 @@ def user(app):
 @pytest.fixture
 def chat(user, integration):
     return make_client(user, "telegram", external_id=CHAT, integration=integration)
-
-
-def queued(user, **body):
-    """A business message posted as the API does (validated, stored,
-    targeted): its delivery to the Telegram chat."""
-    fields = validate_message({"role": "appMaker", **body}, role="appMaker", app_user=user)
-    message = post_message(user, role="appMaker", fields=fields)
-    return Delivery.objects.select_related("message__app", "client__integration").get(message=message)
-
-
-def deliver(user, **body) -> str:
-    delivery = queued(user, **body)
-    return registry.for_client(delivery.client).send(delivery)
-
-
-def refusal(call) -> PlatformError:
-    with pytest.raises(PlatformError) as error:
-        call()
-    return error.value
 
 
 # Set-up.

@@ -8,12 +8,18 @@ import pytest
 from django.test import RequestFactory
 
 from messaging.integrations import registry
-from messaging.integrations.base import InboundRefused, PlatformError, fetch_media, http_post
+from messaging.integrations.base import (
+    InboundRefused,
+    PlatformError,
+    fetch_media,
+    http_post,
+)
 from messaging.integrations.twilio import Twilio, signature
 from messaging.models import Delivery, Integration
 from messaging.services.messages import post_message
 from messaging.validators import validate_message
 from tests.support.fake_twilio import PNG, sid, twilio_signature
+from tests.support.sending import refusal
 from tests.support.ws import make_client, make_user
 
 USER_NUMBER = "+15145550100"
@@ -47,12 +53,6 @@ def delivery_of(sms_client, **body) -> Delivery:
     fields = validate_message({"type": "text", **body}, role="appMaker", app_user=user)
     message = post_message(user, role="appMaker", fields=fields)
     return Delivery.objects.get(message=message, client=sms_client)
-
-
-def refusal(call) -> PlatformError:
-    with pytest.raises(PlatformError) as error:
-        call()
-    return error.value
 
 
 # The channel as targeting and the API see it.

@@ -9,15 +9,12 @@ from django.db import connection
 from django.test import Client
 
 from messaging.delivery import sending
-from messaging.integrations import registry
-from messaging.integrations.base import PlatformError
 from messaging.integrations.viber import Viber
-from messaging.models import Delivery, Integration, Message
+from messaging.models import Integration, Message
 from messaging.services import integrations
 from messaging.services.errors import ServiceError
-from messaging.services.messages import post_message
-from messaging.validators import validate_message
 from tests.support.fake_viber import ACCOUNT, TOKEN, USER_ID
+from tests.support.sending import deliver, queued, refusal
 from tests.support.ws import make_client, make_user
 
 pytestmark = pytest.mark.django_db
@@ -38,23 +35,6 @@ def user(app):
 @pytest.fixture
 def chat(user, integration):
     return make_client(user, "viber", external_id=USER_ID, integration=integration)
-
-
-def queued(user, **body):
-    fields = validate_message({"role": "appMaker", **body}, role="appMaker", app_user=user)
-    message = post_message(user, role="appMaker", fields=fields)
-    return Delivery.objects.select_related("message__app", "client__integration").get(message=message)
-
-
-def deliver(user, **body) -> str:
-    delivery = queued(user, **body)
-    return registry.for_client(delivery.client).send(delivery)
-
-
-def refusal(call) -> PlatformError:
-    with pytest.raises(PlatformError) as error:
-        call()
-    return error.value
 
 
 SENDER = {"name": "Tacos Bot", "avatar": ACCOUNT["icon"]}

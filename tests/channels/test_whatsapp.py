@@ -17,6 +17,7 @@ from messaging.services import business_reads, integrations
 from messaging.services.errors import ServiceError
 from messaging.services.messages import post_message
 from messaging.validators import validate_message
+from tests.support import sending as send_through
 from tests.support.fake_graph import proof
 from tests.support.fake_whatsapp import (
     APP_SECRET,
@@ -26,6 +27,7 @@ from tests.support.fake_whatsapp import (
     WABA_ID,
     wamid,
 )
+from tests.support.sending import refusal
 from tests.support.ws import make_client, make_user
 
 pytestmark = pytest.mark.django_db
@@ -61,26 +63,16 @@ def chat(user, integration):
                        last_inbound_at=timezone.now() - timedelta(hours=1), last_inbound_ref=LAST_WAMID)
 
 
+def envelope(**content) -> dict:
+    return {"messaging_product": "whatsapp", "recipient_type": "individual", "to": USER, **content}
+
+
 def queued(user, **body):
-    fields = validate_message({"role": "appMaker", **body}, role="appMaker", app_user=user)
-    message = post_message(user, role="appMaker", fields=fields)
-    return Delivery.objects.select_related("message__app", "client__integration").get(
-        message=message, purpose__in=["preferred", "destination"])
+    return send_through.queued(user, where={"purpose__in": ["preferred", "destination"]}, **body)
 
 
 def deliver(user, **body) -> str:
-    delivery = queued(user, **body)
-    return registry.for_client(delivery.client).send(delivery)
-
-
-def refusal(call) -> PlatformError:
-    with pytest.raises(PlatformError) as error:
-        call()
-    return error.value
-
-
-def envelope(**content) -> dict:
-    return {"messaging_product": "whatsapp", "recipient_type": "individual", "to": USER, **content}
+    return send_through.deliver(user, where={"purpose__in": ["preferred", "destination"]}, **body)
 
 
 # Set-up.
