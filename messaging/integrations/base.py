@@ -232,6 +232,17 @@ def http_call(method: str, url: str, *, timeout: float = HTTP_TIMEOUT, explain=N
     return response
 
 
+def response_object(response) -> dict:
+    """A platform's answer as the JSON object it should be; {} when the
+    body is empty, not JSON or not an object (each caller decides whether
+    that is a fault)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
 def http_post(url: str, **kwargs) -> requests.Response:
     return http_call("POST", url, **kwargs)
 

@@ -68,8 +68,19 @@ from django.template.loader import render_to_string
 from messaging import jsonbody
 from messaging.integrations import fallback, mail_parsing
 from messaging.integrations.base import (
-    Capabilities, Connected, Field, InboundEvent, InboundRefused, Integration, Limits, Media, PlatformError,
-    RawEvent, api_base, http_call,
+    Capabilities,
+    Connected,
+    Field,
+    InboundEvent,
+    InboundRefused,
+    Integration,
+    Limits,
+    Media,
+    PlatformError,
+    RawEvent,
+    api_base,
+    http_call,
+    response_object,
 )
 from messaging.models import Client, Delivery
 
@@ -376,10 +387,7 @@ def _mailgun_explain(response) -> PlatformError | None:
         return PlatformError("Mailgun refused the API key (401)", permanent=True, code="bad_credentials")
     if response.status_code == 429:
         return None
-    try:
-        reason = str(response.json().get("message") or "")
-    except (ValueError, AttributeError):
-        reason = response.text[:300]
+    reason = str(response_object(response).get("message") or response.text[:300])
     code = "not_found" if response.status_code == 404 else "rejected"
     return PlatformError(f"Mailgun refused the call ({response.status_code}): {reason}", permanent=True, code=code)
 
@@ -413,11 +421,8 @@ class Mailgun(EmailChannel):
         credentials = credentials if credentials is not None else self.credentials
         response = http_call(method, self._url(path), auth=("api", credentials.get("apiKey", "")),
                              explain=_mailgun_explain, **kwargs)
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        if not isinstance(body, dict):
+        body = response_object(response)
+        if not body:
             raise PlatformError(f"Mailgun answered {path} without a JSON object", permanent=True,
                                 status=response.status_code, code="bad_answer")
         return body

@@ -43,11 +43,7 @@ def appsecret_proof(token: str, app_secret: str) -> str:
 
 def error_of(response) -> dict:
     """A Graph API refusal's `error` object ({} when the body is not one)."""
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    error = body.get("error") if isinstance(body, dict) else None
+    error = base.response_object(response).get("error")
     return error if isinstance(error, dict) else {}
 
 
@@ -135,11 +131,8 @@ class GraphIntegration(Integration):
         response = base.http_call(method, graph_url(self.type, path), params=params,
                                   headers={"Authorization": f"Bearer {token}"},
                                   explain=explain(self.label, self.own_errors), **kwargs)
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        if not isinstance(body, dict):
+        body = base.response_object(response)
+        if not body:
             raise PlatformError(f"{self.label} answered {path} without a JSON object", permanent=True)
         return body
 

@@ -246,11 +246,7 @@ def render(message) -> list[dict]:
 
 def _explain(response) -> PlatformError:
     """A refusal in LINE's own words (`message`, and the first `details`)."""
-    try:
-        body = response.json()
-    except ValueError:
-        body = {}
-    body = body if isinstance(body, dict) else {}
+    body = base.response_object(response)
     status = response.status_code
     said = str(body.get("message") or f"HTTP {status}")[:300]
     details = body.get("details") if isinstance(body.get("details"), list) else []
@@ -307,11 +303,7 @@ class Line(Integration):
         headers = {"Authorization": f"Bearer {self._token(credentials)}"}
         response = base.http_call(method, f"{base.api_base(self.type)}{path}", headers=headers,
                                   explain=_explain, **kwargs)
-        try:
-            body = response.json()
-        except ValueError:
-            return {}
-        return body if isinstance(body, dict) else {}
+        return base.response_object(response)
 
     # Set-up.
 

@@ -101,12 +101,7 @@ def _names(user: dict) -> dict:
 def _explain(response) -> PlatformError | None:
     """A Bot API method's refusal in Telegram's own words (`description`),
     with the codes the engine acts on."""
-    try:
-        body = response.json()
-    except ValueError:
-        body = {}
-    if not isinstance(body, dict):
-        body = {}
+    body = base.response_object(response)
     status = response.status_code
     description = str(body.get("description") or f"HTTP {status}")[:300]
     if status == 401:
@@ -163,11 +158,8 @@ class Telegram(Integration):
         path segment, whatever it holds."""
         url = f"{base.api_base(self.type)}/bot{quote(self._token(token), safe=':')}/{method}"
         response = base.http_post(url, json=params or {}, explain=_explain)
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        if not isinstance(body, dict) or body.get("ok") is not True or "result" not in body:
+        body = base.response_object(response)
+        if body.get("ok") is not True or "result" not in body:
             raise PlatformError(f"Telegram answered {method} without a result", permanent=True)
         return body["result"]
 

@@ -33,8 +33,20 @@ import mimetypes
 import re
 
 from messaging.integrations.base import (
-    Capabilities, Connected, Field, InboundEvent, InboundRefused, Integration, Limits, PlatformError, RawEvent,
-    api_base, fetch_media, form_body, http_call,
+    Capabilities,
+    Connected,
+    Field,
+    InboundEvent,
+    InboundRefused,
+    Integration,
+    Limits,
+    PlatformError,
+    RawEvent,
+    api_base,
+    fetch_media,
+    form_body,
+    http_call,
+    response_object,
 )
 from messaging.integrations.fallback import render_caption, render_text, split_text
 
@@ -92,11 +104,10 @@ def _explain(response) -> PlatformError | None:
     (a 429 is left to the default: retried after Retry-After)."""
     if response.status_code == 429:
         return None
-    try:
-        body = response.json()
-        code, text = body.get("code"), str(body.get("message") or "")
-    except (ValueError, AttributeError):
+    body = response_object(response)
+    if not body:
         return None
+    code, text = body.get("code"), str(body.get("message") or "")
     reason = f"Twilio {code}: {text}" if code else f"Twilio refused the call ({response.status_code}): {text}"
     if code == 20003 or response.status_code == 401:
         return PlatformError("Twilio refused the Account SID and Auth Token (20003 Authenticate)",
@@ -139,11 +150,8 @@ class Twilio(Integration):
         url = f"{api_base(self.type)}/2010-04-01/Accounts/{account_sid}{path}"
         response = http_call(method, url, auth=(account_sid, credentials.get("authToken", "")),
                              explain=_explain, **kwargs)
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        if not isinstance(body, dict):
+        body = response_object(response)
+        if not body:
             # Permanent: a send Twilio may have taken is not tried again.
             raise PlatformError(f"Twilio answered {path} without a JSON object", permanent=True,
                                 status=response.status_code, code="bad_answer")

@@ -210,11 +210,8 @@ class Viber(Integration):
         """One REST Bot API call; returns Viber's answer when its status is 0."""
         response = base.http_post(f"{base.api_base(self.type)}/pa/{method}", json=body,
                                   headers={AUTH_HEADER: self._token(credentials)})
-        try:
-            answer = response.json()
-        except ValueError:
-            answer = None
-        if not isinstance(answer, dict) or "status" not in answer:
+        answer = base.response_object(response)
+        if "status" not in answer:
             raise PlatformError(f"Viber answered {method} without a status", permanent=False)
         if answer["status"] != 0:
             raise _explain_status(answer, method)
