@@ -25,6 +25,7 @@ import requests
 from django.conf import settings
 
 from messaging import jsonbody, outbound
+from messaging.models import Client
 
 logger = logging.getLogger(__name__)
 
@@ -359,6 +360,13 @@ class Integration:
     def __init__(self, integration=None):
         # The app's Integration row (credentials, details, webhook secret).
         self.integration = integration
+
+    def knows_user(self, external_id: str) -> bool:
+        """Whether Parley already has a client for this platform user on
+        this integration: a channel whose webhook names no one (Messenger,
+        LINE) asks the platform's profile API only for a user it does not
+        know yet, whose names the engine then stores."""
+        return Client.objects.filter(integration=self.integration, external_id=external_id).exists()
 
     @property
     def credentials(self) -> dict:

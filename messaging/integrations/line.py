@@ -459,7 +459,7 @@ class Line(Integration):
         """The user's displayName from the profile API, on their first event
         only (later events find the client and its names); a refusal (404:
         not a friend, blocked, no consent) loses no event."""
-        if Client.objects.filter(integration=self.integration, external_id=user_id).exists():
+        if self.knows_user(user_id):
             return {}
         try:
             profile = self._call("GET", f"/v2/bot/profile/{quote(user_id, safe='')}")

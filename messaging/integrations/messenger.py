@@ -54,7 +54,6 @@ from django.utils import timezone
 from messaging.integrations import base, fallback
 from messaging.integrations.base import Capabilities, Field, InboundRefused, Limits, PlatformError
 from messaging.integrations.graph import GraphIntegration
-from messaging.models import Client
 
 logger = logging.getLogger(__name__)
 
@@ -440,7 +439,7 @@ class Messenger(GraphIntegration):
         """The user's names from the profile API, on their first event only
         (later events find the client and its names); a refusal (the app
         lacks the permission, the user restricts it) loses no event."""
-        if Client.objects.filter(integration=self.integration, external_id=psid).exists():
+        if self.knows_user(psid):
             return {}
         try:
             profile = self.graph("GET", psid, params={"fields": "first_name,last_name"})
