@@ -39,6 +39,10 @@ def world(request, django_db_setup):
     fakes = {name: request.getfixturevalue(fixture) for name, (fixture, _) in FAKES.items()}
     env = {setting: fakes[name].url for name, (_, setting) in FAKES.items()}
     env["PARLEY_LINE_DATA_API_BASE"] = fakes["line"].data_url
+    # Telegram and Viber take HTTPS webhook URLs only; this server is on
+    # plain http://127.0.0.1.
+    for name in ("telegram", "viber"):
+        fakes[name].https_only = False
     server = LiveServer(worker=True, **env)
     clients = Clients(node(), server.url)
     try:
@@ -46,6 +50,8 @@ def world(request, django_db_setup):
     finally:
         clients.close()
         server.stop()
+        for name in ("telegram", "viber"):
+            fakes[name].https_only = True
 
 
 def test_every_method_has_a_case():
