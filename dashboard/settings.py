@@ -349,6 +349,12 @@ PARLEY_TRUSTED_PROXIES = envnetworks("PARLEY_TRUSTED_PROXIES")
 if PARLEY_TRUSTED_PROXIES:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# Who may read /readyz (and the operator's other endpoints): these
+# addresses, or anyone with `Authorization: Bearer <PARLEY_OPS_TOKEN>`.
+PARLEY_OPS_ALLOW = envnetworks("PARLEY_OPS_ALLOW") or [ipaddress.ip_network("127.0.0.0/8"),
+                                                        ipaddress.ip_network("::1/128")]
+PARLEY_OPS_TOKEN = os.environ.get("PARLEY_OPS_TOKEN", "")
+
 # Parley's own settings.
 PARLEY_PUBLIC_URL = os.environ.get("PARLEY_PUBLIC_URL", "").rstrip("/")
 PARLEY_FAILOVER_SECONDS = envint("PARLEY_FAILOVER_SECONDS", 300)

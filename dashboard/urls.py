@@ -1,10 +1,12 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from dashboard.views import email_links
+from dashboard.views import email_links, health
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     path("v1/", include("messaging.api.urls")),
     path("v1.1/", include("messaging.api.urls")),
     path("media/", include("messaging.api.media")),
