@@ -14,7 +14,6 @@ Unsigned tokens, `alg: none`, unknown or revoked keys are refused.
 """
 
 import copy
-import time
 from dataclasses import dataclass
 
 import jwt
@@ -23,15 +22,14 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from messaging.models import ApiKey, App, AppUser, KeyScope
+from messaging.process_cache import ProcessCache
 from messaging.services import sdk_access
 
 ALGORITHMS = ["HS256"]
 LAST_USED_RESOLUTION = 60  # seconds: don't write last_used_at on every call
-# How long a process may keep using an API key it has looked up: the bound
-# on how late a revocation made in another process takes effect.
-KEY_CACHE_SECONDS = 5
-KEY_CACHE_SIZE = 10_000
-_key_cache: dict[str, tuple[float, ApiKey]] = {}
+# API keys with their apps, kept by each process and dropped in every
+# process within process_cache.CHECK_SECONDS of a change anywhere.
+_keys = ProcessCache("api-keys")
 REQUIRE_USER_JWT_DESCRIPTION = (
     "This app requires a signed JWT to identify a user (requireUserJwt): "
     "send an appUser-scope JWT for this userId, or use no userId."
@@ -157,31 +155,27 @@ def from_jwt(token: str) -> Credential:
 
 
 def _key(kid: str) -> ApiKey | None:
-    """The API key `kid` with its app, cached in this process for
-    KEY_CACHE_SECONDS: every JWT call needs it, and it rarely changes.
-    Revoking, deleting or changing a key (or its app) in this process drops
-    the entry at once (signals below); in another process the change is seen
-    at most KEY_CACHE_SECONDS later. Unknown key ids are not cached."""
-    now = time.monotonic()
-    entry = _key_cache.get(kid)
-    if entry is not None and entry[0] > now:
-        return entry[1]
+    """The API key `kid` with its app, from this process's cache: every JWT
+    call needs it, and it rarely changes. Revoking, deleting or changing a
+    key (or its app) drops the entry here at once and in every other
+    process within process_cache.CHECK_SECONDS (signals below). Unknown key
+    ids are not cached."""
+    key = _keys.get(kid)
+    if key is not None:
+        return key
     key = ApiKey.objects.select_related("app").filter(key_id=kid).first()
     if key is not None:
-        if len(_key_cache) >= KEY_CACHE_SIZE:
-            _key_cache.clear()
-        _key_cache[kid] = (now + KEY_CACHE_SECONDS, key)
+        _keys.put(kid, key)
     return key
 
 
 def forget_keys(*, key_id: str | None = None, app_id: str | None = None) -> None:
-    """Drop cached keys: one key, every key of an app, or all."""
+    """A key changed (or every key of an app, or all): drop them here, and
+    every process's cached keys soon after."""
     if key_id is None and app_id is None:
-        _key_cache.clear()
+        _keys.changed()
         return
-    for kid, (_, key) in list(_key_cache.items()):
-        if kid == key_id or (app_id is not None and key.app_id == app_id):
-            _key_cache.pop(kid, None)
+    _keys.changed(keep=lambda kid, key: kid != key_id and (app_id is None or key.app_id != app_id))
 
 
 @receiver([post_save, post_delete], sender=ApiKey, dispatch_uid="parley-forget-api-key")

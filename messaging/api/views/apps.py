@@ -15,7 +15,7 @@ Decisions where Smooch's docs and the clients are silent or Parley differs:
   = the key's id, no expiry (deleting the key ends it).
 - DELETE .../keys/{keyId} revokes the key (services.apps.revoke_key): this
   process refuses it at once, other processes within
-  credentials.KEY_CACHE_SECONDS, and SDK sockets it signed for close. The
+  process_cache.CHECK_SECONDS, and SDK sockets it signed for close. The
   row stays for the dashboard's record; the API answers 404 for it.
 - `serviceAccountId` on GET /apps is a 400: Parley has no service accounts
   yet, and ignoring the filter would answer apps the caller excluded.
