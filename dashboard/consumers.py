@@ -31,6 +31,7 @@ import time
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from messaging import metrics
 from messaging.events import app_group, member_group
 from messaging.models import App, AppUser
 from messaging.services.business_reads import mark_read_by_business
@@ -112,6 +113,7 @@ class DashboardEventsConsumer(AsyncJsonWebsocketConsumer):
     member = None  # the member's own group (told when their access changes)
     app_id = None
     checked_at = 0.0
+    counted = False  # in the open-sockets metric (accepted)
 
     async def connect(self):
         app_id = self.scope["url_route"]["kwargs"]["app_id"]
@@ -128,9 +130,14 @@ class DashboardEventsConsumer(AsyncJsonWebsocketConsumer):
         if not await self.still_member():
             return
         await self.accept()
+        self.counted = True
+        metrics.SOCKETS.labels("dashboard").inc()
         await self.send_json({"type": "ready", "appId": app_id})
 
     async def disconnect(self, code):
+        if self.counted:
+            metrics.SOCKETS.labels("dashboard").dec()
+            self.counted = False
         await self.leave()
 
     async def leave(self):

@@ -122,6 +122,7 @@ MIDDLEWARE = [
     # throttles) sees the client's address and scheme as trusted proxies
     # report them, and never what an untrusted peer claims.
     "messaging.client_address.ClientAddressMiddleware",
+    "messaging.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "messaging.api.cors.CorsMiddleware",
@@ -349,7 +350,7 @@ PARLEY_TRUSTED_PROXIES = envnetworks("PARLEY_TRUSTED_PROXIES")
 if PARLEY_TRUSTED_PROXIES:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
-# Who may read /readyz (and the operator's other endpoints): these
+# Who may read /readyz and /metrics: these
 # addresses, or anyone with `Authorization: Bearer <PARLEY_OPS_TOKEN>`.
 PARLEY_OPS_ALLOW = envnetworks("PARLEY_OPS_ALLOW") or [ipaddress.ip_network("127.0.0.0/8"),
                                                         ipaddress.ip_network("::1/128")]

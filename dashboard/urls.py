@@ -7,6 +7,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", health.metrics_view, name="metrics"),
     path("v1/", include("messaging.api.urls")),
     path("v1.1/", include("messaging.api.urls")),
     path("media/", include("messaging.api.media")),

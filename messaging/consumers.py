@@ -28,7 +28,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from messaging import events, jsonbody, ratelimits
+from messaging import events, jsonbody, metrics, ratelimits
 from messaging.validators import validate_message
 from messaging.delivery import client_appeared, conversation_read, mark_delivered
 from messaging.models import ApiKey, AppUser, Client, Message
@@ -85,8 +85,10 @@ class SdkConsumer(AsyncJsonWebsocketConsumer):
 
     async def connect(self):
         await self.accept()
+        metrics.SOCKETS.labels("sdk").inc()
 
     async def disconnect(self, code):
+        metrics.SOCKETS.labels("sdk").dec()
         await self.leave_groups()
 
     async def leave_groups(self):

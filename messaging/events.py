@@ -27,7 +27,7 @@ from functools import partial
 
 from django.db import transaction
 
-from messaging import publisher
+from messaging import metrics, publisher
 from messaging.models import LogEntry
 from messaging.webhooks import outbox
 
@@ -250,7 +250,9 @@ def _store_and_publish(held: list) -> None:
 def publish(batch_: list[dict]) -> None:
     """Send events to their users' groups (first: SDK sockets wait on them)
     and their apps' groups, one channel-layer message per group, without
-    making the caller wait (messaging.publisher). Called after commit."""
+    making the caller wait (messaging.publisher). Called after commit, so
+    the metrics count only what was kept."""
+    metrics.record_events(batch_)
     publisher.send(_group_messages(batch_))
 
 

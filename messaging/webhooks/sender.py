@@ -45,7 +45,7 @@ from django.db.models import Q
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook as Signer
 
-from messaging import background, events, outbound
+from messaging import background, events, metrics, outbound
 from messaging.delivery import claims
 from messaging.models import Webhook, WebhookAttempt, WebhookEvent, WebhookEventState
 
@@ -114,6 +114,9 @@ class Outcome:
     error: str = ""
     permanent: bool = False
     retry_after: float | None = None
+    # For the metrics: delivered, answered_error, refused, unresolvable,
+    # timeout, unreachable or internal_error.
+    kind: str = "delivered"
 
     @property
     def ok(self) -> bool:
@@ -159,21 +162,23 @@ def post(event: WebhookEvent) -> Outcome:
         outcome.status = response.status_code
         outcome.response = _snippet(response)
         if not 200 <= response.status_code < 300:
+            outcome.kind = "answered_error"
             outcome.error = f"the target answered {response.status_code}"
             outcome.retry_after = _retry_after(response)
             outcome.permanent = response.status_code == 410
     except outbound.Refused as refused:
-        outcome.error, outcome.permanent = f"refused: {refused}", True
+        outcome.kind, outcome.error, outcome.permanent = "refused", f"refused: {refused}", True
     except outbound.Unresolvable as error:
-        outcome.error = f"could not resolve the target: {error}"
+        outcome.kind, outcome.error = "unresolvable", f"could not resolve the target: {error}"
     except requests.Timeout:
-        outcome.error = f"timed out after {settings.PARLEY_WEBHOOK_TIMEOUT_SECONDS:g}s"
+        outcome.kind, outcome.error = "timeout", f"timed out after {settings.PARLEY_WEBHOOK_TIMEOUT_SECONDS:g}s"
     except requests.RequestException as error:
-        outcome.error = f"could not reach the target: {type(error).__name__}"
+        outcome.kind, outcome.error = "unreachable", f"could not reach the target: {type(error).__name__}"
     except Exception as error:  # a bug: recorded as a failed attempt, retried
         logger.exception("webhook event %s: unexpected error", event.pk)
-        outcome.error = f"internal error: {type(error).__name__}"
+        outcome.kind, outcome.error = "internal_error", f"internal error: {type(error).__name__}"
     outcome.latency_ms = int((time.monotonic() - started) * 1000)
+    metrics.WEBHOOK_ATTEMPTS.labels(outcome.kind).inc()
     return outcome
 
 
