@@ -607,6 +607,9 @@ button, input, textarea { font: inherit; color: inherit; }
           this.reinit();
           return;
         }
+        // 1012: the server is restarting (docs/sdk-protocol.md); another
+        // process takes over, so start again from the shortest wait.
+        if (event.code === 1012) this.attempt = 0;
         this.setStatus("Reconnecting…");
         this.scheduleReconnect();
       };

@@ -10,7 +10,7 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.api.conftest import add_client, alice, api, bearer, make_jwt, make_user  # noqa: F401 (fixtures)
+from tests.api.conftest import add_client, bearer, make_jwt
 from tests.support.live import LiveServer, wait_until
 from tests.support.ws import SdkSocket
 
@@ -27,14 +27,20 @@ def value(samples, name, **labels):
 
 @pytest.mark.smoke
 @pytest.mark.django_db
-def test_metrics_count_messages_deliveries_and_requests(client, api, app, alice, django_capture_on_commit_callbacks):
+def test_metrics_count_messages_deliveries_and_requests(client, app, django_capture_on_commit_callbacks):
+    from messaging.models import AppUser
+
+    alice = AppUser.objects.create(app=app, user_id="alice")
+    add_client(alice, "web", "web-alice")
     before = scrape(client.get("/metrics").content.decode())
-    headers = bearer(make_jwt(app.test_key.key_id, app.test_secret))
+    token = bearer(make_jwt(app.test_key.key_id, app.test_secret))["Authorization"]
+
+    def post(role, text):
+        return client.post(f"/v1/appusers/{alice.id}/messages", {"type": "text", "text": text, "role": role},
+                           content_type="application/json", HTTP_AUTHORIZATION=token)
+
     with django_capture_on_commit_callbacks(execute=True):
-        sent = api.post(f"/v1/appusers/{alice.id}/messages", {"type": "text", "text": "hi", "role": "appMaker"},
-                        headers=headers)
-        received = api.post(f"/v1/appusers/{alice.id}/messages", {"type": "text", "text": "yo", "role": "appUser"},
-                            headers=headers)
+        sent, received = post("appMaker", "hi"), post("appUser", "yo")
     assert (sent.status_code, received.status_code) == (201, 201)
     response = client.get("/metrics")
     assert response.status_code == 200 and response["Content-Type"].startswith("text/plain")

@@ -4,7 +4,14 @@ from daphne.cli import CommandLineInterface
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from messaging.web_server import GracefulServer
 from messaging.worker import start_in_threads
+
+
+class ParleyDaphne(CommandLineInterface):
+    """daphne's command line with Parley's graceful stop (messaging.web_server)."""
+
+    server_class = GracefulServer
 
 
 class Command(BaseCommand):
@@ -35,6 +42,6 @@ class Command(BaseCommand):
         # No --proxy-headers: daphne would believe X-Forwarded-For from any
         # peer. Forwarded headers are believed only from PARLEY_TRUSTED_PROXIES
         # (messaging/client_address.py).
-        CommandLineInterface().run(
+        ParleyDaphne().run(
             ["--bind", host, "--port", str(port), settings.ASGI_APPLICATION.replace(".application", ":application")]
         )
