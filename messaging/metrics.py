@@ -31,6 +31,10 @@ from prometheus_client.registry import REGISTRY
 
 from messaging.models import Delivery, DeliveryState
 
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    # Made when missing (the first process of a host after a reboot).
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+
 MESSAGES = Counter("parley_messages", "Messages in (from users) and out (sent to a client), by channel",
                    ["direction", "channel"])
 DELIVERIES = Counter("parley_deliveries", "Delivery state changes, by the state reached and the channel",
