@@ -12,6 +12,7 @@ renews again before half the lease has passed. A killed run's rows come back whe
 sweep clears expired claims and re-enqueues).
 """
 
+import threading
 import time
 from datetime import timedelta
 
@@ -20,6 +21,12 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.crypto import get_random_string
+
+
+# Set when this process is asked to stop (a worker's SIGTERM): a run ends
+# after the batch it works, handing the rest to a fresh task for another
+# worker, so that stopping takes one batch, not a whole run's budget.
+STOPPING = threading.Event()
 
 
 def new_token() -> str:
@@ -64,8 +71,9 @@ def lock_due(due, limit: int) -> list[int]:
 def drain(model, *, pending_filter: dict, limit: int, budget: float, work_batch, requeue) -> int:
     """Claim due rows in batches and hand each batch to `work_batch(ids,
     token)` (which returns how many it finished) until none is due; past
-    `budget` seconds, `requeue()` hands over to a fresh task so one run never
-    holds a worker for long. Returns how many rows were finished."""
+    `budget` seconds (or once the process is STOPPING), `requeue()` hands
+    over to a fresh task so one run never holds a worker for long. Returns
+    how many rows were finished."""
     token = new_token()
     deadline = time.monotonic() + budget
     done = 0
@@ -74,7 +82,7 @@ def drain(model, *, pending_filter: dict, limit: int, budget: float, work_batch,
         if not ids:
             return done
         done += work_batch(ids, token)
-        if time.monotonic() > deadline:
+        if time.monotonic() > deadline or STOPPING.is_set():
             requeue()
             return done
 
