@@ -99,7 +99,7 @@ class LiveServer(Process):
         self.url = f"http://127.0.0.1:{self.port}"
         super().__init__(
             [sys.executable, "manage.py", "serve", "--port", str(self.port), "--worker", "yes" if worker else "no"],
-            child_env(PARLEY_PUBLIC_URL=self.url, **env),
+            child_env(**{"PARLEY_PUBLIC_URL": self.url, **env}),
             "daphne",
         )
         try:

@@ -1,7 +1,9 @@
 """A TCP forwarder on 127.0.0.1 to another loopback port: a server under test
 reaches PostgreSQL through it, and `cut()` makes the database unreachable
 (every forwarded connection dropped, new ones refused) without touching the
-suite's own server; `restore()` forwards again on the same port."""
+suite's own server; `restore()` forwards again on the same port. As a
+stand-in for a proxy in front of web processes, `retarget(port)` sends new
+connections elsewhere while the open ones stay where they are."""
 
 import socket
 import threading
@@ -51,6 +53,9 @@ class TcpForwarder:
                     s.shutdown(socket.SHUT_RDWR)
                 except OSError:
                     pass
+
+    def retarget(self, port: int, host: str = "127.0.0.1"):
+        self.target = (host, port)
 
     def cut(self):
         self.listener.close()
