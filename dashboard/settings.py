@@ -358,6 +358,8 @@ if PARLEY_TRUSTED_PROXIES:
 PARLEY_OPS_ALLOW = envnetworks("PARLEY_OPS_ALLOW") or [ipaddress.ip_network("127.0.0.0/8"),
                                                         ipaddress.ip_network("::1/128")]
 PARLEY_OPS_TOKEN = os.environ.get("PARLEY_OPS_TOKEN", "")
+# How often daphne pings each websocket (manage.py serve).
+PARLEY_WS_PING_SECONDS = envint("PARLEY_WS_PING_SECONDS", 60)
 
 # Parley's own settings.
 PARLEY_PUBLIC_URL = os.environ.get("PARLEY_PUBLIC_URL", "").rstrip("/")

@@ -42,6 +42,11 @@ class Command(BaseCommand):
         # No --proxy-headers: daphne would believe X-Forwarded-For from any
         # peer. Forwarded headers are believed only from PARLEY_TRUSTED_PROXIES
         # (messaging/client_address.py).
+        # Websocket pings every PARLEY_WS_PING_SECONDS (daphne's default is
+        # 20 s): the widget sends its own heartbeat every 25 s, and with
+        # thousands of idle sockets daphne's pings are most of their CPU
+        # (bench/sockets.py). Below nginx's 120 s read timeout (deploy/).
         ParleyDaphne().run(
-            ["--bind", host, "--port", str(port), settings.ASGI_APPLICATION.replace(".application", ":application")]
+            ["--bind", host, "--port", str(port), "--ping-interval", str(settings.PARLEY_WS_PING_SECONDS),
+             settings.ASGI_APPLICATION.replace(".application", ":application")]
         )
