@@ -1,0 +1,132 @@
+"""appUsers.* (the app-user methods) and conversations.resetUnreadCount."""
+
+from messaging.models import AppUser, Message
+from tests.api.client_methods import case
+
+BOTH = ("v3", "v8")
+
+
+def _create(t, client, user_id, **props):
+    if client == "v3":
+        return t.call(client, "appUsers.create", user_id, props)
+    # One object argument is the client's named-arguments form: wrapped.
+    return t.call(client, "appUsers.create", {"appUser": {"userId": user_id, **props}})
+
+
+@case(*(f"{c} appUsers.create" for c in BOTH))
+def create(t, client):
+    answer = _create(t, client, "ann", givenName="Ann", properties={"plan": "gold"})
+    assert answer.ok and answer.body["appUser"]["userId"] == "ann", answer
+    stored = AppUser.objects.get(app=t.app, user_id="ann")
+    assert answer.body["appUser"]["_id"] == stored.id
+    assert (stored.given_name, stored.properties) == ("Ann", {"plan": "gold"})
+    refused = _create(t, client, "ann")
+    assert refused.status == 409, refused
+    assert AppUser.objects.filter(app=t.app, user_id="ann").count() == 1
+
+
+@case(*(f"{c} appUsers.get" for c in BOTH))
+def get(t, client):
+    user = t.user("bob", given_name="Bob")
+    answer = t.call(client, "appUsers.get", "bob")
+    assert answer.ok and answer.body["appUser"]["_id"] == user.id, answer
+    assert answer.body["appUser"]["givenName"] == "Bob"
+    theirs = t.other().user("carl")
+    refused = t.call(client, "appUsers.get", theirs.id)
+    assert (refused.status, refused.code) == (404, "not_found"), refused
+
+
+@case(*(f"{c} appUsers.update" for c in BOTH))
+def update(t, client):
+    user = t.user("dan")
+    answer = t.call(client, "appUsers.update", "dan", {"surname": "Doe", "properties": {"age": 3}})
+    assert answer.ok and answer.body["appUser"]["surname"] == "Doe", answer
+    user.refresh_from_db()
+    assert (user.surname, user.properties) == ("Doe", {"age": 3})
+    theirs = t.other().user("dan")
+    refused = t.call(client, "appUsers.update", theirs.id, {"surname": "X"})
+    assert refused.status == 404, refused
+    theirs.refresh_from_db()
+    assert theirs.surname == ""
+
+
+@case(*(f"{c} appUsers.sendMessage" for c in BOTH))
+def send_message(t, client):
+    user = t.user("eve")
+    answer = t.call(client, "appUsers.sendMessage", "eve", {"role": "appMaker", "type": "text", "text": "hi"})
+    assert answer.ok and answer.body["message"]["text"] == "hi", answer
+    stored = Message.objects.get(app_user=user)
+    assert (stored.id, stored.role, stored.text) == (answer.body["message"]["_id"], "appMaker", "hi")
+    refused = t.call(client, "appUsers.sendMessage", "eve", {"role": "appMaker", "type": "text"})
+    assert (refused.status, refused.code) == (400, "bad_request"), refused
+    assert Message.objects.filter(app_user=user).count() == 1
+
+
+@case(*(f"{c} appUsers.getMessages" for c in BOTH))
+def get_messages(t, client):
+    user = t.user("fay", conversation_started=True)
+    Message.objects.create(app=t.app, app_user=user, role="appUser", text="one")
+    answer = t.call(client, "appUsers.getMessages", "fay")
+    assert answer.ok and [m["text"] for m in answer.body["messages"]] == ["one"], answer
+    theirs = t.other().user("fay", conversation_started=True)
+    refused = t.call(client, "appUsers.getMessages", theirs.id)
+    assert refused.status == 404, refused
+
+
+@case(*(f"{c} appUsers.deleteMessages" for c in BOTH))
+def delete_messages(t, client):
+    user = t.user("gus")
+    Message.objects.create(app=t.app, app_user=user, role="appUser", text="one")
+    answer = t.call(client, "appUsers.deleteMessages", "gus")
+    assert answer.ok, answer
+    assert not Message.objects.filter(app_user=user).exists()
+
+
+@case(*(f"{c} appUsers.deleteProfile" for c in BOTH))
+def delete_profile(t, client):
+    user = t.user("hal", given_name="Hal", email="hal@example.com")
+    answer = t.call(client, "appUsers.deleteProfile", "hal")
+    assert answer.ok, answer
+    user.refresh_from_db()
+    assert (user.given_name, user.email) == ("", "")
+
+
+@case("v8 appUsers.delete")
+def delete(t, client):
+    user = t.user("ivy")
+    answer = t.call(client, "appUsers.delete", "ivy")
+    assert answer.ok, answer
+    assert not AppUser.objects.filter(id=user.id).exists()
+    theirs = t.other().user("ivy")
+    refused = t.call(client, "appUsers.delete", theirs.id)
+    assert refused.status == 404, refused
+    assert AppUser.objects.filter(id=theirs.id).exists()
+
+
+@case("v8 appUsers.deleteMessage")
+def delete_message(t, client):
+    user = t.user("jon")
+    message = Message.objects.create(app=t.app, app_user=user, role="appUser", text="one")
+    answer = t.call(client, "appUsers.deleteMessage", "jon", message.id)
+    assert answer.ok, answer
+    assert not Message.objects.filter(id=message.id).exists()
+    refused = t.call(client, "appUsers.deleteMessage", "jon", message.id)
+    assert refused.status == 404, refused
+
+
+@case("v8 appUsers.getChannels")
+def get_channels(t, client):
+    user = t.user("kim")
+    user.clients.create(platform="web", external_id="kim-web")  # an SDK client is no channel
+    user.clients.create(platform="telegram", external_id="4711")
+    answer = t.call(client, "appUsers.getChannels", "kim")
+    assert answer.ok and answer.body["channels"] == [{"type": "telegram", "userId": "4711"}], answer
+
+
+@case(*(f"{c} conversations.resetUnreadCount" for c in BOTH))
+def reset_unread_count(t, client):
+    user = t.user("lea", unread_count=3, conversation_started=True)
+    answer = t.call(client, "conversations.resetUnreadCount", "lea")
+    assert answer.ok, answer
+    user.refresh_from_db()
+    assert user.unread_count == 0
