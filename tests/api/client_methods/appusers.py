@@ -1,6 +1,7 @@
 """appUsers.* (the app-user methods) and conversations.resetUnreadCount."""
 
-from messaging.models import AppUser, Message
+from messaging.models import AppUser, Integration, LogEntry, Message
+from tests.api.conftest import add_client
 from tests.api.client_methods import case
 
 BOTH = ("v3", "v8")
@@ -130,3 +131,75 @@ def reset_unread_count(t, client):
     assert answer.ok, answer
     user.refresh_from_db()
     assert user.unread_count == 0
+
+
+def _activity(t, client, method):
+    user = t.user("max", conversation_started=True)
+    answer = t.call(client, method, "max", {"role": "appMaker", "type": "typing:start"})
+    assert answer.ok, answer
+    entry = LogEntry.objects.get(app_user=user, kind="typing:appMaker")
+    assert entry.detail["state"] == "start"
+    refused = t.call(client, method, "max", {"role": "appMaker", "type": "no:such"})
+    assert refused.status == 400, refused
+
+
+@case("v8 appUsers.conversationActivity")
+def conversation_activity(t, client):
+    _activity(t, client, "appUsers.conversationActivity")
+
+
+@case("v3 appUsers.typingActivity")
+def typing_activity(t, client):
+    _activity(t, client, "appUsers.typingActivity")
+
+
+@case("v3 appUsers.trackEvent")
+def track_event(t, client):
+    user = t.user("ned")
+    answer = t.call(client, "appUsers.trackEvent", "ned", "completed_sale", {"surname": "Ned"})
+    assert answer.ok and answer.body == {"conversationUpdated": False}, answer
+    events = LogEntry.objects.filter(app_user=user, kind="appUser:updated").values_list("detail__event", flat=True)
+    assert "completed_sale" in list(events)
+    user.refresh_from_db()
+    assert user.surname == "Ned"  # the profile sent with the event
+
+
+@case("v3 appUsers.updateDevice")
+def update_device(t, client):
+    user = t.user("oli")
+    device = add_client(user, "ios", "DEVICE-1", info={"os": "iPhone OS"})
+    answer = t.call(client, "appUsers.updateDevice", "oli", "DEVICE-1", {"appVersion": "8.0"})
+    assert answer.ok and answer.body["device"]["appVersion"] == "8.0", answer
+    device.refresh_from_db()
+    assert device.app_version == "8.0"
+    refused = t.call(client, "appUsers.updateDevice", "oli", "unknown", {"appVersion": "1"})
+    assert refused.status == 404, refused
+
+
+@case(*(f"{c} appUsers.unlinkChannel" for c in BOTH))
+def unlink_channel(t, client):
+    user = t.user("pam")
+    user.clients.create(platform="telegram", external_id="4712")
+    answer = t.call(client, "appUsers.unlinkChannel", "pam", "telegram")
+    assert answer.ok, answer
+    assert not user.clients.filter(platform="telegram", active=True).exists()
+
+
+@case("v8 notifications.postNotification")
+def post_notification(t, client):
+    twilio = Integration.objects.create(app=t.app, type="twilio", display_name="Support line",
+                                        credentials={"accountSid": "AC1", "authToken": "secret-token"})
+    answer = t.call(client, "notifications.postNotification", t.app.id, {
+        "destination": {"integrationId": twilio.id, "destinationId": "+15145555555"},
+        "message": {"type": "text", "text": "Your order has shipped."}}, as_="account")
+    assert answer.ok, answer
+    message = Message.objects.get(app=t.app)
+    assert answer.body == {"notification": {"_id": message.id}}
+    assert (message.role, message.text, message.app_user.clients.get().external_id) == (
+        "appMaker", "Your order has shipped.", "+15145555555")
+    theirs = Integration.objects.create(app=t.other().app, type="twilio", credentials={"accountSid": "AC2"})
+    refused = t.call(client, "notifications.postNotification", t.app.id, {
+        "destination": {"integrationId": theirs.id, "destinationId": "+15145555556"},
+        "message": {"type": "text", "text": "x"}}, as_="account")
+    assert refused.status in (400, 404), refused
+    assert Message.objects.filter(app=t.app).count() == 1
