@@ -203,3 +203,42 @@ def post_notification(t, client):
         "message": {"type": "text", "text": "x"}}, as_="account")
     assert refused.status in (400, 404), refused
     assert Message.objects.filter(app=t.app).count() == 1
+
+
+@case(*(f"{c} appUsers.linkChannel" for c in BOTH))
+def link_channel(t, client):
+    user = t.user("quy")
+    twilio = Integration.objects.create(app=t.app, type="twilio", credentials={"accountSid": "AC1",
+                                                                                "authToken": "secret-token"})
+    answer = t.call(client, "appUsers.linkChannel", "quy", {"type": "twilio", "phoneNumber": "+1 212-555-2368"})
+    assert answer.ok, answer
+    assert [c["platform"] for c in answer.body["appUser"]["pendingClients"]] == ["twilio"]
+    linked = user.clients.get(platform="twilio")
+    assert linked.pending and linked.external_id == "+12125552368" and linked.integration == twilio
+    refused = t.call(client, "appUsers.linkChannel", "quy", {"type": "no-such"})
+    assert refused.status == 400, refused
+
+
+@case(*(f"{c} appUsers.viber.getQRCode" for c in BOTH))
+def viber_qr_code(t, client):
+    user = t.user("sam")
+    Integration.objects.create(app=t.app, type="viber", credentials={"token": "viber-token"},
+                               display_name="Tacos Bot", details={"uri": "tacosbot"})
+    answer = t.call(client, "appUsers.viber.getQRCode", "sam")
+    assert answer.ok and answer.body["url"].startswith("viber://pa?chatURI=tacosbot&context="), answer
+    assert not user.clients.exists()  # linked only when the Viber user opens it
+    theirs = t.other().user("sam")
+    refused = t.call(client, "appUsers.viber.getQRCode", theirs.id)
+    assert refused.status == 404, refused
+
+
+@case("v3 appUsers.init")
+def init(t, client):
+    device = {"id": "03f70682b7f5b21536a3674f38b3e220", "platform": "web", "appVersion": "1.0"}
+    answer = t.clients.call(client, {"appToken": t.app.app_token}, "appUsers.init", [{"device": device}])
+    assert answer.ok, answer
+    user = AppUser.objects.get(pk=answer.body["appUser"]["_id"])
+    assert user.app == t.app and user.user_id is None
+    assert user.clients.get().external_id == device["id"]
+    again = t.clients.call(client, {"appToken": t.app.app_token}, "appUsers.init", [{"device": device}])
+    assert again.ok and again.body["appUser"]["_id"] == user.id, again
