@@ -1,5 +1,10 @@
 """appUsers.* (the app-user methods) and conversations.resetUnreadCount."""
 
+import struct
+import tempfile
+import zlib
+from pathlib import Path
+
 from messaging.models import AppUser, Integration, LogEntry, Message
 from tests.api.conftest import add_client
 from tests.api.client_methods import case
@@ -217,6 +222,28 @@ def link_channel(t, client):
     assert linked.pending and linked.external_id == "+12125552368" and linked.integration == twilio
     refused = t.call(client, "appUsers.linkChannel", "quy", {"type": "no-such"})
     assert refused.status == 400, refused
+
+
+def _png(tmp: Path) -> str:
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    path = tmp / "pixel.png"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
+                     + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00")) + chunk(b"IEND", b""))
+    return str(path)
+
+
+@case(*(f"{c} appUsers.uploadImage" for c in BOTH))
+def upload_image(t, client):
+    user = t.user("ria", conversation_started=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        answer = t.call(client, "appUsers.uploadImage", "ria", {"$file": _png(Path(tmp))},
+                        {"role": "appMaker", "text": "Look"})
+    assert answer.ok and answer.body["message"]["mediaType"] == "image/png", answer
+    stored = Message.objects.get(app_user=user)
+    assert (stored.id, stored.type, stored.text, stored.media_url) == (
+        answer.body["message"]["_id"], "image", "Look", answer.body["message"]["mediaUrl"])
 
 
 @case(*(f"{c} appUsers.viber.getQRCode" for c in BOTH))
