@@ -10,6 +10,11 @@ API paths get Smooch's error JSON (400 bad_request), the dashboard a plain
 400 page. Bodies are checked by messaging/jsonbody.py (JSON) and Django's
 forms (whose CharField already refuses NUL).
 
+It also gives a chunked body (Transfer-Encoding: chunked, no Content-Length,
+as the official clients send an image upload under Node) its length: the
+ASGI handler has already spooled the whole body, but Django's multipart
+parser reads nothing without a CONTENT_LENGTH.
+
 Sync and async capable (as CorsMiddleware), so it never forces a thread hop.
 """
 
@@ -38,6 +43,18 @@ def fault(request) -> str | None:
     return None
 
 
+def measure_body(request) -> None:
+    """Set CONTENT_LENGTH from the spooled body when the client sent none."""
+    stream = getattr(request, "_stream", None)
+    if request.META.get("CONTENT_LENGTH") or not hasattr(stream, "seekable") or not stream.seekable():
+        return
+    at = stream.tell()
+    size = stream.seek(0, 2)
+    stream.seek(at)
+    if size:
+        request.META["CONTENT_LENGTH"] = str(size)
+
+
 def refusal(request, description: str):
     if request.path.startswith(API_PREFIXES):
         return JsonResponse({"error": {"code": "bad_request", "description": description}}, status=400)
@@ -57,9 +74,11 @@ class RequestGuardMiddleware:
     def __call__(self, request):
         if self.is_async:
             return self.__acall__(request)
+        measure_body(request)
         problem = fault(request)
         return refusal(request, problem) if problem else self.get_response(request)
 
     async def __acall__(self, request):
+        measure_body(request)
         problem = fault(request)
         return refusal(request, problem) if problem else await self.get_response(request)

@@ -11,6 +11,13 @@
 'use strict';
 const fs = require('fs');
 const readline = require('readline');
+// Uploads (a FormData body) as each client works on this Node: v8 sends with
+// node-fetch, which streams only the form-data package's FormData (the
+// polyfill v8 installs where Node has none); v3 sends with Node's own fetch
+// (isomorphic-fetch defers to it), which takes Node's own FormData and a
+// file as a Blob.
+const NodeFormData = global.FormData;
+const PackageFormData = require('form-data');
 const Smooch8 = require('smooch-core-8');
 const Smooch3 = require('smooch-core');
 
@@ -22,8 +29,11 @@ function build(request) {
     return new Smooch3(auth, {serviceUrl: request.serviceUrl + '/v1'});
 }
 
-function argument(value) {
+function argument(value, client) {
     if (value && typeof value === 'object' && value.$file) {
+        if (client === 'v3') {
+            return new File([fs.readFileSync(value.$file)], require('path').basename(value.$file));
+        }
         return fs.createReadStream(value.$file);
     }
     return value;
@@ -40,7 +50,9 @@ async function call(request) {
         return {ok: false, error: `the ${request.client} client has no method ${request.method}`};
     }
     try {
-        return {ok: true, body: await method.apply(api, (request.args || []).map(argument))};
+        global.FormData = request.client === 'v3' ? NodeFormData : PackageFormData;
+        const args = (request.args || []).map((value) => argument(value, request.client));
+        return {ok: true, body: await method.apply(api, args)};
     } catch (error) {
         if (!error.response) {
             return {ok: false, error: String(error.message || error)};
