@@ -380,6 +380,22 @@ APP_PATHS = {
                    "(viber://pa?chatURI=...&context=...; draw it as a QR code); 404 without a Viber integration",
                    {200: (_obj({"url": {"type": "string"}}, ["url"]), "OK")}),
     },
+    "/appusers/{appUserId}/integrations/wechat/qrcode": {
+        "get": _op("getWeChatQRCode", "Refused (501): Parley has no WeChat channel",
+                   {501: (ERROR, "Not implemented")}),
+    },
+    "/appusers/{appUserId}/stripe/customer": {
+        "post": _op("updateStripeCustomer", "Refused (501): Parley takes no payments; use a link action",
+                    {501: (ERROR, "Not implemented")}),
+    },
+    "/appusers/{appUserId}/stripe/transaction": {
+        "post": _op("createStripeTransaction", "Refused (501): Parley takes no payments; use a link action",
+                    {501: (ERROR, "Not implemented")}),
+    },
+    "/stripe/account": {
+        "get": _op("getStripeAccount", "Refused (501): Parley takes no payments; use a link action",
+                   {501: (ERROR, "Not implemented")}, security=APP_ONLY),
+    },
     "/appusers/{appUserId}/channels/{channel}": {
         "delete": _op("unlinkChannel", "Unlink a channel", {200: (EMPTY, "OK")}),
     },
@@ -576,7 +592,23 @@ ACCOUNT = ("jwt",)
 ACCOUNT_NOTE = "An account-scope JWT of the app's team (an app-scope JWT is refused with 403)."
 
 # The team's own routes (account scope), relative to /v1.
+DEPLOYMENTS_REFUSED = {501: (ERROR, "Not implemented: connect the WhatsApp Cloud API as a whatsapp integration")}
+
 ACCOUNT_PATHS = {
+    "/whatsapp/deployments": {
+        "get": _op("listDeployments", "Refused (501)", DEPLOYMENTS_REFUSED, security=ACCOUNT),
+        "post": _op("createDeployment", "Refused (501)", DEPLOYMENTS_REFUSED, security=ACCOUNT),
+    },
+    "/whatsapp/deployments/{deploymentId}": {
+        "get": _op("getDeployment", "Refused (501)", DEPLOYMENTS_REFUSED, security=ACCOUNT),
+        "delete": _op("deleteDeployment", "Refused (501)", DEPLOYMENTS_REFUSED, security=ACCOUNT),
+    },
+    "/whatsapp/deployments/{deploymentId}/activate": {
+        "post": _op("activateDeployment", "Refused (501)", DEPLOYMENTS_REFUSED, security=ACCOUNT),
+    },
+    "/whatsapp/deployments/{deploymentId}/code/confirm": {
+        "post": _op("confirmDeploymentCode", "Refused (501)", DEPLOYMENTS_REFUSED, security=ACCOUNT),
+    },
     "/apps": {
         "get": _op("listApps", "The team's apps, oldest first",
                    {200: (_obj({"apps": {"type": "array", "items": APP_OBJECT}, "hasMore": BOOL, "offset": INT},

@@ -21,6 +21,7 @@ from messaging.api.views import (
     messages,
     misc,
     notifications,
+    refusals,
     templates,
     webhooks,
 )
@@ -47,6 +48,10 @@ APP_ROUTES = [
         route(POST=messages.resend),
     ),
     (rf"{USER}/integrations/viber/qrcode", route(GET=appusers.viber_qrcode)),
+    (rf"{USER}/integrations/wechat/qrcode", route(GET=refusals.wechat_qrcode)),
+    (rf"{USER}/stripe/customer", route(POST=refusals.stripe_for_user)),
+    (rf"{USER}/stripe/transaction", route(POST=refusals.stripe_for_user)),
+    (r"stripe/account", route(GET=refusals.stripe_account)),
     (rf"{USER}/conversation", route(PATCH=conversation.update)),
     (rf"{USER}/conversation/read", route(POST=conversation.read)),
     (rf"{USER}/conversation/activity", route(POST=conversation.activity)),
@@ -80,6 +85,10 @@ ACCOUNT_ROUTES = [
     (rf"{APP}/keys", route(GET=apps.list_keys, POST=apps.create_key)),
     (KEY, route(GET=apps.get_key, DELETE=apps.delete_key)),
     (rf"{KEY}/jwt", route(GET=apps.key_jwt)),
+    (r"whatsapp/deployments", route(GET=refusals.deployments, POST=refusals.deployments)),
+    (rf"whatsapp/deployments/(?P<deploymentId>{SEG})", route(GET=refusals.deployments, DELETE=refusals.deployments)),
+    (rf"whatsapp/deployments/(?P<deploymentId>{SEG})/activate", route(POST=refusals.deployments)),
+    (rf"whatsapp/deployments/(?P<deploymentId>{SEG})/code/confirm", route(POST=refusals.deployments)),
 ]
 
 urlpatterns = [
