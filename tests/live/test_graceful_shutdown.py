@@ -8,11 +8,16 @@ import asyncio
 import signal
 import socket
 import time
+from collections import Counter
 
 import pytest
 import websockets
 
-from tests.support.live import LiveServer, wait_until
+from messaging.models import Integration
+from tests.live.test_scale_out import post, texts_sent
+from tests.support.fake_telegram import TOKEN, FakeTelegram
+from tests.support.live import LiveServer, WorkerProcess, wait_until
+from tests.support.ws import make_client, make_user
 
 
 @pytest.mark.django_db(transaction=True)
@@ -42,12 +47,6 @@ def test_sigterm_closes_websockets_with_1012_and_stops_accepting():
 
 @pytest.mark.django_db(transaction=True)
 def test_sigterm_to_a_worker_mid_batch_loses_and_repeats_nothing(app):
-    from messaging.models import Integration
-    from tests.live.test_scale_out import post, texts_sent
-    from tests.support.fake_telegram import TOKEN, FakeTelegram
-    from tests.support.live import WorkerProcess
-    from tests.support.ws import make_client, make_user
-
     telegram = FakeTelegram(https_only=False)
     telegram.platform.delay = 0.1  # each send takes a while: the worker is mid-batch when stopped
     bot = Integration.objects.create(app=app, type="telegram", credentials={"token": TOKEN})
@@ -74,8 +73,6 @@ def test_sigterm_to_a_worker_mid_batch_loses_and_repeats_nothing(app):
         wait_until(lambda: sum(texts_sent(telegram, "200").values()) >= len(sent), timeout=30,
                    message="every delivery")
         time.sleep(1)  # time enough for a duplicate to show
-        from collections import Counter
-
         assert texts_sent(telegram, "200") == Counter(sent)
     finally:
         for worker in workers:

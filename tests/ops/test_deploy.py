@@ -17,6 +17,7 @@ from django.db import connection
 from messaging.models import AppUser
 from tests.api.conftest import add_client, bearer, make_jwt
 from tests.support.live import ROOT, LiveServer
+from tests.support.ws import business_message
 
 DEPLOY = ROOT / "deploy"
 FILLED = {
@@ -70,8 +71,6 @@ def test_a_backup_restores_into_a_scratch_database_that_serves(app, tmp_path):
     assert db["ENGINE"] == "django.db.backends.postgresql", "make test runs this on PostgreSQL"
     alice = AppUser.objects.create(app=app, user_id="alice")
     add_client(alice, "web", "web-alice")
-    from tests.support.ws import business_message
-
     business_message(alice, "Your order is ready")
     host = ["-h", db.get("HOST") or "127.0.0.1", "-p", str(db.get("PORT") or 5432), "-U", db.get("USER") or "postgres"]
     dump, scratch = tmp_path / "parley.dump", f"{db['NAME']}_restore"

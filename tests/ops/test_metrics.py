@@ -10,6 +10,7 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
+from messaging.models import AppUser
 from tests.api.conftest import add_client, bearer, make_jwt
 from tests.support.live import LiveServer, wait_until
 from tests.support.ws import SdkSocket
@@ -28,8 +29,6 @@ def value(samples, name, **labels):
 @pytest.mark.smoke
 @pytest.mark.django_db
 def test_metrics_count_messages_deliveries_and_requests(client, app, django_capture_on_commit_callbacks):
-    from messaging.models import AppUser
-
     alice = AppUser.objects.create(app=app, user_id="alice")
     add_client(alice, "web", "web-alice")
     before = scrape(client.get("/metrics").content.decode())
@@ -69,8 +68,6 @@ def test_metrics_are_shown_to_the_allowed_addresses_or_the_token_only(client, se
 
 @pytest.mark.django_db(transaction=True)
 def test_multiprocess_mode_sums_the_processes_and_counts_open_sockets(app, tmp_path):
-    from messaging.models import AppUser
-
     user = AppUser.objects.create(app=app, user_id="alice")
     add_client(user, "web", "web-alice")
     # Two web processes sharing one PROMETHEUS_MULTIPROC_DIR, as on one host.
