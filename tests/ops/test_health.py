@@ -1,19 +1,20 @@
 """/healthz and /readyz: the process is up; it can serve (database and
 channel layer answer), with the failed part named; readiness shown only to
-PARLEY_OPS_ALLOW or the bearer token. The outage tests run a live server
-against instances the test owns: its own redis-server on another port, and
-PostgreSQL behind a forwarder the test cuts, so the suite's servers stay up."""
+PARLEY_OPS_ALLOW or the bearer token. The outage test runs a live server
+against instances it starts on other ports (its own redis-server and its
+own PostgreSQL cluster), stops and restarts them, so the suite's servers
+stay up."""
 
 import ipaddress
+import os
 import shutil
 import subprocess
+import sys
 
 import pytest
 import requests
-from django.db import connection
 
-from tests.support.live import LiveServer, free_port, wait_until
-from tests.support.tcp_forwarder import TcpForwarder
+from tests.support.live import ROOT, LiveServer, child_env, free_port, wait_until
 
 
 @pytest.mark.smoke
@@ -54,17 +55,35 @@ def _redis(port):
                              "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-@pytest.mark.django_db(transaction=True)
+class PrivatePostgres:
+    """A PostgreSQL cluster of this test's own on another port
+    (pg_createcluster: initdb refuses to run as root), migrated, so that
+    stopping it leaves the suite's server alone."""
+
+    def __init__(self):
+        self.version = sorted(os.listdir("/usr/lib/postgresql"))[-1]
+        self.name, self.port = f"parley_readyz_{os.getpid()}", free_port()
+        subprocess.run(["pg_createcluster", self.version, self.name, "-p", str(self.port), "--start",
+                        "--", "--auth=trust"], check=True, capture_output=True, timeout=120)
+        self.url = f"postgres://postgres@127.0.0.1:{self.port}/postgres"
+        subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, check=True, timeout=300,
+                       env=child_env(DATABASE_URL=self.url))
+
+    def ctl(self, action):
+        subprocess.run(["pg_ctlcluster", self.version, self.name, action], check=True, capture_output=True,
+                       timeout=60)
+
+    def drop(self):
+        subprocess.run(["pg_dropcluster", self.version, self.name, "--stop"], capture_output=True, timeout=120)
+
+
 def test_readyz_names_the_part_that_is_down_and_recovers():
-    db = connection.settings_dict
-    assert db["ENGINE"] == "django.db.backends.postgresql", "make test runs this on PostgreSQL"
     redis_port = free_port()
     redis = _redis(redis_port)
-    forwarder = TcpForwarder(int(db.get("PORT") or 5432))
+    postgres = PrivatePostgres()
     server = None
     try:
-        server = LiveServer(worker=False, REDIS_URL=f"redis://127.0.0.1:{redis_port}/0",
-                            DATABASE_URL=f"postgres://postgres@127.0.0.1:{forwarder.port}/{db['NAME']}")
+        server = LiveServer(worker=False, REDIS_URL=f"redis://127.0.0.1:{redis_port}/0", DATABASE_URL=postgres.url)
         assert _ready(server) == (200, {"status": "ready", "checks": {"database": "ok", "channelLayer": "ok"}})
 
         redis.kill()
@@ -77,16 +96,16 @@ def test_readyz_names_the_part_that_is_down_and_recovers():
         redis = _redis(redis_port)
         wait_until(lambda: _ready(server)[0] == 200, timeout=15, message="ready again once Redis is back")
 
-        forwarder.cut()
+        postgres.ctl("stop")
         status, body = _ready(server)
         assert (status, body["checks"]["channelLayer"]) == (503, "ok"), body
         assert body["checks"]["database"] != "ok"
 
-        forwarder.restore()
-        wait_until(lambda: _ready(server)[0] == 200, timeout=15, message="ready again once the database is back")
+        postgres.ctl("start")
+        wait_until(lambda: _ready(server)[0] == 200, timeout=30, message="ready again once the database is back")
     finally:
         if server is not None:
             server.stop()
         redis.kill()
         redis.wait()
-        forwarder.close()
+        postgres.drop()
