@@ -59,7 +59,7 @@ DELIVERY_STATES = {
 # Path prefix -> route group (the first that matches; else "dashboard").
 ROUTE_GROUPS = (
     ("/v1/", "api"), ("/v1.1/", "api"), ("/integrations/", "platform_webhooks"), ("/media/", "media"),
-    ("/static/", "static"), ("/widget", "widget"), ("/healthz", "ops"), ("/readyz", "ops"), ("/metrics", "ops"),
+    ("/static/", "static"), ("/demo/", "widget"), ("/healthz", "ops"), ("/readyz", "ops"), ("/metrics", "ops"),
 )
 
 

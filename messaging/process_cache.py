@@ -72,14 +72,15 @@ class ProcessCache:
     def changed(self, keep=None) -> None:
         """Something cached changed: drop it here, and tell every process."""
         self.drop(keep)
+        # This process drops the rest too at its next check: taking the
+        # number incr returns as its own would hide another process's
+        # change counted just before this one.
         try:
             try:
-                generation = cache.incr(self._shared_key)
+                cache.incr(self._shared_key)
             except ValueError:  # not set yet
-                cache.add(self._shared_key, 1, timeout=None)
-                generation = cache.incr(self._shared_key)
-            with self._lock:
-                self._generation = generation
+                cache.add(self._shared_key, 0, timeout=None)
+                cache.incr(self._shared_key)
         except Exception:
             log.warning("could not tell other processes that %s changed", self.name, exc_info=True)
 
