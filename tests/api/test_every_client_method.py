@@ -74,7 +74,7 @@ def test_client_method(method, world, settings):
     for fake in fakes.values():
         fake.reset()
     client, _, name = method.partition(" ")
-    tenant = Tenant.new(clients, fakes, server.url)
+    tenant = Tenant.new(clients, fakes)
     start = len(clients.called)
     try:
         CASES[method](tenant, client)

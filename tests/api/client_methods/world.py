@@ -7,7 +7,7 @@ never in another's lists."""
 import itertools
 import json
 import subprocess
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from messaging.models import AppUser, KeyScope
 from messaging.services.accounts import sign_up
@@ -69,7 +69,6 @@ class Tenant:
 
     clients: Clients
     fakes: dict
-    server_url: str
     team: object = None
     owner: object = None
     app: object = None
@@ -77,10 +76,9 @@ class Tenant:
     app_secret: str = ""
     account_key: object = None
     account_secret: str = ""
-    extra: dict = field(default_factory=dict)
 
     @classmethod
-    def new(cls, clients, fakes, server_url, require_user_jwt=False):
+    def new(cls, clients, fakes, require_user_jwt=False):
         n = next(_serial)
         membership = sign_up(email=f"owner{n}@methods.example", password="not-used-here",
                              team_name=f"Team {n}")
@@ -88,7 +86,7 @@ class Tenant:
         app = create_app(team=team, name=f"App {n}", membership=membership, require_user_jwt=require_user_jwt)
         app_key, app_secret = create_key(team=team, scope=KeyScope.APP, app=app, name="app key")
         account_key, account_secret = create_key(team=team, scope=KeyScope.ACCOUNT, name="account key")
-        return cls(clients, fakes, server_url, team, membership.user, app, app_key, app_secret, account_key,
+        return cls(clients, fakes, team, membership.user, app, app_key, app_secret, account_key,
                    account_secret)
 
     def call(self, client: str, method: str, *args, as_: str = "app", jwt: str | None = None) -> Answer:
@@ -105,4 +103,4 @@ class Tenant:
 
     def other(self) -> "Tenant":
         """Another team, for a case's tenancy check."""
-        return Tenant.new(self.clients, self.fakes, self.server_url)
+        return Tenant.new(self.clients, self.fakes)
