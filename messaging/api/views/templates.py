@@ -38,6 +38,9 @@ def get(request, templateId):
 
 @api_view(scope="app")
 def update(request, templateId):
+    # Another app's template is a 404 whatever the body holds: its
+    # existence is not told by a validation error first.
+    templates.get_template(request.app, templateId)
     body = validate_template(request.data, partial=True)
     template = templates.update_template(request.app, templateId, name=body.get("name"),
                                          message=body.get("message"))
