@@ -205,8 +205,9 @@ def change_role(*, membership: Membership, target: Membership, role: str,
     old = target.role
     target.role = role
     target.save(update_fields=["role"])
-    audit.record(actor, team_id=target.team_id, action=AuditAction.MEMBER_ROLE_CHANGE, target_kind="member",
-                 target_id=target.user_id, target_label=target.user.email, details={"from": old, "to": role})
+    if old != role:
+        audit.record(actor, team_id=target.team_id, action=AuditAction.MEMBER_ROLE_CHANGE, target_kind="member",
+                     target_id=target.user_id, target_label=target.user.email, details={"from": old, "to": role})
     member_access_changed(target.user_id, "role changed")
     return target
 

@@ -60,7 +60,7 @@ def _record_app(actor, action: str, app: App, details: dict | None = None) -> No
 @transaction.atomic
 def create_app(
     *, team: Team, name: str, membership: Membership | None = None, require_user_jwt: bool = True,
-    actor: audit.Actor = audit.SYSTEM,
+    actor: audit.Actor | None = audit.SYSTEM,
 ) -> App:
     """A new app. Every way of creating one (dashboard, `createapp`,
     `firstrun`) comes here, so every new app starts with `requireUserJwt`
@@ -73,7 +73,7 @@ def create_app(
 
 
 @transaction.atomic
-def rename_app(*, membership: Membership, app: App, name: str, actor: audit.Actor = audit.SYSTEM) -> App:
+def rename_app(*, membership: Membership, app: App, name: str, actor: audit.Actor | None = audit.SYSTEM) -> App:
     check_acting(membership, app.team_id)
     old = app.name
     app.name = _app_name(name)
@@ -166,7 +166,7 @@ def revoke_key(key: ApiKey, *, membership: Membership | None = None, actor: audi
 
 @transaction.atomic
 def set_require_user_jwt(*, app: App, on: bool, membership: Membership | None = None,
-                         actor: audit.Actor = audit.SYSTEM) -> App:
+                         actor: audit.Actor | None = audit.SYSTEM) -> App:
     """Turn `requireUserJwt` on or off (admins and owners). On: the app
     token alone reaches only anonymous users; a userId needs an appUser JWT
     (messaging.services.credentials). Off: Smooch v1's rule, a userId is

@@ -118,12 +118,18 @@ def test_member_actions_are_recorded_with_actor_time_and_address(owner, team, tr
     assert trail.one("team.rename", owner, target_kind="team", target_label="Team A2").details == {"from": "Team A"}
 
 
-def test_a_refused_action_records_nothing(admin, owner, team, trail):
+def test_a_refused_or_empty_action_records_nothing(admin, agent, owner, team, trail):
     client = logged_in(admin)
     owner_membership = Membership.objects.get(user=owner)
     # Admins cannot touch owners: refused, so nothing happened to record.
     client.post(f"/teams/{team.id}/members/{owner_membership.id}/role/", {"role": "agent"})
     client.post(f"/teams/{team.id}/invite/", {"email": "", "role": "agent"})
+    # An agent made an agent again: nothing changed.
+    agent_membership = Membership.objects.get(user=agent)
+    assert client.post(f"/teams/{team.id}/members/{agent_membership.id}/role/", {"role": "agent"}).status_code == 302
+    # An agent may not act at all.
+    logged_in(agent).post(f"/teams/{team.id}/keys/", {"name": "agent key"})
+    assert not ApiKey.objects.filter(name="agent key").exists()
     assert trail.new() == []
 
 
