@@ -169,13 +169,15 @@ class InviteForm(Labels, forms.Form):
             raise forms.ValidationError("This person is already a member of the team.")
         return email
 
-    def save(self, *, accept_url):
-        """Create the invitation and email its link; `accept_url(token)`
-        builds the absolute link (it depends on where Parley is reached)."""
+    def save(self, *, accept_url, actor):
+        """Create the invitation (recorded as done by `actor`) and email its
+        link; `accept_url(token)` builds the absolute link (it depends on
+        where Parley is reached)."""
         invitation = accounts_service.invite(
             membership=self.membership,
             email=self.cleaned_data["email"],
             role=self.cleaned_data["role"],
+            actor=actor,
         )
         send_invitation_email(invitation, accept_url(invitation.token))
         return invitation

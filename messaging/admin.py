@@ -93,3 +93,20 @@ class LogEntryAdmin(admin.ModelAdmin):
     list_display = ["id", "app", "kind", "summary", "created_at"]
     list_filter = ["kind"]
     raw_id_fields = ["app", "app_user"]
+
+
+@admin.register(models.AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    """Read-only: a trail that staff could edit would prove nothing. (Deleting
+    stays allowed so that deleting a team, which takes its trail along, is
+    not blocked.)"""
+
+    list_display = ["created_at", "team", "actor_label", "action", "target_kind", "target_label", "address"]
+    list_filter = ["action"]
+    search_fields = ["actor_label", "target_label", "target_id"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -89,3 +89,10 @@ def public_base_url(request) -> str:
     or the scheme and host the request came in on (forwarded headers are
     believed from trusted proxies only, above)."""
     return settings.PARLEY_PUBLIC_URL or f"{request.scheme}://{request.get_host()}"
+
+
+def address_of(request) -> str:
+    """The client's address of a request that went through the middleware
+    above (so a trusted proxy's X-Forwarded-For is already applied), whole:
+    what the audit trail records."""
+    return request.META.get("REMOTE_ADDR") or ""

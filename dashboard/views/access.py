@@ -9,7 +9,9 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
+from messaging.client_address import address_of
 from messaging.models import ApiKey, App, Invitation, KeyScope, Membership
+from messaging.services import audit
 
 
 def membership_for(user, team_id) -> Membership:
@@ -67,3 +69,9 @@ def account_key_for(membership: Membership, key_id) -> ApiKey:
     return get_object_or_404(
         ApiKey, pk=key_id, scope=KeyScope.ACCOUNT, team_id=membership.team_id
     )
+
+
+def actor(request) -> audit.Actor:
+    """The signed-in member as the audit trail records them, with their
+    client address (messaging.client_address)."""
+    return audit.Actor.member(request.user, address_of(request))

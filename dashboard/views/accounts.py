@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods
 from dashboard.forms import AcceptInvitationForm, SignUpForm
 from dashboard.views.htmx import INVALID
 from messaging import ratelimits
+from messaging.client_address import address_of
 from messaging.services import accounts as accounts_service
 from messaging.services.errors import ServiceError
 
@@ -88,7 +89,7 @@ def accept_invitation(request, token):
             return render(request, "registration/accept_invitation.html", context, status=403)
         if request.method == "POST":
             try:
-                accounts_service.accept_invitation(invitation, user=user)
+                accounts_service.accept_invitation(invitation, user=user, address=address_of(request))
             except ServiceError as error:
                 context["error"] = error.description
                 return render(request, "registration/accept_invitation.html", context, status=INVALID)
@@ -101,7 +102,8 @@ def accept_invitation(request, token):
     if request.method == "POST" and form.is_valid():
         try:
             user = accounts_service.accept_invitation(
-                invitation, password=form.cleaned_data["password1"], name=form.cleaned_data["name"]
+                invitation, password=form.cleaned_data["password1"], name=form.cleaned_data["name"],
+                address=address_of(request),
             )
         except ServiceError as error:
             form.add_error(None, error.description)

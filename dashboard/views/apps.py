@@ -23,7 +23,8 @@ def new_app(request, team_id):
     form = AppForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         app = apps_service.create_app(
-            team=membership.team, name=form.cleaned_data["name"], membership=membership
+            team=membership.team, name=form.cleaned_data["name"], membership=membership,
+            actor=access.actor(request),
         )
         messages.success(request, f"App “{app.name}” created.")
         return redirect("app_settings", app_id=app.id)
@@ -76,7 +77,8 @@ def rename_app(request, app_id):
     app = access.managed_app_for(request.user, app_id)
     form = AppForm(request.POST)
     if form.is_valid():
-        apps_service.rename_app(membership=app.membership, app=app, name=form.cleaned_data["name"])
+        apps_service.rename_app(membership=app.membership, app=app, name=form.cleaned_data["name"],
+                                actor=access.actor(request))
         if not request.htmx:
             messages.success(request, "App renamed.")
             return redirect("app_settings", app_id=app.id)
@@ -95,7 +97,8 @@ def set_require_user_jwt(request, app_id):
     form = UserJwtForm(request.POST)
     form.is_valid()  # a BooleanField that is not required is always valid
     apps_service.set_require_user_jwt(
-        membership=app.membership, app=app, on=form.cleaned_data["require_user_jwt"]
+        membership=app.membership, app=app, on=form.cleaned_data["require_user_jwt"],
+        actor=access.actor(request),
     )
     if not request.htmx:
         messages.success(request, "Saved.")
@@ -112,7 +115,7 @@ def delete_app(request, app_id):
     if request.method == "POST":
         if request.POST.get("confirm_name", "").strip() == app.name:
             name = app.name
-            apps_service.delete_app(membership=app.membership, app=app)
+            apps_service.delete_app(membership=app.membership, app=app, actor=access.actor(request))
             messages.success(request, f"App “{name}” deleted.")
             return redirect("home")
         error = "Type the app's name exactly to confirm."
@@ -136,7 +139,7 @@ def create_app_key(request, app_id):
         )
     key, secret = apps_service.create_key(
         team=app.team, scope=KeyScope.APP, app=app, name=form.cleaned_data["name"],
-        membership=app.membership,
+        membership=app.membership, actor=access.actor(request),
     )
     # Shown in this response only; never stored in clear or in the session.
     return render_part(request, SETTINGS, "app-keys", _settings_context(app, new_key=key, new_secret=secret))
@@ -147,7 +150,7 @@ def create_app_key(request, app_id):
 def revoke_app_key(request, app_id, key_id):
     app = access.managed_app_for(request.user, app_id)
     key = access.app_key_for(app, key_id)
-    apps_service.revoke_key(key, membership=app.membership)
+    apps_service.revoke_key(key, membership=app.membership, actor=access.actor(request))
     if not request.htmx:
         messages.success(request, f"Key {key.key_id} revoked.")
         return redirect("app_settings", app_id=app.id)

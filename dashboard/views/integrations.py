@@ -95,7 +95,7 @@ def create(request, app_id, type_):
     if request.method == "POST" and form.is_valid():
         try:
             row = service.create_integration(app, {"type": type_, **form.props()}, base_url=public_base_url(request),
-                                             membership=app.membership)
+                                             membership=app.membership, actor=access.actor(request))
         except ServiceError as error:
             form.add_error(None, mask_secrets(error.description, form.secret_values()))
         else:
@@ -166,7 +166,8 @@ def edit(request, app_id, integration_id):
     form = IntegrationForm(request.POST, channel=cls, integration=row)
     if form.is_valid():
         try:
-            service.update_integration(row, form.props(), membership=app.membership)
+            service.update_integration(row, form.props(), membership=app.membership,
+                                       actor=access.actor(request))
         except ServiceError as error:
             form.add_error(None, mask_secrets(error.description, form.secret_values()))
         else:
@@ -183,7 +184,7 @@ def delete(request, app_id, integration_id):
     row = _integration(app, integration_id)
     summary = _summary(row)
     if request.method == "POST":
-        service.delete_integration(row, membership=app.membership)
+        service.delete_integration(row, membership=app.membership, actor=access.actor(request))
         messages.success(request, f"{summary['label']} “{row.display_name}” deleted.")
         return redirect_anywhere(request, reverse("app_integrations", args=[app.id]))
     return render(request, "dashboard/integrations/delete.html", _context(app, integration=summary))

@@ -94,7 +94,7 @@ def retention(request, app_id):
     form = RetentionForm(request.POST)
     if form.is_valid():
         try:
-            logs_service.set_retention_days(app, form.cleaned_data["days"])
+            logs_service.set_retention_days(app, form.cleaned_data["days"], actor=access.actor(request))
         except ServiceError as error:
             form.add_error("days", error.description)
     if form.errors:

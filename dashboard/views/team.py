@@ -2,7 +2,8 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import redirect
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
@@ -13,10 +14,13 @@ from dashboard.views.htmx import INVALID, absolute_url, redirect_anywhere, rende
 from messaging.models import KeyScope, Role
 from messaging.services import accounts as accounts_service
 from messaging.services import apps as apps_service
+from messaging.services import audit as audit_service
 from messaging.services.errors import ServiceError
 
 TEAM = "dashboard/team.html"
 SETTINGS = "dashboard/team_settings.html"
+AUDIT = "dashboard/team_audit.html"
+AUDIT_PAGE = 50
 
 
 def _members_context(membership, **extra):
@@ -65,7 +69,8 @@ def invite(request, team_id):
     form = InviteForm(request.POST, membership=membership)
     if form.is_valid():
         try:
-            invitation = form.save(accept_url=lambda token: _accept_url(request, token))
+            invitation = form.save(accept_url=lambda token: _accept_url(request, token),
+                                   actor=access.actor(request))
         except ServiceError as error:
             form.add_error(None, error.description)
         else:
@@ -89,7 +94,8 @@ def invite(request, team_id):
 def cancel_invitation(request, team_id, invitation_id):
     membership = access.manager_membership_for(request.user, team_id)
     invitation = access.invitation_of(membership, invitation_id)
-    accounts_service.cancel_invitation(membership=membership, invitation=invitation)
+    accounts_service.cancel_invitation(membership=membership, invitation=invitation,
+                                       actor=access.actor(request))
     if not request.htmx:
         messages.success(request, f"Invitation to {invitation.email} cancelled.")
         return redirect("team", team_id=team_id)
@@ -105,7 +111,8 @@ def change_role(request, team_id, member_id):
     error = None
     if form.is_valid():
         try:
-            accounts_service.change_role(membership=membership, target=target, role=form.cleaned_data["role"])
+            accounts_service.change_role(membership=membership, target=target, role=form.cleaned_data["role"],
+                                         actor=access.actor(request))
         except ServiceError as e:
             error = e.description
     else:
@@ -127,7 +134,7 @@ def remove_member(request, team_id, member_id):
     membership = access.manager_membership_for(request.user, team_id)
     target = access.member_of(membership, member_id)
     try:
-        accounts_service.remove_member(membership=membership, target=target)
+        accounts_service.remove_member(membership=membership, target=target, actor=access.actor(request))
     except ServiceError as e:
         return render_part(
             request, TEAM, "members", _members_context(membership, members_error=e.description),
@@ -178,7 +185,8 @@ def rename_team(request, team_id):
     membership = access.manager_membership_for(request.user, team_id)
     form = TeamForm(request.POST)
     if form.is_valid():
-        accounts_service.rename_team(membership=membership, name=form.cleaned_data["name"])
+        accounts_service.rename_team(membership=membership, name=form.cleaned_data["name"],
+                                     actor=access.actor(request))
         if not request.htmx:
             messages.success(request, "Team renamed.")
             return redirect("team_settings", team_id=team_id)
@@ -199,7 +207,8 @@ def create_account_key(request, team_id):
             request, SETTINGS, "account-keys", _settings_context(membership, key_form=form), status=INVALID
         )
     key, secret = apps_service.create_key(
-        team=membership.team, scope=KeyScope.ACCOUNT, name=form.cleaned_data["name"], membership=membership
+        team=membership.team, scope=KeyScope.ACCOUNT, name=form.cleaned_data["name"], membership=membership,
+        actor=access.actor(request),
     )
     # The secret is rendered in this response only (no redirect: it is not
     # stored anywhere it could be shown from again).
@@ -213,8 +222,19 @@ def create_account_key(request, team_id):
 def revoke_account_key(request, team_id, key_id):
     membership = access.manager_membership_for(request.user, team_id)
     key = access.account_key_for(membership, key_id)
-    apps_service.revoke_key(key, membership=membership)
+    apps_service.revoke_key(key, membership=membership, actor=access.actor(request))
     if not request.htmx:
         messages.success(request, f"Key {key.key_id} revoked.")
         return redirect("team_settings", team_id=team_id)
     return render_part(request, SETTINGS, "account-keys", _settings_context(membership, revoked=key))
+
+
+@login_required
+@require_GET
+def audit_log(request, team_id):
+    """The team's audit trail, newest first, for owners and admins (403 for
+    an agent, 404 for anyone outside the team)."""
+    membership = access.manager_membership_for(request.user, team_id)
+    page = Paginator(audit_service.entries_for(membership), AUDIT_PAGE).get_page(request.GET.get("page"))
+    return render(request, AUDIT, {"team": membership.team, "membership": membership, "page_obj": page,
+                                   "team_tab": "audit"})

@@ -55,6 +55,7 @@ urlpatterns = [
     ),
     path("teams/<int:team_id>/settings/", team.team_settings, name="team_settings"),
     path("teams/<int:team_id>/settings/name/", team.rename_team, name="team_rename"),
+    path("teams/<int:team_id>/audit/", team.audit_log, name="team_audit"),
     path("teams/<int:team_id>/keys/", team.create_account_key, name="team_key_create"),
     path("teams/<int:team_id>/keys/<str:key_id>/revoke/", team.revoke_account_key, name="team_key_revoke"),
     path("teams/<int:team_id>/apps/new/", apps.new_app, name="app_create"),

@@ -126,7 +126,7 @@ def create(request, app_id):
     app = _managed_app(request.user, app_id)
     form = WebhookForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        webhook = service.create_webhook(app, **form.webhook_fields)
+        webhook = service.create_webhook(app, actor=access.actor(request), **form.webhook_fields)
         messages.success(request, f"Webhook to {webhook.target} created. Reveal its secrets below to "
                                   "check requests at your receiver.")
         return redirect_anywhere(request, _page_url(webhook))
@@ -221,9 +221,9 @@ def reveal(request, app_id, webhook_id):
 def _rotate(request, app_id, webhook_id, which: str):
     app, webhook = _managed(request, app_id, webhook_id)
     if which == "signing":
-        webhook = service.rotate_signing_secret(webhook)
+        webhook = service.rotate_signing_secret(webhook, actor=access.actor(request))
     else:
-        webhook = service.rotate_secret(webhook)
+        webhook = service.rotate_secret(webhook, actor=access.actor(request))
     context = _page_context(request, app, webhook, revealed=True, rotated=which)
     return render_part(request, PAGE, "webhook-secrets", context)
 
@@ -253,7 +253,7 @@ def edit(request, app_id, webhook_id):
         changes = form.changes()
         if changes.get("enabled") is False:
             changes["disabled_reason"] = _disabled_by(request.user)
-        service.update_webhook(webhook, changes)
+        service.update_webhook(webhook, changes, actor=access.actor(request))
         messages.success(request, "Saved.")
         return redirect_anywhere(request, _page_url(webhook))
     context = _page_context(request, app, webhook, edit_form=form)
@@ -271,7 +271,7 @@ def enable(request, app_id, webhook_id):
     waiting events go out again."""
     app, webhook = _managed(request, app_id, webhook_id)
     if not webhook.enabled:
-        service.update_webhook(webhook, {"enabled": True})
+        service.update_webhook(webhook, {"enabled": True}, actor=access.actor(request))
     messages.success(request, "Webhook enabled: its waiting events are being sent.")
     return redirect_anywhere(request, _page_url(webhook))
 
@@ -331,7 +331,7 @@ def delete(request, app_id, webhook_id):
     """GET asks for confirmation; POST deletes the webhook and its events."""
     app, webhook = _managed(request, app_id, webhook_id)
     if request.method == "POST":
-        service.delete_webhook(webhook)
+        service.delete_webhook(webhook, actor=access.actor(request))
         messages.success(request, f"Webhook to {webhook.target} deleted.")
         return redirect_anywhere(request, reverse("app_webhooks", args=[app.id]))
     return render(request, "dashboard/webhooks/delete.html", _context(app, webhook=webhook, page_url=_page_url(webhook)))

@@ -60,6 +60,7 @@ def widget_settings(request, app_id):
         app=app,
         widget=form.widget_settings(),
         allowed_origins=form.cleaned_data["allowed_origins"],
+        actor=access.actor(request),
     )
     if not request.htmx:
         messages.success(request, "Web Messenger settings saved.")

@@ -33,8 +33,9 @@ from django.http import Http404, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from messaging import events, jsonbody, ratelimits
+from messaging.client_address import address_of
 from messaging.models import ApiKey, App
-from messaging.services import credentials
+from messaging.services import audit, credentials
 from messaging.services.apps import origin_allowed
 from messaging.services.credentials import AuthError, Credential
 from messaging.services.errors import ServiceError
@@ -300,6 +301,15 @@ def _parse_body(request) -> dict:
     if not isinstance(data, dict):
         raise bad_request("The request body must be a JSON object.")
     return data
+
+
+def actor(request) -> audit.Actor:
+    """Who the audit trail records for this call: the API key that signed
+    its JWT (id and name, never the secret), with the client address."""
+    key = request.credential.key
+    if key is None:  # an app token: not accepted by any audited route
+        return audit.Actor(kind="key", id="appToken", label="app token", address=address_of(request))
+    return audit.Actor.api_key(key, address_of(request))
 
 
 def is_business(request) -> bool:

@@ -1,6 +1,7 @@
 from messaging.models.accounts import Invitation, Membership, Role, Team, User
 from messaging.models.apps import ApiKey, App, Integration, IntegrationStatus, KeyScope, Webhook
 from messaging.models.appusers import AppUser, Client
+from messaging.models.audit import ActorKind, AuditAction, AuditEntry
 from messaging.models.inbox import NOTE_MAX_LENGTH, ConversationStatus, Note
 from messaging.models.inbound import PlatformEvent, PlatformEventState
 from messaging.models.logs import LogEntry
@@ -17,6 +18,9 @@ from messaging.models.timers import Timer
 from messaging.models.webhooks import WebhookAttempt, WebhookEvent, WebhookEventState
 
 __all__ = [
+    "ActorKind",
+    "AuditAction",
+    "AuditEntry",
     "ApiKey",
     "App",
     "AppUser",

@@ -16,7 +16,8 @@ from django.utils import timezone
 
 from messaging import events
 from messaging.models import Invitation, Membership, Role, Team, User
-from messaging.services import inbox
+from messaging.services import audit, inbox
+from messaging.services.audit import AuditAction
 from messaging.services.errors import Conflict, PermissionDenied, ServiceError
 
 # An invite link is a bearer credential sent by email: it stops working after
@@ -54,11 +55,15 @@ def create_team(*, user: User, name: str) -> Membership:
     return Membership.objects.create(team=team, user=user, role=Role.OWNER)
 
 
-def rename_team(*, membership: Membership, name: str) -> Team:
+@transaction.atomic
+def rename_team(*, membership: Membership, name: str, actor: audit.Actor = audit.SYSTEM) -> Team:
     require_manager(membership)
     team = membership.team
+    old = team.name
     team.name = _require_name(name, "team name")
     team.save(update_fields=["name"])
+    audit.record(actor, team_id=team.id, action=AuditAction.TEAM_RENAME, target_kind="team",
+                 target_id=team.id, target_label=team.name, details={"from": old})
     return team
 
 
@@ -93,7 +98,7 @@ def roles_grantable_by(membership: Membership) -> list[str]:
 
 
 @transaction.atomic
-def invite(*, membership: Membership, email: str, role: str) -> Invitation:
+def invite(*, membership: Membership, email: str, role: str, actor: audit.Actor = audit.SYSTEM) -> Invitation:
     """An open invitation (replacing any earlier one for the same address)."""
     require_manager(membership)
     _check_role(role)
@@ -104,7 +109,11 @@ def invite(*, membership: Membership, email: str, role: str) -> Invitation:
     if team.memberships.filter(user__email__iexact=email).exists():
         raise Conflict("This person is already a member of the team.")
     Invitation.objects.filter(team=team, email=email, accepted_at__isnull=True).delete()
-    return Invitation.objects.create(team=team, email=email, role=role, invited_by=membership.user)
+    invitation = Invitation.objects.create(team=team, email=email, role=role, invited_by=membership.user)
+    # The invitation's token is a credential: never in the trail.
+    audit.record(actor, team_id=team.id, action=AuditAction.MEMBER_INVITE, target_kind="invitation",
+                 target_id=invitation.pk, target_label=email, details={"role": role})
+    return invitation
 
 
 def open_invitations(team: Team):
@@ -127,10 +136,14 @@ def open_invitation(token: str) -> Invitation | None:
 
 
 @transaction.atomic
-def cancel_invitation(*, membership: Membership, invitation: Invitation) -> None:
+def cancel_invitation(*, membership: Membership, invitation: Invitation,
+                      actor: audit.Actor = audit.SYSTEM) -> None:
     require_manager(membership)
     if invitation.team_id != membership.team_id:
         raise PermissionDenied("Not an invitation of your team.")
+    audit.record(actor, team_id=invitation.team_id, action=AuditAction.MEMBER_INVITATION_CANCEL,
+                 target_kind="invitation", target_id=invitation.pk, target_label=invitation.email,
+                 details={"role": invitation.role})
     invitation.delete()
 
 
@@ -140,9 +153,11 @@ def invitee_exists(invitation: Invitation) -> bool:
 
 @transaction.atomic
 def accept_invitation(
-    invitation: Invitation, *, user: User | None = None, password: str | None = None, name: str = ""
+    invitation: Invitation, *, user: User | None = None, password: str | None = None, name: str = "",
+    address: str = "",
 ) -> User:
-    """Join the invitation's team.
+    """Join the invitation's team, recorded in its trail as done by the
+    joining user from `address` (their client address).
 
     `user` given: an existing, logged-in user whose email is the invited one
     joins. Otherwise a new user is created with `password`; if an account with
@@ -164,16 +179,20 @@ def accept_invitation(
         if not password:
             raise ServiceError("A password is required.", code="bad_request")
         user = User.objects.create_user(email=invitation.email, password=password, name=name.strip())
-    Membership.objects.get_or_create(
+    joined, _ = Membership.objects.get_or_create(
         team=invitation.team, user=user, defaults={"role": invitation.role}
     )
     invitation.accepted_at = timezone.now()
     invitation.save(update_fields=["accepted_at"])
+    audit.record(audit.Actor.member(user, address), team_id=invitation.team_id,
+                 action=AuditAction.MEMBER_ACCEPT, target_kind="member", target_id=user.pk,
+                 target_label=user.email, details={"role": joined.role, "invitation": invitation.pk})
     return user
 
 
 @transaction.atomic
-def change_role(*, membership: Membership, target: Membership, role: str) -> Membership:
+def change_role(*, membership: Membership, target: Membership, role: str,
+                actor: audit.Actor = audit.SYSTEM) -> Membership:
     require_manager(membership)
     _check_role(role)
     if target.team_id != membership.team_id:
@@ -183,14 +202,18 @@ def change_role(*, membership: Membership, target: Membership, role: str) -> Mem
         raise PermissionDenied("Only owners can grant or take away the owner role.")
     if target.role == Role.OWNER and role != Role.OWNER:
         _keep_an_owner(target)
+    old = target.role
     target.role = role
     target.save(update_fields=["role"])
+    if old != role:
+        audit.record(actor, team_id=target.team_id, action=AuditAction.MEMBER_ROLE_CHANGE, target_kind="member",
+                     target_id=target.user_id, target_label=target.user.email, details={"from": old, "to": role})
     member_access_changed(target.user_id, "role changed")
     return target
 
 
 @transaction.atomic
-def remove_member(*, membership: Membership, target: Membership) -> None:
+def remove_member(*, membership: Membership, target: Membership, actor: audit.Actor = audit.SYSTEM) -> None:
     require_manager(membership)
     if target.team_id != membership.team_id:
         raise PermissionDenied("Not a member of your team.")
@@ -201,6 +224,8 @@ def remove_member(*, membership: Membership, target: Membership) -> None:
         _keep_an_owner(target)
     # Their conversations become unassigned, each with its event.
     inbox.member_leaving(target, by=membership)
+    audit.record(actor, team_id=target.team_id, action=AuditAction.MEMBER_REMOVE, target_kind="member",
+                 target_id=target.user_id, target_label=target.user.email, details={"role": target.role})
     target.delete()
     member_access_changed(target.user_id, "removed from the team")
 

@@ -19,7 +19,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from messaging.models import ApiKey, App, KeyScope, Membership, Team
-from messaging.services import logs, sdk_access
+from messaging.services import audit, logs, sdk_access
+from messaging.services.audit import AuditAction
 from messaging.services.accounts import require_manager
 from messaging.services.errors import NotFound, PermissionDenied, ServiceError
 
@@ -51,30 +52,45 @@ def check_acting(membership: Membership | None, team_id: int) -> None:
     require_manager(membership)
 
 
+def _record_app(actor, action: str, app: App, details: dict | None = None) -> None:
+    audit.record(actor, team_id=app.team_id, action=action, target_kind="app", target_id=app.id,
+                 target_label=app.name, app_id=app.id, details=details)
+
+
+@transaction.atomic
 def create_app(
-    *, team: Team, name: str, membership: Membership | None = None, require_user_jwt: bool = True
+    *, team: Team, name: str, membership: Membership | None = None, require_user_jwt: bool = True,
+    actor: audit.Actor | None = audit.SYSTEM,
 ) -> App:
     """A new app. Every way of creating one (dashboard, `createapp`,
     `firstrun`) comes here, so every new app starts with `requireUserJwt`
     on; apps that existed before it keep Smooch v1's behaviour (migration
     0006)."""
     check_acting(membership, team.id)
-    return App.objects.create(team=team, name=_app_name(name), require_user_jwt=require_user_jwt)
-
-
-def rename_app(*, membership: Membership, app: App, name: str) -> App:
-    check_acting(membership, app.team_id)
-    app.name = _app_name(name)
-    app.save(update_fields=["name"])
+    app = App.objects.create(team=team, name=_app_name(name), require_user_jwt=require_user_jwt)
+    _record_app(actor, AuditAction.APP_CREATE, app)
     return app
 
 
 @transaction.atomic
-def delete_app(*, membership: Membership, app: App) -> None:
+def rename_app(*, membership: Membership, app: App, name: str, actor: audit.Actor | None = audit.SYSTEM) -> App:
+    check_acting(membership, app.team_id)
+    old = app.name
+    app.name = _app_name(name)
+    app.save(update_fields=["name"])
+    if app.name != old:
+        _record_app(actor, AuditAction.APP_UPDATE, app, {"settings": ["name"], "from": old})
+    return app
+
+
+@transaction.atomic
+def delete_app(*, membership: Membership, app: App, actor: audit.Actor = audit.SYSTEM) -> None:
     """Delete the app and everything it owns (keys, users, messages...); its
-    open sockets (SDK and dashboard) close once this commits."""
+    open sockets (SDK and dashboard) close once this commits. The trail's
+    entries about it stay (they name it by value)."""
     check_acting(membership, app.team_id)
     app_id = app.id
+    _record_app(actor, AuditAction.APP_DELETE, app)
     app.delete()
     sdk_access.app_deleted(app_id)
 
@@ -100,6 +116,7 @@ def create_key(
     name: str = "",
     created_by=None,
     membership: Membership | None = None,
+    actor: audit.Actor = audit.SYSTEM,
 ):
     """A new API key; returns (key, secret). The secret is shown once: only
     its encrypted form and last 4 characters are kept for display."""
@@ -124,22 +141,32 @@ def create_key(
         app=app,
         created_by=created_by,
     )
+    _record_key(actor, AuditAction.KEY_CREATE, key)
     return key, secret
 
 
+def _record_key(actor, action: str, key: ApiKey) -> None:
+    """The key by its id, name and scope: its secret never."""
+    audit.record(actor, team_id=key.team_id, action=action, target_kind="key", target_id=key.key_id,
+                 target_label=key.name or key.key_id, app_id=key.app_id or "", details={"scope": key.scope})
+
+
 @transaction.atomic
-def revoke_key(key: ApiKey, *, membership: Membership | None = None) -> ApiKey:
+def revoke_key(key: ApiKey, *, membership: Membership | None = None, actor: audit.Actor = audit.SYSTEM) -> ApiKey:
     """Revoke a key (idempotent); requests signed with it stop working, and
     SDK sockets opened with a JWT it signed close at once."""
     check_acting(membership, key.team_id)
     if key.revoked_at is None:
         key.revoked_at = timezone.now()
         key.save(update_fields=["revoked_at"])
+        _record_key(actor, AuditAction.KEY_REVOKE, key)
         sdk_access.key_revoked(key)
     return key
 
 
-def set_require_user_jwt(*, app: App, on: bool, membership: Membership | None = None) -> App:
+@transaction.atomic
+def set_require_user_jwt(*, app: App, on: bool, membership: Membership | None = None,
+                         actor: audit.Actor | None = audit.SYSTEM) -> App:
     """Turn `requireUserJwt` on or off (admins and owners). On: the app
     token alone reaches only anonymous users; a userId needs an appUser JWT
     (messaging.services.credentials). Off: Smooch v1's rule, a userId is
@@ -149,6 +176,7 @@ def set_require_user_jwt(*, app: App, on: bool, membership: Membership | None = 
     if app.require_user_jwt != on:
         app.require_user_jwt = on
         app.save(update_fields=["require_user_jwt"])  # post_save drops cached copies
+        _record_app(actor, AuditAction.APP_UPDATE, app, {"settings": ["requireUserJwt"], "requireUserJwt": on})
         logger.info("app=%s requireUserJwt=%s by user=%s", app.id, on,
                     membership.user_id if membership else None)
         if on:
@@ -180,7 +208,8 @@ WIDGET_KEYS = ("name", "iconUrl", "accentColor", "greeting")
 
 @transaction.atomic
 def update_widget_settings(
-    *, app: App, widget: dict, allowed_origins: list[str], membership: Membership | None = None
+    *, app: App, widget: dict, allowed_origins: list[str], membership: Membership | None = None,
+    actor: audit.Actor = audit.SYSTEM,
 ) -> App:
     """Replace the widget branding (`settings["widget"]`, empty values left
     out) and the allowed origins (already normalized, see
@@ -198,6 +227,7 @@ def update_widget_settings(
     row.settings = settings
     row.save(update_fields=["settings"])
     app.settings = settings
+    _record_app(actor, AuditAction.APP_UPDATE, app, {"settings": ["widget", "allowedOrigins"]})
     return app
 
 
@@ -229,20 +259,22 @@ def app_metadata(app: App) -> dict:
 @transaction.atomic
 def configure_app(
     *, app: App, membership: Membership | None, name: str | None = None,
-    settings: dict | None = None, metadata: dict | None = None,
+    settings: dict | None = None, metadata: dict | None = None, actor: audit.Actor | None = audit.SYSTEM,
 ) -> App:
     """Apply an API body (validated: messaging.validators.validate_app) in
     one transaction, through the same functions as the dashboard: a name,
     the settings given (each replaces that one setting), metadata (replaced
-    whole). Returns the app as stored."""
+    whole). Returns the app as stored; one "app.update" entry names what
+    the body set."""
     check_acting(membership, app.team_id)
     settings = settings or {}
     if name is not None:
-        rename_app(membership=membership, app=app, name=name)
+        rename_app(membership=membership, app=app, name=name, actor=audit.BY_CALLER)
     if "requireUserJwt" in settings:
-        set_require_user_jwt(app=app, on=settings["requireUserJwt"], membership=membership)
+        set_require_user_jwt(app=app, on=settings["requireUserJwt"], membership=membership,
+                             actor=audit.BY_CALLER)
     if "logRetentionDays" in settings:
-        logs.set_retention_days(app, settings["logRetentionDays"])
+        logs.set_retention_days(app, settings["logRetentionDays"], actor=audit.BY_CALLER)
     merged = {}
     if "allowedOrigins" in settings:
         merged["allowedOrigins"] = list(settings["allowedOrigins"])
@@ -254,18 +286,25 @@ def configure_app(
         row.settings = {**(row.settings or {}), **merged}
         row.save(update_fields=["settings"])
     app.refresh_from_db()
+    changed = sorted(settings) + (["name"] if name is not None else []) + (["metadata"] if metadata is not None else [])
+    if changed:
+        _record_app(actor, AuditAction.APP_UPDATE, app, {"settings": changed})
     return app
 
 
 @transaction.atomic
 def create_configured_app(
     *, team: Team, name: str, membership: Membership | None, settings: dict | None = None,
-    metadata: dict | None = None,
+    metadata: dict | None = None, actor: audit.Actor = audit.SYSTEM,
 ) -> App:
     """POST /apps: a new app (as `create_app`: requireUserJwt on), then its
-    settings and metadata, all or nothing."""
-    app = create_app(team=team, name=name, membership=membership)
-    return configure_app(app=app, membership=membership, settings=settings, metadata=metadata)
+    settings and metadata, all or nothing: one "app.create" entry."""
+    app = create_app(team=team, name=name, membership=membership, actor=audit.BY_CALLER)
+    app = configure_app(app=app, membership=membership, settings=settings, metadata=metadata,
+                        actor=audit.BY_CALLER)
+    details = {"settings": sorted(settings or {}) + (["metadata"] if metadata is not None else [])}
+    _record_app(actor, AuditAction.APP_CREATE, app, details if details["settings"] else None)
+    return app
 
 
 def app_key(app: App, key_id: str) -> ApiKey:

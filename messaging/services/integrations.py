@@ -21,7 +21,9 @@ from messaging.integrations.base import Connected, PlatformError
 from messaging.integrations import viber
 from messaging.integrations.registry import integration_class
 from messaging.models import App, Client, Integration, IntegrationStatus, Membership
+from messaging.services import audit
 from messaging.services.apps import check_acting
+from messaging.services.audit import AuditAction
 from messaging.services.errors import NotFound, ServiceError
 
 logger = logging.getLogger(__name__)
@@ -119,8 +121,15 @@ def _connect(cls, row: Integration) -> Connected:
     return connected
 
 
+def _record(actor, action: str, row: Integration, details: dict | None = None) -> None:
+    """The integration by id, type and display name; property names at most
+    (never their values: some are secrets)."""
+    audit.record(actor, team_id=row.app.team_id, action=action, target_kind="integration", target_id=row.id,
+                 target_label=row.display_name, app_id=row.app_id, details={"type": row.type, **(details or {})})
+
+
 def create_integration(app: App, props: dict, *, base_url: str,
-                       membership: Membership | None = None) -> Integration:
+                       membership: Membership | None = None, actor: audit.Actor = audit.SYSTEM) -> Integration:
     """Check the credentials with the platform, register the inbound URL,
     then store the integration (nothing is stored if either call fails)."""
     check_acting(membership, app.team_id)
@@ -136,12 +145,14 @@ def create_integration(app: App, props: dict, *, base_url: str,
     row.display_name = (display_name or connected.display_name or cls.label)[:DISPLAY_NAME_MAX]
     with transaction.atomic():
         row.save(force_insert=True)
+        _record(actor, AuditAction.INTEGRATION_CREATE, row)
         events.emit("integration:created", app=app, summary=f"{cls.label} connected: {row.display_name}",
                     detail={"integration": {"_id": row.id, "type": row.type}})
     return row
 
 
-def update_integration(row: Integration, props: dict, *, membership: Membership | None = None) -> Integration:
+def update_integration(row: Integration, props: dict, *, membership: Membership | None = None,
+                       actor: audit.Actor = audit.SYSTEM) -> Integration:
     """New properties (a rotated token) are checked with the platform before
     they replace the old ones; the inbound URL is registered again with them."""
     check_acting(membership, row.app.team_id)
@@ -161,12 +172,15 @@ def update_integration(row: Integration, props: dict, *, membership: Membership 
         row.display_name = display_name or row.display_name
     with transaction.atomic():
         row.save()
+        changed = sorted(credentials) + (["displayName"] if display_name is not None else [])
+        _record(actor, AuditAction.INTEGRATION_UPDATE, row, {"changed": changed})
         events.emit("integration:updated", app=row.app, summary=f"{cls.label} updated: {row.display_name}",
                     detail={"integration": {"_id": row.id, "type": row.type}})
     return row
 
 
-def delete_integration(row: Integration, *, membership: Membership | None = None) -> None:
+def delete_integration(row: Integration, *, membership: Membership | None = None,
+                       actor: audit.Actor = audit.SYSTEM) -> None:
     """Unregister the inbound URL, then delete. A platform that refuses the
     unregistration (a token revoked meanwhile) does not keep the integration:
     the refusal is logged with the deletion. Its clients stop being targeted."""
@@ -183,6 +197,7 @@ def delete_integration(row: Integration, *, membership: Membership | None = None
         detail = {"integration": {"_id": row.id, "type": row.type}}
         if warning:
             detail["unregisterError"] = warning
+        _record(actor, AuditAction.INTEGRATION_DELETE, row, {"unregistered": not warning})
         events.emit("integration:deleted", app=row.app, summary=f"{cls.label} removed: {row.display_name}",
                     detail=detail)
         row.delete()

@@ -21,6 +21,8 @@ from django.utils import timezone
 from messaging.events import KINDS
 from messaging.ids import is_id
 from messaging.models import App, AppUser, LogEntry
+from messaging.services import audit
+from messaging.services.audit import AuditAction
 from messaging.services.errors import ServiceError
 
 logger = logging.getLogger(__name__)
@@ -123,13 +125,16 @@ def retention_days(app: App) -> int:
 
 
 @transaction.atomic
-def set_retention_days(app: App, days: int) -> App:
+def set_retention_days(app: App, days: int, *, actor: audit.Actor | None = audit.SYSTEM) -> App:
     """Keep this app's log entries `days` days (1 to 3650)."""
     if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_RETENTION_DAYS:
         raise ServiceError(f"Retention must be between 1 and {MAX_RETENTION_DAYS} days.")
     app = App.objects.select_for_update().get(pk=app.pk)
     app.settings = {**(app.settings or {}), RETENTION_KEY: days}
     app.save(update_fields=["settings"])
+    audit.record(actor, team_id=app.team_id, action=AuditAction.APP_UPDATE, target_kind="app",
+                 target_id=app.id, target_label=app.name, app_id=app.id,
+                 details={"settings": ["logRetentionDays"], "logRetentionDays": days})
     return app
 
 

@@ -14,7 +14,8 @@ from messaging import background, events
 from messaging.ids import new_token
 from messaging.models import App, Membership, Webhook, WebhookEvent, WebhookEventState
 from messaging.models.apps import new_signing_secret
-from messaging.services import apps
+from messaging.services import apps, audit
+from messaging.services.audit import AuditAction
 from messaging.services.errors import NotFound
 
 # How long the previous signing secret keeps signing after a rotation, so
@@ -48,14 +49,23 @@ def get_webhook(app: App, webhook_id: str) -> Webhook:
     return webhook
 
 
+def _record(actor, action: str, webhook: Webhook, details: dict | None = None) -> None:
+    """The webhook by id and target (without credentials a URL may carry),
+    never its secrets."""
+    audit.record(actor, team_id=webhook.app.team_id, action=action, target_kind="webhook", target_id=webhook.id,
+                 target_label=audit.safe_url(webhook.target), app_id=webhook.app_id, details=details)
+
+
 @transaction.atomic
-def create_webhook(app: App, *, target: str, triggers: list[str]) -> Webhook:
+def create_webhook(app: App, *, target: str, triggers: list[str], actor: audit.Actor = audit.SYSTEM) -> Webhook:
     """A new webhook with a generated secret (sent as X-API-Key)."""
-    return Webhook.objects.create(app=app, target=target, triggers=triggers)
+    webhook = Webhook.objects.create(app=app, target=target, triggers=triggers)
+    _record(actor, AuditAction.WEBHOOK_CREATE, webhook, {"triggers": list(triggers)})
+    return webhook
 
 
 @transaction.atomic
-def update_webhook(webhook: Webhook, fields: dict) -> Webhook:
+def update_webhook(webhook: Webhook, fields: dict, *, actor: audit.Actor = audit.SYSTEM) -> Webhook:
     """`fields` from validate_webhook; `enabled: True` enables a webhook a
     410 disabled (its waiting events go out again)."""
     fields = dict(fields)
@@ -66,25 +76,31 @@ def update_webhook(webhook: Webhook, fields: dict) -> Webhook:
         setattr(webhook, key, value)
     if fields:
         webhook.save(update_fields=list(fields))
+        details = {"changed": sorted(fields)}
+        if "enabled" in fields:
+            details["enabled"] = bool(fields["enabled"])
+        _record(actor, AuditAction.WEBHOOK_UPDATE, webhook, details)
     return webhook
 
 
 @transaction.atomic
-def rotate_secret(webhook: Webhook) -> Webhook:
+def rotate_secret(webhook: Webhook, *, actor: audit.Actor = audit.SYSTEM) -> Webhook:
     """A new X-API-Key secret, at once (Smooch has no overlap for it)."""
     webhook.secret = new_token()
     webhook.save(update_fields=["secret"])
+    _record(actor, AuditAction.WEBHOOK_ROTATE_SECRET, webhook, {"secret": "apiKey"})
     return webhook
 
 
 @transaction.atomic
-def rotate_signing_secret(webhook: Webhook) -> Webhook:
+def rotate_signing_secret(webhook: Webhook, *, actor: audit.Actor = audit.SYSTEM) -> Webhook:
     """A new signing secret; the old one signs too for ROTATION_OVERLAP
     (`webhook-signature` then carries both signatures)."""
     webhook.previous_signing_secret = webhook.signing_secret
     webhook.previous_signing_until = timezone.now() + ROTATION_OVERLAP
     webhook.signing_secret = new_signing_secret()
     webhook.save(update_fields=["signing_secret", "previous_signing_secret", "previous_signing_until"])
+    _record(actor, AuditAction.WEBHOOK_ROTATE_SECRET, webhook, {"secret": "signing"})
     return webhook
 
 
@@ -157,5 +173,6 @@ def send_test_event(webhook: Webhook) -> WebhookEvent:
 
 
 @transaction.atomic
-def delete_webhook(webhook: Webhook) -> None:
+def delete_webhook(webhook: Webhook, *, actor: audit.Actor = audit.SYSTEM) -> None:
+    _record(actor, AuditAction.WEBHOOK_DELETE, webhook)
     webhook.delete()

@@ -72,6 +72,7 @@ def test_the_pages_pass_axe_and_fit_every_width(live_server_url, page, owner, te
         "log": f"/apps/{app.id}/log/",
         "settings": f"/apps/{app.id}/settings/",
         "team": f"/teams/{team.id}/",
+        "audit": f"/teams/{team.id}/audit/",
         "overview": f"/apps/{app.id}/overview/",
         "inbox": f"/apps/{app.id}/inbox/open/{alice.id}/",
         "conversation": f"/apps/{app.id}/users/{alice.id}/",

@@ -100,6 +100,7 @@ ROUTES = {
     "teams/<int:team_id>/members/<int:member_id>/remove/": "tenant",
     "teams/<int:team_id>/settings/": "tenant",
     "teams/<int:team_id>/settings/name/": "tenant",
+    "teams/<int:team_id>/audit/": "tenant",
     "teams/<int:team_id>/keys/": "tenant",
     "teams/<int:team_id>/keys/<str:key_id>/revoke/": "tenant",
     "teams/<int:team_id>/apps/new/": "tenant",

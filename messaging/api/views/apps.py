@@ -27,7 +27,7 @@ import jwt
 from django.http import JsonResponse
 
 from messaging.api import query
-from messaging.api.auth import api_view, bad_request
+from messaging.api.auth import actor, api_view, bad_request
 from messaging.models import App, KeyScope, Team
 from messaging.services import apps as apps_service
 from messaging.services.apps import TEAM_ITSELF
@@ -63,7 +63,8 @@ def key_json(key, secret: str | None = None) -> dict:
 def create(request):
     fields = validate_app(request.data, partial=False)
     team = Team.objects.get(pk=request.team_id)
-    app = apps_service.create_configured_app(team=team, membership=TEAM_ITSELF, **fields)
+    app = apps_service.create_configured_app(team=team, membership=TEAM_ITSELF, actor=actor(request),
+                                             **fields)
     return JsonResponse({"app": app_json(app)}, status=201)
 
 
@@ -87,13 +88,13 @@ def get(request):
 @api_view(scope="account")
 def update(request):
     fields = validate_app(request.data, partial=True)
-    app = apps_service.configure_app(app=request.app, membership=TEAM_ITSELF, **fields)
+    app = apps_service.configure_app(app=request.app, membership=TEAM_ITSELF, actor=actor(request), **fields)
     return JsonResponse({"app": app_json(app)})
 
 
 @api_view(scope="account")
 def delete(request):
-    apps_service.delete_app(membership=TEAM_ITSELF, app=request.app)
+    apps_service.delete_app(membership=TEAM_ITSELF, app=request.app, actor=actor(request))
     return JsonResponse({})
 
 
@@ -109,7 +110,8 @@ def sdks(request):
 def create_key(request):
     name = validate_key(request.data)
     key, secret = apps_service.create_key(
-        team=request.app.team, scope=KeyScope.APP, app=request.app, name=name, membership=TEAM_ITSELF
+        team=request.app.team, scope=KeyScope.APP, app=request.app, name=name, membership=TEAM_ITSELF,
+        actor=actor(request),
     )
     response = JsonResponse({"key": key_json(key, secret)}, status=201)
     response["Cache-Control"] = "no-store"  # it holds a secret
@@ -129,7 +131,8 @@ def get_key(request, keyId):
 
 @api_view(scope="account")
 def delete_key(request, keyId):
-    apps_service.revoke_key(apps_service.app_key(request.app, keyId), membership=TEAM_ITSELF)
+    apps_service.revoke_key(apps_service.app_key(request.app, keyId), membership=TEAM_ITSELF,
+                            actor=actor(request))
     return JsonResponse({})
 
 

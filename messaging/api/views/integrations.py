@@ -7,7 +7,7 @@ are never returned (messaging.wire.integration_json)."""
 from django.http import JsonResponse
 
 from messaging.api import query
-from messaging.api.auth import api_view, bad_request
+from messaging.api.auth import actor, api_view, bad_request
 from messaging.client_address import public_base_url
 from messaging.integrations.registry import REGISTRY
 from messaging.services import integrations
@@ -21,7 +21,8 @@ MAX_OFFSET = 2**31 - 1
 @api_view(scope="app")
 def create(request):
     body = validate_integration(request.data)
-    row = integrations.create_integration(request.app, body, base_url=public_base_url(request))
+    row = integrations.create_integration(request.app, body, base_url=public_base_url(request),
+                                          actor=actor(request))
     return JsonResponse({"integration": integration_json(row)}, status=201)
 
 
@@ -58,10 +59,11 @@ def get(request, integrationId):
 def update(request, integrationId):
     row = integrations.get_integration(request.app, integrationId)
     body = validate_integration(request.data, type_=row.type)
-    return JsonResponse({"integration": integration_json(integrations.update_integration(row, body))})
+    return JsonResponse({"integration": integration_json(integrations.update_integration(row, body, actor=actor(request)))})
 
 
 @api_view(scope="app")
 def delete(request, integrationId):
-    integrations.delete_integration(integrations.get_integration(request.app, integrationId))
+    integrations.delete_integration(integrations.get_integration(request.app, integrationId),
+                                    actor=actor(request))
     return JsonResponse({})

@@ -6,7 +6,7 @@ rotate the secrets."""
 from django.http import JsonResponse
 
 from messaging.api import query
-from messaging.api.auth import api_view, bad_request
+from messaging.api.auth import actor, api_view, bad_request
 from messaging.models import WebhookEventState
 from messaging.services import webhook_config
 from messaging.validators import validate_redelivery, validate_rotation, validate_webhook
@@ -21,7 +21,7 @@ EVENT_STATES = [state.value for state in WebhookEventState]
 @api_view(scope="app")
 def create(request):
     fields = validate_webhook(request.data, partial=False)
-    webhook = webhook_config.create_webhook(request.app, **fields)
+    webhook = webhook_config.create_webhook(request.app, actor=actor(request), **fields)
     return JsonResponse({"webhook": webhook_json(webhook)}, status=201)
 
 
@@ -39,12 +39,12 @@ def get(request, webhookId):
 def update(request, webhookId):
     webhook = webhook_config.get_webhook(request.app, webhookId)
     fields = validate_webhook(request.data, partial=True)
-    return JsonResponse({"webhook": webhook_json(webhook_config.update_webhook(webhook, fields))})
+    return JsonResponse({"webhook": webhook_json(webhook_config.update_webhook(webhook, fields, actor=actor(request)))})
 
 
 @api_view(scope="app")
 def delete(request, webhookId):
-    webhook_config.delete_webhook(webhook_config.get_webhook(request.app, webhookId))
+    webhook_config.delete_webhook(webhook_config.get_webhook(request.app, webhookId), actor=actor(request))
     return JsonResponse({})
 
 
@@ -98,5 +98,5 @@ ROTATIONS = {"signing": webhook_config.rotate_signing_secret, "apiKey": webhook_
 @api_view(scope="app")
 def rotate(request, webhookId):
     webhook = webhook_config.get_webhook(request.app, webhookId)
-    rotated = ROTATIONS[validate_rotation(request.data)](webhook)
+    rotated = ROTATIONS[validate_rotation(request.data)](webhook, actor=actor(request))
     return JsonResponse({"webhook": webhook_json(rotated)})
