@@ -3,10 +3,10 @@
 Some lookups are made on every request and change rarely: an API key with
 its app (the app's settings and allowed origins travel with it). Each web
 and worker process keeps them in memory. When one changes, `changed()`
-drops this process's entries and bumps a generation number in Django's
+drops this process's entries and sets a new random generation in Django's
 cache (Redis in a deployment, shared by every process; local memory on the
-embedded defaults, where there is one process). Every process reads that
-number at most every CHECK_SECONDS and drops its entries when it moved, so
+embedded defaults, where there is one process). Every process reads it
+at most every CHECK_SECONDS and drops its entries when it moved, so
 a change made in any process is seen in all of them within CHECK_SECONDS:
 a revoked key is refused everywhere within a second.
 
@@ -24,6 +24,8 @@ import threading
 import time
 
 from django.core.cache import cache
+
+from messaging.ids import new_id
 
 log = logging.getLogger(__name__)
 
@@ -72,15 +74,13 @@ class ProcessCache:
     def changed(self, keep=None) -> None:
         """Something cached changed: drop it here, and tell every process."""
         self.drop(keep)
-        # This process drops the rest too at its next check: taking the
-        # number incr returns as its own would hide another process's
-        # change counted just before this one.
+        # A new random generation, not a counter: a counter starts again
+        # at 0 when the shared cache is flushed or Redis restarts, and could
+        # come back to the very number a process remembers, hiding a change.
+        # This process does not adopt it: it drops the rest too at its next
+        # check (a change another process made just before is not hidden).
         try:
-            try:
-                cache.incr(self._shared_key)
-            except ValueError:  # not set yet
-                cache.add(self._shared_key, 0, timeout=None)
-                cache.incr(self._shared_key)
+            cache.set(self._shared_key, new_id(), timeout=None)
         except Exception:
             log.warning("could not tell other processes that %s changed", self.name, exc_info=True)
 
@@ -90,7 +90,13 @@ class ProcessCache:
                 return
             self._checked_at = now
             try:
-                generation = cache.get(self._shared_key, 0)
+                generation = cache.get(self._shared_key)
+                if generation is None:
+                    # Never set, or the cache was flushed: one process's
+                    # new value wins (add), and every process drops its
+                    # entries, since what changed meanwhile is unknown.
+                    cache.add(self._shared_key, new_id(), timeout=None)
+                    generation = cache.get(self._shared_key)
             except Exception:
                 log.warning("could not read %s's generation; dropping its entries", self.name, exc_info=True)
                 generation = None

@@ -68,11 +68,16 @@ def nullable(schema: dict) -> dict:
 
 
 BOOL = {"type": "boolean"}
+# Printable ASCII, and the same but for the characters that end a host.
+URL_CHAR = "[!-~]"
+URL_HOST = '[!"$-.0->@-~]'
 HTTP_URL = {
     "type": "string",
     "maxLength": 2000,
     "format": "uri",
-    "pattern": r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s/?#]+\S*$",
+    # A URI is printable ASCII (RFC 3986): other characters, spaces and
+    # controls are sent percent-encoded (what a browser does with them).
+    "pattern": rf"^[Hh][Tt][Tt][Pp][Ss]?://{URL_HOST}+{URL_CHAR}*$",
     "x-errors": {"pattern": "{name} must be an http or https URL."},
 }
 EMAIL = {
@@ -122,7 +127,7 @@ ACTION_FIELDS = {
         "format": "uri",
         # A link action opens its URI: http(s), or a phone call or an email
         # (tel:, mailto:); never javascript:, data: or an app's own scheme.
-        "pattern": r"^(?:[Hh][Tt][Tt][Pp][Ss]?://[^\s/?#]+\S*|(?:[Tt][Ee][Ll]|[Mm][Aa][Ii][Ll][Tt][Oo]):\S+)$",
+        "pattern": rf"^(?:[Hh][Tt][Tt][Pp][Ss]?://{URL_HOST}+{URL_CHAR}*|(?:[Tt][Ee][Ll]|[Mm][Aa][Ii][Ll][Tt][Oo]):{URL_CHAR}+)$",
         "description": "An http, https, tel: or mailto: URI.",
         "x-errors": {"pattern": "{name} must be an http, https, tel: or mailto: URI "
                                 "(e.g. https://example.org)."},
@@ -501,6 +506,18 @@ CONVERSATION_UPDATE = {
                           "to unassign."},
     },
     "anyOf": [{"required": ["status"]}, {"required": ["snoozedUntil"]}, {"required": ["assigneeEmail"]}],
+    # snoozedUntil comes with status snoozed, and only with it (that it is
+    # in the future is checked at the time of the call: validators.py).
+    # (A `required` error is told by the missing property's x-errors.)
+    "dependentSchemas": {"snoozedUntil": {
+        "properties": {"status": {"const": "snoozed", "x-errors": {
+            "const": "snoozedUntil can only be given with status snoozed.",
+            "required": "snoozedUntil can only be given with status snoozed."}}},
+        "required": ["status"],
+    }},
+    "if": {"properties": {"status": {"const": "snoozed"}}, "required": ["status"]},
+    "then": {"properties": {"snoozedUntil": {"x-errors": {
+        "required": "snoozedUntil is required when status is snoozed."}}}, "required": ["snoozedUntil"]},
     "x-errors": {"type": "The body must be a JSON object.",
                  "anyOf": "The body must give status, snoozedUntil or assigneeEmail."},
 }
@@ -562,6 +579,13 @@ def _channel_properties(cls, *, partial: bool) -> dict:
             continue
         properties[spec.name] = {
             **required_string(INTEGRATION_PROPERTY_MAX),
+            # Ids, tokens, secrets and addresses travel in the platform's
+            # URLs and headers (HTTP headers take Latin-1 at most): printable
+            # ASCII without spaces (around it is trimmed). Free text (a
+            # sender's name) takes any.
+            **({} if spec.free_text else {"allOf": [{
+                "pattern": rf"^\s*{URL_CHAR}+\s*$",
+                "x-errors": {"pattern": "{name} must be printable ASCII characters without spaces."}}]}),
             "description": description,
             "x-errors": {
                 "required": f"{{name}} is required for {cls.type} integrations.",

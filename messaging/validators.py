@@ -33,7 +33,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema import ValidationError as SchemaError
 from jsonschema.validators import extend
 
-from messaging import outbound, schemas
+from messaging import jsonbody, outbound, schemas
 from messaging.ids import new_id
 from messaging.jsonbody import path_name, serialised_size
 from messaging.services.errors import ServiceError
@@ -172,6 +172,74 @@ def _present(instance, schema: dict):
     if isinstance(instance, list) and isinstance(schema.get("items"), dict):
         return [_present(value, schema["items"]) for value in instance]
     return instance
+
+
+# What messaging.jsonbody refuses in any string or key (NUL, lone
+# surrogates), and the integers it takes (64-bit signed), as JSON Schema.
+STORABLE_TEXT = r"^[^\x00\ud800-\udfff]*$"
+INT_RANGE = {"minimum": jsonbody.INT_MIN, "maximum": jsonbody.INT_MAX}
+
+
+def as_read(schema):
+    """`schema` as the API reads a body with it, for the OpenAPI document:
+    what `_present` counts as absent (null, unless the node takes null; a
+    blank URL or email) is allowed where the field is optional, and what
+    the decoder refuses (messaging.jsonbody: NUL bytes and lone surrogates
+    in strings and keys, integers past 64 bits) is excluded. A fuzzer that
+    reads the document then sends what the API takes, and only that."""
+    if isinstance(schema, list):
+        return [as_read(node) for node in schema]
+    if not isinstance(schema, dict):
+        return schema
+    node = {key: (value if key in ("enum", "const", "x-errors", "required", "pattern") else as_read(value))
+            for key, value in schema.items() if key != "properties"}
+    types = schema.get("type")
+    types = types if isinstance(types, list) else [types]
+    if "string" in types and "enum" not in schema and "const" not in schema:
+        node = {"allOf": [node, {"pattern": STORABLE_TEXT}]} if "pattern" in schema else {
+            **node, "pattern": STORABLE_TEXT}
+    if "integer" in types:
+        node = {**INT_RANGE, **node}
+    if "object" in types or "properties" in schema:
+        node.setdefault("propertyNames", {"pattern": STORABLE_TEXT})
+    if "properties" in schema:
+        required = set(schema.get("required", ()))
+        node["properties"] = {}
+        absent_forms = {}
+        for key, prop in schema["properties"].items():
+            read = as_read(prop)
+            if key not in required and isinstance(prop, dict):
+                absent_forms[key] = _absent_forms(prop)
+                if absent_forms[key]:
+                    read = {"anyOf": [read, *absent_forms[key]]}
+            node["properties"][key] = read
+        # A branch "one of these is required" (CONVERSATION_UPDATE) needs
+        # the key present as the rules read it: not null or blank.
+        for combinator in ("anyOf", "oneOf"):
+            for branch in node.get(combinator, ()):
+                for key in branch.get("required", ()):
+                    if absent_forms.get(key):
+                        branch.setdefault("properties", {})[key] = {"not": {"anyOf": absent_forms[key]}}
+    return node
+
+
+def _absent_forms(prop: dict) -> list[dict]:
+    """The values `_present` drops for an optional field of schema `prop`."""
+    types = prop.get("type")
+    forms = [] if "null" in (types if isinstance(types, list) else [types]) else [{"type": "null"}]
+    if prop.get("format") in BLANK_IS_ABSENT:
+        forms.append({"type": "string", "pattern": r"^\s*$"})
+    return forms
+
+
+def takes_empty(schema: dict) -> bool:
+    """Whether `{}` passes `schema`: an empty request body is read as `{}`
+    (messaging.api.auth), so the document makes the body optional then."""
+    try:
+        Schema(schema).check({})
+    except ValidationError:
+        return False
+    return True
 
 
 def _max_bytes(validator, limit, instance, schema):

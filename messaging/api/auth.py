@@ -131,12 +131,17 @@ def route(**handlers):
     event loop). Connections are reused through Django's PostgreSQL pool
     (settings), so no thread pool of our own is needed."""
 
+    allowed = ", ".join(sorted(handlers))
+
     def view(request, **kwargs):
         handler = handlers.get(request.method)
         if handler is None:
-            return error_response(
+            response = error_response(
                 405, "method_not_allowed", f"{request.method} is not allowed on {request.path}."
             )
+            # RFC 9110: a 405 names the methods the resource has.
+            response["Allow"] = allowed
+            return response
         if _sqlite_slots is None:
             return handler(request, **kwargs)
         with _sqlite_slots:

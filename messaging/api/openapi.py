@@ -10,9 +10,10 @@ so a key added to a response without documenting it fails the suite.
 
 import copy
 
-from messaging import schemas
+from messaging import schemas, validators
 from messaging.api.views.apps import APPS_PAGE, APPS_PAGE_MAX
-from messaging.api.views.integrations import LIST_LIMIT
+from messaging.api.views.integrations import LIST_LIMIT, MAX_OFFSET
+from messaging.integrations.registry import REGISTRY
 from messaging.api.views.templates import LIST_LIMIT as TEMPLATES_LIMIT
 from messaging.api.views.webhooks import EVENT_STATES, EVENTS_PAGE, EVENTS_PAGE_MAX
 from messaging.models import IntegrationStatus
@@ -303,6 +304,13 @@ RETRY_AFTER = {"description": "Seconds until the limit's window ends", "required
                "schema": {"type": "integer", "minimum": 1}}
 
 
+# `offset`: what messaging.api.query.number takes (at most 2^31 - 1).
+OFFSET = {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0}
+_TYPE = "|".join(sorted(REGISTRY))
+# `types`: channel types, comma-separated (blank entries are skipped).
+TYPES = {"type": "string", "pattern": rf"^\s*(?:{_TYPE})?\s*(?:,\s*(?:{_TYPE})?\s*)*$"}
+
+
 def _json(schema, description="OK"):
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
@@ -328,9 +336,11 @@ def _op(op_id, summary, responses: dict, *, body=None, security=("jwt", "appToke
     if description:
         result["description"] = description
     if body is not None:
-        result["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+        result["requestBody"] = {"required": not validators.takes_empty(body),
+                                 "content": {"application/json": {"schema": validators.as_read(body)}}}
     if multipart is not None:
-        result["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": multipart}}}
+        result["requestBody"] = {"required": True,
+                                 "content": {"multipart/form-data": {"schema": validators.as_read(multipart)}}}
     if query:
         result["parameters"] = query
     return result
@@ -472,7 +482,7 @@ APP_PATHS = {
                         "schema": {"type": "integer", "minimum": 1, "maximum": EVENTS_PAGE_MAX,
                                    "default": EVENTS_PAGE}},
                        {"name": "offset", "in": "query", "required": False,
-                        "schema": {"type": "integer", "minimum": 0, "default": 0}},
+                        "schema": OFFSET},
                    ]),
     },
     "/webhooks/{webhookId}/events/{eventId}/redeliver": {
@@ -508,13 +518,13 @@ APP_PATHS = {
                                             "(ask again with offset + limit)."}},
                                ["integrations", "hasMore"]), "OK")},
                    security=APP_ONLY, query=[
-                       {"name": "types", "in": "query", "required": False, "schema": STR,
+                       {"name": "types", "in": "query", "required": False, "schema": TYPES,
                         "description": "Channel types, comma-separated (e.g. telegram,twilio): only "
                         "integrations of these types."},
                        {"name": "limit", "in": "query", "required": False,
                         "schema": {"type": "integer", "minimum": 1, "maximum": LIST_LIMIT, "default": LIST_LIMIT}},
                        {"name": "offset", "in": "query", "required": False,
-                        "schema": {"type": "integer", "minimum": 0, "default": 0}},
+                        "schema": OFFSET},
                    ]),
         "post": _op("createIntegration", "Connect a channel: the credentials are checked with the platform "
                     "and Parley's inbound URL registered there before anything is stored",
@@ -540,7 +550,7 @@ APP_PATHS = {
                         "schema": {"type": "integer", "minimum": 1, "maximum": TEMPLATES_LIMIT,
                                    "default": TEMPLATES_LIMIT}},
                        {"name": "offset", "in": "query", "required": False,
-                        "schema": {"type": "integer", "minimum": 0, "default": 0}},
+                        "schema": OFFSET},
                    ]),
         "post": _op("createTemplate", "Create a message template (the dashboard's canned replies are these)",
                     {201: (TEMPLATE_BODY, "Created"), 409: (ERROR, "The app has a template of that name")},
@@ -618,7 +628,7 @@ ACCOUNT_PATHS = {
                        {"name": "limit", "in": "query", "required": False,
                         "schema": {"type": "integer", "minimum": 1, "maximum": APPS_PAGE_MAX, "default": APPS_PAGE}},
                        {"name": "offset", "in": "query", "required": False,
-                        "schema": {"type": "integer", "minimum": 0, "default": 0}},
+                        "schema": OFFSET},
                    ]),
         "post": _op("createApp", "Create an app (requireUserJwt on unless settings say otherwise)",
                     {201: (APP_BODY, "Created")}, body=schemas.APP_CREATE, security=ACCOUNT,

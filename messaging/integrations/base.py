@@ -78,6 +78,8 @@ class Field:
     # The only values it takes, when it is a choice (the first is the default
     # when it is left out).
     choices: tuple[str, ...] = ()
+    # Text for people (a sender's name), not an id, token or address.
+    free_text: bool = False
 
 
 @dataclass

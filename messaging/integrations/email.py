@@ -334,7 +334,7 @@ class Email(EmailChannel):
                   "manage.py receive_email <integration id>.")
     fields = (
         Field("fromAddress", "From address", help="The address emails come from, e.g. support@example.com."),
-        Field("fromName", "From name", required=False, help="The sender's name; the app's name when empty."),
+        Field("fromName", "From name", required=False, free_text=True, help="The sender's name; the app's name when empty."),
         Field("replyDomain", "Reply domain", required=False,
               help="Replies go to reply+<token>@ this domain, whose mail must reach the inbound URL "
                    "(defaults to the From address's domain)."),

@@ -117,7 +117,10 @@ VALIDATED = [validators.MESSAGE, validators.APP_USER, validators.PROFILE, valida
 
 
 def test_it_documents_the_request_bodies_the_validators_check():
-    checked = [json.dumps(schema.schema, sort_keys=True) for schema in VALIDATED]
+    # As the validators read them (validators.as_read: null and blank as
+    # absent, what the decoder refuses left out).
+    checked = [json.dumps(validators.as_read(schema.schema), sort_keys=True) for schema in VALIDATED]
+    message = validators.as_read(validators.MESSAGE.schema)["properties"]
     bodies = 0
     for path, item in document()["paths"].items():
         for method, op in item.items():
@@ -128,7 +131,7 @@ def test_it_documents_the_request_bodies_the_validators_check():
             if "multipart/form-data" in content:
                 fields = dict(content["multipart/form-data"]["schema"]["properties"])
                 fields.pop("source")
-                assert all(fields[k] == validators.MESSAGE.schema["properties"][k] for k in fields), path
+                assert all(fields[k] == message[k] for k in fields), path
     assert bodies >= 2 * 12
 
 

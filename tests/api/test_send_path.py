@@ -2,6 +2,7 @@
 wins), and the statements one POST /v1/appusers/{id}/messages costs."""
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -155,3 +156,24 @@ def test_a_send_to_an_app_with_webhooks_reads_the_users_clients_twice_at_most(ap
     events = WebhookEvent.objects.filter(app=app).order_by("id")
     assert [e.trigger for e in events] == ["conversation:start", "message:appMaker", "delivery:success"]
     assert all(e.payload["appUser"]["_id"] == alice.id for e in events)
+
+
+def test_a_flushed_shared_cache_hides_no_revocation(api, app, alice, app_jwt, monkeypatch):
+    """Redis restarted (or its cache flushed) between two changes: the new
+    generation never equals the one a process remembers."""
+    clock = [process_cache.time.monotonic()]
+    monkeypatch.setattr(process_cache.time, "monotonic", lambda: clock[0])
+
+    def later():
+        clock[0] += process_cache.CHECK_SECONDS
+
+    # A generation this process takes as seen (a counter's 1, say)...
+    cache.set(ProcessCache("api-keys")._shared_key, 1, timeout=None)
+    later()
+    assert send(api, alice, app_jwt).status_code == 201  # the key cached, the generation seen
+    # ...then the flush, and a change counted from nothing again.
+    cache.clear()
+    ApiKey.objects.filter(pk=app.test_key.pk).update(revoked_at=timezone.now())
+    ProcessCache("api-keys").changed()
+    later()
+    assert error_of(send(api, alice, app_jwt)) == (401, "unauthorized", "Invalid JWT: this key has been revoked.")

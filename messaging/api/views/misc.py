@@ -1,6 +1,8 @@
 """Small views: the ping (a trivial JSON view, the benchmark's floor), the
 OpenAPI document and the JSON 404 for unknown API paths."""
 
+from functools import wraps
+
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -8,22 +10,34 @@ from messaging.api.auth import error_response
 from messaging.api.openapi import document
 
 
+def get_only(view):
+    """A public GET route: any other method is the JSON 405 every API
+    route gives, with its `Allow` header, and no CSRF check (it holds no
+    session state: a POST with a session cookie still gets the API's JSON
+    405, not Django's HTML 403)."""
+
+    @csrf_exempt
+    @wraps(view)
+    def wrapper(request):
+        if request.method not in ("GET", "HEAD"):
+            response = error_response(405, "method_not_allowed",
+                                      f"{request.method} is not allowed on {request.path}.")
+            response["Allow"] = "GET, HEAD"
+            return response
+        return view(request)
+
+    wrapper.api_methods = ["GET"]
+    return wrapper
+
+
+@get_only
 def ping(request):
-    if request.method not in ("GET", "HEAD"):
-        return error_response(405, "method_not_allowed", f"{request.method} is not allowed on {request.path}.")
     return JsonResponse({"ok": True})
 
 
-ping.api_methods = ["GET"]
-
-
+@get_only
 def openapi_json(request):
-    if request.method not in ("GET", "HEAD"):
-        return error_response(405, "method_not_allowed", f"{request.method} is not allowed on {request.path}.")
     return JsonResponse(document())
-
-
-openapi_json.api_methods = ["GET"]
 
 
 @csrf_exempt
