@@ -1,5 +1,13 @@
 from messaging.models.accounts import Invitation, Membership, Role, Team, User
-from messaging.models.apps import ApiKey, App, Integration, IntegrationStatus, KeyScope, Webhook
+from messaging.models.apps import (
+    ApiKey,
+    App,
+    Integration,
+    IntegrationStatus,
+    KeyScope,
+    ServiceAccount,
+    Webhook,
+)
 from messaging.models.appusers import AppUser, Client
 from messaging.models.inbox import NOTE_MAX_LENGTH, ConversationStatus, Note
 from messaging.models.inbound import PlatformEvent, PlatformEventState
@@ -41,6 +49,7 @@ __all__ = [
     "PlatformEventState",
     "Purpose",
     "Role",
+    "ServiceAccount",
     "Team",
     "Timer",
     "User",
