@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
-from messaging.models import ApiKey, App, Invitation, KeyScope, Membership
+from messaging.models import ApiKey, App, Invitation, KeyScope, Membership, ServiceAccount
 
 
 def membership_for(user, team_id) -> Membership:
@@ -67,3 +67,14 @@ def account_key_for(membership: Membership, key_id) -> ApiKey:
     return get_object_or_404(
         ApiKey, pk=key_id, scope=KeyScope.ACCOUNT, team_id=membership.team_id
     )
+
+
+def service_account_for(membership: Membership, service_account_id) -> ServiceAccount:
+    return get_object_or_404(ServiceAccount.objects.select_related("team"), pk=service_account_id,
+                             team_id=membership.team_id)
+
+
+def service_account_key_for(account: ServiceAccount, key_id) -> ApiKey:
+    """An active key of the account (a revoked one is gone from the page)."""
+    return get_object_or_404(ApiKey, pk=key_id, service_account=account, team_id=account.team_id,
+                             revoked_at__isnull=True)

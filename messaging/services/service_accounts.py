@@ -13,6 +13,7 @@ functions these reuse. A key records who created it (`created_by`, or
 
 import jwt
 from django.db import transaction
+from django.db.models import Prefetch
 
 from messaging.models import ApiKey, KeyScope, Membership, ServiceAccount, Team
 from messaging.services import apps as apps_service
@@ -33,6 +34,17 @@ def _name(name: str) -> str:
 def accounts_of(team_id: int):
     """The team's service accounts, oldest first (the API's list order)."""
     return ServiceAccount.objects.filter(team_id=team_id).order_by("created_at", "id")
+
+
+def accounts_with_keys(team_id: int) -> list[ServiceAccount]:
+    """The team's service accounts with their creators and, as
+    `active_keys`, their active keys with theirs (the settings page)."""
+    keys = ApiKey.objects.filter(revoked_at__isnull=True).select_related("created_by", "created_by_key")
+    return list(
+        accounts_of(team_id).select_related("created_by", "created_by_key").prefetch_related(
+            Prefetch("keys", queryset=keys.order_by("created_at", "key_id"), to_attr="active_keys")
+        )
+    )
 
 
 def service_account(team_id: int, service_account_id: str) -> ServiceAccount:
