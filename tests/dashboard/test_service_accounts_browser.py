@@ -1,6 +1,6 @@
 """Service accounts on the team settings page, in a real browser on a real
 server: an owner creates one, gives it a key (its secret shown once, in
-place), sees who created it, and deletes the account after a confirmation,
+place), sees who created it (the page passing axe and fitting every width), and deletes the account after a confirmation,
 which revokes the key for the API."""
 
 import pytest
@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from messaging.models import ApiKey, ServiceAccount
 from messaging.services import service_accounts
-from tests.support.browser import log_in, screenshot
+from tests.support.browser import assert_accessible, log_in, screenshot, screenshots_at_widths
 from tests.support.live import LiveServer
 
 
@@ -46,7 +46,7 @@ def test_an_owner_creates_a_service_account_and_its_key_then_deletes_it(server, 
     expect(section.locator(f"#service-account-{account.id} .creator")).to_have_text(owner.email)
 
     section.locator(f"#sa-{account.id}-key_name").fill("crm")
-    page.get_by_role("button", name="Create a key for CRM sync").click()
+    page.get_by_role("button", name="Create key for CRM sync").click()
     secret_box = section.locator("code.new-key-secret")
     expect(secret_box).to_be_visible()
     key = ApiKey.objects.get(service_account=account)
@@ -61,8 +61,10 @@ def test_an_owner_creates_a_service_account_and_its_key_then_deletes_it(server, 
     page.reload()
     expect(section.locator(f"#key-{key.key_id} .last-used time")).to_be_visible()  # used just now
     expect(section).not_to_contain_text(key.secret)
+    assert_accessible(page)
+    screenshots_at_widths(page, "dashboard-team-settings")
 
-    page.get_by_role("button", name="Delete service account CRM sync").click()
+    page.get_by_role("button", name="Delete account CRM sync").click()
     expect(section.get_by_role("status")).to_contain_text("its keys are revoked")
     expect(section).to_contain_text("No service accounts.")
     refused = requests.get(f"{server.url}/v1.1/apps", headers={"Authorization": f"Bearer {token}"}, timeout=10)
