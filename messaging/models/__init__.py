@@ -1,13 +1,6 @@
 from messaging.models.accounts import Invitation, Membership, Role, Team, User
-from messaging.models.apps import (
-    ApiKey,
-    App,
-    Integration,
-    IntegrationStatus,
-    KeyScope,
-    ServiceAccount,
-    Webhook,
-)
+from messaging.models.apps import ApiKey, App, Integration, IntegrationStatus, KeyScope, Webhook
+from messaging.models.apps import ServiceAccount
 from messaging.models.appusers import AppUser, Client
 from messaging.models.inbox import NOTE_MAX_LENGTH, ConversationStatus, Note
 from messaging.models.inbound import PlatformEvent, PlatformEventState
