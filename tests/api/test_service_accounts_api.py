@@ -3,10 +3,13 @@ through the OpenAPI-checked client: the shapes, the paging, who created a
 key, bad bodies changing nothing, and a deleted account's keys refused at
 once. The official client's calls are in client_methods/service_accounts.py."""
 
+from datetime import timedelta
+
 import pytest
 
 from messaging.models import ApiKey, KeyScope, ServiceAccount
 from messaging.services import apps as apps_service
+from messaging.services import credentials
 from messaging.services import service_accounts
 from tests.api.conftest import bearer, error_of, make_jwt
 
@@ -118,3 +121,21 @@ def test_an_app_key_is_refused_and_another_teams_account_is_a_404(api, account_j
     theirs.refresh_from_db()
     their_key.refresh_from_db()
     assert (theirs.name, their_key.revoked_at, theirs.keys.count()) == ("Theirs", None, 1)
+
+
+def test_a_keys_use_is_written_at_most_once_a_minute_whatever_the_processes(team):
+    account = service_accounts.create_service_account(team=team, name="CRM", membership=None)
+    key, _ = service_accounts.create_key(account=account, name="k", membership=None)
+    # Two processes' cached copies of the key, neither having seen a use.
+    first, second = ApiKey.objects.get(pk=key.pk), ApiKey.objects.get(pk=key.pk)
+    credentials._touch(first)
+    written = ApiKey.objects.get(pk=key.pk).last_used_at
+    assert written == first.last_used_at
+    credentials._touch(second)  # within the minute: the row is not written again
+    assert ApiKey.objects.get(pk=key.pk).last_used_at == written
+    # A minute on, the next use is recorded.
+    a_minute_ago = written - timedelta(seconds=credentials.LAST_USED_RESOLUTION + 1)
+    ApiKey.objects.filter(pk=key.pk).update(last_used_at=a_minute_ago)
+    second.last_used_at = None
+    credentials._touch(second)
+    assert ApiKey.objects.get(pk=key.pk).last_used_at == second.last_used_at > written
