@@ -117,6 +117,19 @@ class TeamForm(Labels, forms.Form):
         return _not_blank(self.cleaned_data["name"])
 
 
+class ServiceAccountForm(Labels, forms.Form):
+    id_prefix = "service-account"
+
+    name = forms.CharField(
+        label="Service account name",
+        max_length=100,
+        help_text="Who calls the API with its keys, e.g. “CRM” or “billing”.",
+    )
+
+    def clean_name(self):
+        return _not_blank(self.cleaned_data["name"])
+
+
 class AppForm(Labels, forms.Form):
     id_prefix = "app"
 

@@ -725,6 +725,9 @@ APP_CREATE = {"type": "object", "properties": APP_FIELDS, "required": ["name"]}
 APP_UPDATE = {"type": "object", "properties": APP_FIELDS,
               "description": "Only the fields given change."}
 KEY_CREATE = {"type": "object", "properties": {"name": required_string(KEY_NAME_MAX)}, "required": ["name"]}
+SERVICE_ACCOUNT_NAME_MAX = 100  # ServiceAccount.name
+SERVICE_ACCOUNT = {"type": "object", "properties": {"name": required_string(SERVICE_ACCOUNT_NAME_MAX)},
+                   "required": ["name"], "description": "POST and PUT /serviceaccounts...: the account's name."}
 
 # ---------------------------------------------------------------- templates
 

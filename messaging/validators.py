@@ -292,6 +292,7 @@ NOTIFICATION = Schema(schemas.NOTIFICATION)
 APP_CREATE = Schema(schemas.APP_CREATE)
 APP_UPDATE = Schema(schemas.APP_UPDATE)
 KEY_CREATE = Schema(schemas.KEY_CREATE)
+SERVICE_ACCOUNT = Schema(schemas.SERVICE_ACCOUNT)
 CONVERSATION_UPDATE = Schema(schemas.CONVERSATION_UPDATE)
 TEMPLATE_CREATE = Schema(schemas.TEMPLATE_CREATE)
 TEMPLATE_UPDATE = Schema(schemas.TEMPLATE_UPDATE)
@@ -695,6 +696,11 @@ def validate_app(data: dict, *, partial: bool) -> dict:
 def validate_key(data: dict) -> str:
     """POST /apps/{appId}/keys: the key's name, stripped."""
     return KEY_CREATE.check(data)["name"].strip()
+
+
+def validate_service_account(data: dict) -> str:
+    """POST / PUT /serviceaccounts...: the account's name, stripped."""
+    return SERVICE_ACCOUNT.check(data)["name"].strip()
 
 
 def validate_template(data, *, partial: bool) -> dict:

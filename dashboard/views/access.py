@@ -10,7 +10,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from messaging.client_address import address_of
-from messaging.models import ApiKey, App, Invitation, KeyScope, Membership
+from messaging.models import ApiKey, App, Invitation, KeyScope, Membership, ServiceAccount
 from messaging.services import audit
 
 
@@ -75,3 +75,12 @@ def actor(request) -> audit.Actor:
     """The signed-in member as the audit trail records them, with their
     client address (messaging.client_address)."""
     return audit.Actor.member(request.user, address_of(request))
+def service_account_for(membership: Membership, service_account_id) -> ServiceAccount:
+    return get_object_or_404(ServiceAccount.objects.select_related("team"), pk=service_account_id,
+                             team_id=membership.team_id)
+
+
+def service_account_key_for(account: ServiceAccount, key_id) -> ApiKey:
+    """An active key of the account (a revoked one is gone from the page)."""
+    return get_object_or_404(ApiKey, pk=key_id, service_account=account, team_id=account.team_id,
+                             revoked_at__isnull=True)

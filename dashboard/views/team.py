@@ -1,4 +1,5 @@
-"""A team's members, invitations, name and account-scope API keys."""
+"""A team's members, invitations, name, account-scope API keys and service
+accounts (with their keys)."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -8,13 +9,14 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from dashboard.forms import InviteForm, KeyForm, RoleForm, TeamForm, email_goes_to_console
+from dashboard.forms import InviteForm, KeyForm, RoleForm, ServiceAccountForm, TeamForm, email_goes_to_console
 from dashboard.views import access
 from dashboard.views.htmx import INVALID, absolute_url, redirect_anywhere, render_part
 from messaging.models import KeyScope, Role
 from messaging.services import accounts as accounts_service
 from messaging.services import apps as apps_service
 from messaging.services import audit as audit_service
+from messaging.services import service_accounts as service_accounts_service
 from messaging.services.errors import ServiceError
 
 TEAM = "dashboard/team.html"
@@ -167,9 +169,52 @@ def _settings_context(membership, **extra):
         "new_key": None,
         "new_secret": None,
         "team_tab": "settings",
+        **_service_accounts_context(membership, extra.pop("service_accounts_part", {})),
     }
     context.update(extra)
     return context
+
+
+def _creator(row) -> str:
+    """Who created a service account or key, as the page names them."""
+    if row.created_by is not None:
+        return row.created_by.email
+    if row.created_by_key is not None:
+        return f"API key {row.created_by_key.key_id}"
+    return "—"
+
+
+def _service_accounts_context(membership, extra: dict) -> dict:
+    """The "service-accounts" part. `extra` may hold the bound form that
+    failed (`form`, or `key_form` with `key_form_for`, an account id), the
+    key just created with its secret (`new_key`, `new_secret`) and a
+    `notice`."""
+    team_id = membership.team_id
+    accounts = service_accounts_service.accounts_with_keys(team_id)
+    failed_for = extra.get("key_form_for")
+    for account in accounts:
+        account.creator = _creator(account)
+        account.delete_url = reverse("team_service_account_delete", args=[team_id, account.id])
+        account.key_create_url = reverse("team_service_account_key_create", args=[team_id, account.id])
+        # Ids unique on the page: one key form per account.
+        account.key_form = extra["key_form"] if account.id == failed_for else KeyForm(
+            auto_id=f"sa-{account.id}-key_%s")
+        for key in account.active_keys:
+            key.creator = _creator(key)
+            key.revoke_url = reverse("team_service_account_key_revoke", args=[team_id, account.id, key.key_id])
+    return {
+        "service_accounts": accounts,
+        "service_account_form": extra.get("form") or ServiceAccountForm(),
+        "service_account_create_url": reverse("team_service_account_create", args=[team_id]),
+        "service_account_new_key": extra.get("new_key"),
+        "service_account_new_secret": extra.get("new_secret"),
+        "service_account_notice": extra.get("notice"),
+    }
+
+
+def _service_accounts_part(request, membership, status=200, **extra):
+    return render_part(request, SETTINGS, "service-accounts",
+                       _settings_context(membership, service_accounts_part=extra), status=status)
 
 
 @login_required
@@ -238,3 +283,65 @@ def audit_log(request, team_id):
     page = Paginator(audit_service.entries_for(membership), AUDIT_PAGE).get_page(request.GET.get("page"))
     return render(request, AUDIT, {"team": membership.team, "membership": membership, "page_obj": page,
                                    "team_tab": "audit"})
+# Service accounts and their keys (owners and admins only, as the page).
+
+
+@login_required
+@require_POST
+def create_service_account(request, team_id):
+    membership = access.manager_membership_for(request.user, team_id)
+    form = ServiceAccountForm(request.POST)
+    if not form.is_valid():
+        return _service_accounts_part(request, membership, status=INVALID, form=form)
+    account = service_accounts_service.create_service_account(
+        team=membership.team, name=form.cleaned_data["name"], membership=membership
+    )
+    if not request.htmx:
+        messages.success(request, f"Service account “{account.name}” created.")
+        return redirect("team_settings", team_id=team_id)
+    return _service_accounts_part(request, membership, notice=f"Service account “{account.name}” created.")
+
+
+@login_required
+@require_POST
+def delete_service_account(request, team_id, service_account_id):
+    membership = access.manager_membership_for(request.user, team_id)
+    account = access.service_account_for(membership, service_account_id)
+    service_accounts_service.delete_service_account(account=account, membership=membership)
+    notice = f"Service account “{account.name}” deleted; its keys are revoked."
+    if not request.htmx:
+        messages.success(request, notice)
+        return redirect("team_settings", team_id=team_id)
+    return _service_accounts_part(request, membership, notice=notice)
+
+
+@never_cache  # the response holds a secret: keep it out of every cache
+@login_required
+@require_POST
+def create_service_account_key(request, team_id, service_account_id):
+    membership = access.manager_membership_for(request.user, team_id)
+    account = access.service_account_for(membership, service_account_id)
+    form = KeyForm(request.POST, auto_id=f"sa-{account.id}-key_%s")
+    if not form.is_valid():
+        return _service_accounts_part(request, membership, status=INVALID, key_form=form,
+                                      key_form_for=account.id)
+    key, secret = service_accounts_service.create_key(
+        account=account, name=form.cleaned_data["name"], membership=membership
+    )
+    # The secret is rendered in this response only (no redirect), as for
+    # the team's own account keys.
+    return _service_accounts_part(request, membership, new_key=key, new_secret=secret)
+
+
+@login_required
+@require_POST
+def revoke_service_account_key(request, team_id, service_account_id, key_id):
+    membership = access.manager_membership_for(request.user, team_id)
+    account = access.service_account_for(membership, service_account_id)
+    key = access.service_account_key_for(account, key_id)
+    apps_service.revoke_key(key, membership=membership)
+    notice = f"Key {key.key_id} revoked."
+    if not request.htmx:
+        messages.success(request, notice)
+        return redirect("team_settings", team_id=team_id)
+    return _service_accounts_part(request, membership, notice=notice)

@@ -58,6 +58,22 @@ urlpatterns = [
     path("teams/<int:team_id>/audit/", team.audit_log, name="team_audit"),
     path("teams/<int:team_id>/keys/", team.create_account_key, name="team_key_create"),
     path("teams/<int:team_id>/keys/<str:key_id>/revoke/", team.revoke_account_key, name="team_key_revoke"),
+    path("teams/<int:team_id>/service-accounts/", team.create_service_account, name="team_service_account_create"),
+    path(
+        "teams/<int:team_id>/service-accounts/<str:service_account_id>/delete/",
+        team.delete_service_account,
+        name="team_service_account_delete",
+    ),
+    path(
+        "teams/<int:team_id>/service-accounts/<str:service_account_id>/keys/",
+        team.create_service_account_key,
+        name="team_service_account_key_create",
+    ),
+    path(
+        "teams/<int:team_id>/service-accounts/<str:service_account_id>/keys/<str:key_id>/revoke/",
+        team.revoke_service_account_key,
+        name="team_service_account_key_revoke",
+    ),
     path("teams/<int:team_id>/apps/new/", apps.new_app, name="app_create"),
     # Apps. Other tabs (users, conversations, log...) add their paths here.
     path("apps/<str:app_id>/", apps.app_home, name="app"),

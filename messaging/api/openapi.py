@@ -13,9 +13,11 @@ import copy
 from messaging import schemas, validators
 from messaging.api.views.apps import APPS_PAGE, APPS_PAGE_MAX
 from messaging.api.views.integrations import LIST_LIMIT, MAX_OFFSET
-from messaging.integrations.registry import REGISTRY
+from messaging.api.views.service_accounts import PAGE as SERVICE_ACCOUNTS_PAGE
+from messaging.api.views.service_accounts import PAGE_MAX as SERVICE_ACCOUNTS_PAGE_MAX
 from messaging.api.views.templates import LIST_LIMIT as TEMPLATES_LIMIT
 from messaging.api.views.webhooks import EVENT_STATES, EVENTS_PAGE, EVENTS_PAGE_MAX
+from messaging.integrations.registry import REGISTRY
 from messaging.models import IntegrationStatus
 from messaging.services.webhook_config import ROTATION_OVERLAP
 from messaging.webhooks.sender import RESPONSE_SNIPPET
@@ -600,6 +602,11 @@ KEY = _obj({"_id": STR, "name": STR,
 KEY_BODY = _obj({"key": KEY}, ["key"])
 ACCOUNT = ("jwt",)
 ACCOUNT_NOTE = "An account-scope JWT of the app's team (an app-scope JWT is refused with 403)."
+SERVICE_ACCOUNT = _obj({"_id": STR, "name": STR}, ["_id", "name"],
+                      description="A named API identity of the team; its keys are account-scope keys.")
+SERVICE_ACCOUNT_BODY = _obj({"serviceAccount": SERVICE_ACCOUNT}, ["serviceAccount"])
+SERVICE_ACCOUNT_NOTE = ("An account-scope JWT of the team (an app-scope JWT is refused with 403); another "
+                        "team's service account or key is a 404.")
 
 # The team's own routes (account scope), relative to /v1.
 DEPLOYMENTS_REFUSED = {501: (ERROR, "Not implemented: connect the WhatsApp Cloud API as a whatsapp integration")}
@@ -623,12 +630,14 @@ ACCOUNT_PATHS = {
         "get": _op("listApps", "The team's apps, oldest first",
                    {200: (_obj({"apps": {"type": "array", "items": APP_OBJECT}, "hasMore": BOOL, "offset": INT},
                                ["apps", "hasMore", "offset"]), "OK")},
-                   security=ACCOUNT, description=ACCOUNT_NOTE + " `serviceAccountId` is refused with 400: "
-                   "Parley has no service accounts.", query=[
+                   security=ACCOUNT, description=ACCOUNT_NOTE + " `serviceAccountId` lists the apps that "
+                   "service account's keys reach: account-scope keys reach every app of the team, so all of "
+                   "them; another team's account, or none, is a 404.", query=[
                        {"name": "limit", "in": "query", "required": False,
                         "schema": {"type": "integer", "minimum": 1, "maximum": APPS_PAGE_MAX, "default": APPS_PAGE}},
                        {"name": "offset", "in": "query", "required": False,
                         "schema": OFFSET},
+                       {"name": "serviceAccountId", "in": "query", "required": False, "schema": STR},
                    ]),
         "post": _op("createApp", "Create an app (requireUserJwt on unless settings say otherwise)",
                     {201: (APP_BODY, "Created")}, body=schemas.APP_CREATE, security=ACCOUNT,
@@ -663,6 +672,47 @@ ACCOUNT_PATHS = {
     "/apps/{appId}/keys/{keyId}/jwt": {
         "get": _op("getAppJwt", "An app-scope JWT signed with the key (HS256, kid = the key id, no expiry)",
                    {200: (_obj({"jwt": STR}, ["jwt"]), "OK")}, security=ACCOUNT, description=ACCOUNT_NOTE),
+    },
+    "/serviceaccounts": {
+        "get": _op("listServiceAccounts", "The team's service accounts, oldest first",
+                   {200: (_obj({"serviceAccounts": {"type": "array", "items": SERVICE_ACCOUNT},
+                                "hasMore": BOOL, "offset": INT}, ["serviceAccounts", "hasMore", "offset"]), "OK")},
+                   security=ACCOUNT, description=SERVICE_ACCOUNT_NOTE, query=[
+                       {"name": "limit", "in": "query", "required": False,
+                        "schema": {"type": "integer", "minimum": 1, "maximum": SERVICE_ACCOUNTS_PAGE_MAX,
+                                   "default": SERVICE_ACCOUNTS_PAGE}},
+                       {"name": "offset", "in": "query", "required": False,
+                        "schema": OFFSET},
+                   ]),
+        "post": _op("createServiceAccount", "Create a service account", {201: (SERVICE_ACCOUNT_BODY, "Created")},
+                    body=schemas.SERVICE_ACCOUNT, security=ACCOUNT, description=SERVICE_ACCOUNT_NOTE),
+    },
+    "/serviceaccounts/{serviceAccountId}": {
+        "get": _op("getServiceAccount", "Get a service account", {200: (SERVICE_ACCOUNT_BODY, "OK")},
+                   security=ACCOUNT, description=SERVICE_ACCOUNT_NOTE),
+        "put": _op("updateServiceAccount", "Rename a service account", {200: (SERVICE_ACCOUNT_BODY, "OK")},
+                   body=schemas.SERVICE_ACCOUNT, security=ACCOUNT, description=SERVICE_ACCOUNT_NOTE),
+        "delete": _op("deleteServiceAccount", "Delete a service account and revoke its keys",
+                      {200: (EMPTY, "Deleted")}, security=ACCOUNT, description=SERVICE_ACCOUNT_NOTE),
+    },
+    "/serviceaccounts/{serviceAccountId}/keys": {
+        "get": _op("listServiceAccountKeys", "The account's active keys, oldest first (no secrets)",
+                   {200: (_obj({"keys": {"type": "array", "items": KEY}}, ["keys"]), "OK")}, security=ACCOUNT,
+                   description=SERVICE_ACCOUNT_NOTE),
+        "post": _op("createServiceAccountKey", "Create an account-scope key; its secret is in this answer only",
+                    {201: (KEY_BODY, "Created")}, body=schemas.KEY_CREATE, security=ACCOUNT,
+                    description=SERVICE_ACCOUNT_NOTE),
+    },
+    "/serviceaccounts/{serviceAccountId}/keys/{keyId}": {
+        "get": _op("getServiceAccountKey", "Get a key (no secret)", {200: (KEY_BODY, "OK")}, security=ACCOUNT,
+                   description=SERVICE_ACCOUNT_NOTE),
+        "delete": _op("deleteServiceAccountKey", "Revoke a key: JWTs it signed are refused from then on",
+                      {200: (EMPTY, "Revoked")}, security=ACCOUNT, description=SERVICE_ACCOUNT_NOTE),
+    },
+    "/serviceaccounts/{serviceAccountId}/keys/{keyId}/jwt": {
+        "get": _op("getServiceAccountJwt", "An account-scope JWT signed with the key (HS256, kid = the key id, "
+                   "no expiry)", {200: (_obj({"jwt": STR}, ["jwt"]), "OK")}, security=ACCOUNT,
+                   description=SERVICE_ACCOUNT_NOTE),
     },
 }
 
@@ -711,7 +761,7 @@ def document() -> dict:
             "description": (
                 "Wire-compatible with the Smooch v1 REST API. Every path also answers under /v1.1/. "
                 "App-scope JWTs and app tokens use /v1/...; account-scope JWTs address an app of "
-                "their team at /v1/apps/{appId}/..., and the team's apps and their keys at /v1/apps.... Errors are {\"error\": {\"code\", \"description\"}}. "
+                "their team at /v1/apps/{appId}/..., the team's apps and their keys at /v1/apps..., and its service accounts at /v1/serviceaccounts.... Errors are {\"error\": {\"code\", \"description\"}}. "
                 "Keys without a value are left out, never null. In a request body, a null value counts "
                 "as absent (unless the field says null clears it), and so does an empty string where a URL "
                 "or an email is expected. Request schemas carry `x-errors`: the error description "

@@ -4,7 +4,8 @@ Every app-level route exists twice: at /v1/... for app and appUser
 credentials, and at /v1/apps/{appId}/... for account-scope keys. Groups are
 named as the OpenAPI document's path parameters (tests compare the two).
 The team's own routes (apps and their keys, account-scope keys only) are
-ACCOUNT_ROUTES, at /v1/apps and /v1/apps/{appId}/{sdks,keys...}.
+ACCOUNT_ROUTES, at /v1/apps and /v1/apps/{appId}/{sdks,keys...}, and the
+team's service accounts at /v1/serviceaccounts....
 Any other path under the prefix is a JSON 404.
 """
 
@@ -22,6 +23,7 @@ from messaging.api.views import (
     misc,
     notifications,
     refusals,
+    service_accounts,
     templates,
     webhooks,
 )
@@ -78,6 +80,8 @@ APP_ROUTES = [
 
 APP = rf"apps/(?P<appId>{SEG})"
 KEY = rf"{APP}/keys/(?P<keyId>{SEG})"
+SERVICE_ACCOUNT = rf"serviceaccounts/(?P<serviceAccountId>{SEG})"
+SERVICE_ACCOUNT_KEY = rf"{SERVICE_ACCOUNT}/keys/(?P<keyId>{SEG})"
 ACCOUNT_ROUTES = [
     (r"apps", route(GET=apps.list_, POST=apps.create)),
     (APP, route(GET=apps.get, PUT=apps.update, DELETE=apps.delete)),
@@ -85,6 +89,11 @@ ACCOUNT_ROUTES = [
     (rf"{APP}/keys", route(GET=apps.list_keys, POST=apps.create_key)),
     (KEY, route(GET=apps.get_key, DELETE=apps.delete_key)),
     (rf"{KEY}/jwt", route(GET=apps.key_jwt)),
+    (r"serviceaccounts", route(GET=service_accounts.list_, POST=service_accounts.create)),
+    (SERVICE_ACCOUNT, route(GET=service_accounts.get, PUT=service_accounts.update, DELETE=service_accounts.delete)),
+    (rf"{SERVICE_ACCOUNT}/keys", route(GET=service_accounts.list_keys, POST=service_accounts.create_key)),
+    (SERVICE_ACCOUNT_KEY, route(GET=service_accounts.get_key, DELETE=service_accounts.delete_key)),
+    (rf"{SERVICE_ACCOUNT_KEY}/jwt", route(GET=service_accounts.key_jwt)),
     (r"whatsapp/deployments", route(GET=refusals.deployments, POST=refusals.deployments)),
     (rf"whatsapp/deployments/(?P<deploymentId>{SEG})", route(GET=refusals.deployments, DELETE=refusals.deployments)),
     (rf"whatsapp/deployments/(?P<deploymentId>{SEG})/activate", route(POST=refusals.deployments)),

@@ -1,5 +1,6 @@
 from messaging.models.accounts import Invitation, Membership, Role, Team, User
 from messaging.models.apps import ApiKey, App, Integration, IntegrationStatus, KeyScope, Webhook
+from messaging.models.apps import ServiceAccount
 from messaging.models.appusers import AppUser, Client
 from messaging.models.audit import ActorKind, AuditAction, AuditEntry
 from messaging.models.inbox import NOTE_MAX_LENGTH, ConversationStatus, Note
@@ -45,6 +46,7 @@ __all__ = [
     "PlatformEventState",
     "Purpose",
     "Role",
+    "ServiceAccount",
     "Team",
     "Timer",
     "User",

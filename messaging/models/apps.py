@@ -49,6 +49,34 @@ class KeyScope(models.TextChoices):
     ACCOUNT = "account", "Account"
 
 
+class ServiceAccount(models.Model):
+    """A named API identity of a team (Smooch v1.1 `serviceaccounts`): it
+    holds account-scope keys, which reach every app of the team. Deleting
+    it revokes its keys (messaging.services.service_accounts)."""
+
+    id = models.CharField(primary_key=True, max_length=24, default=new_id, editable=False)
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="service_accounts")
+    name = models.CharField(max_length=100)
+    # Who created it: a dashboard member, or an account key through the API
+    # (both empty for a management command).
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_by_key = models.ForeignKey(
+        "ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            # The team's list, oldest first (API and settings page).
+            models.Index(fields=["team", "created_at"], name="service_account_team_list"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
 class ApiKey(models.Model):
     """A key id + secret used to sign JWTs (HS256, `kid` = key_id)."""
 
@@ -62,10 +90,21 @@ class ApiKey(models.Model):
     app = models.ForeignKey(
         App, null=True, blank=True, on_delete=models.CASCADE, related_name="api_keys"
     )
+    # Set for the account-scope keys of a service account; a deleted
+    # account's keys are revoked first and stay, revoked, for the record.
+    service_account = models.ForeignKey(
+        ServiceAccount, null=True, blank=True, on_delete=models.SET_NULL, related_name="keys"
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The account key that created this one through the API (created_by is
+    # then empty).
+    created_by_key = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now)
+    # Moved at most once a minute per process (services.credentials._touch).
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
@@ -75,6 +114,10 @@ class ApiKey(models.Model):
                 condition=(models.Q(scope="app", app__isnull=False))
                 | (models.Q(scope="account", app__isnull=True)),
                 name="app_key_has_app_account_key_has_none",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(service_account__isnull=True) | models.Q(scope="account"),
+                name="service_account_key_is_account_scope",
             ),
         ]
 

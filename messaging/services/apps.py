@@ -95,10 +95,14 @@ def delete_app(*, membership: Membership, app: App, actor: audit.Actor = audit.S
     sdk_access.app_deleted(app_id)
 
 
-def active_keys(*, team: Team, scope: str, app: App | None = None):
+def active_keys(*, team: Team, scope: str, app: App | None = None, service_account=None):
+    """The active keys of one app (app scope), or of the team itself
+    (account scope, service_account None), or of one service account."""
     keys = ApiKey.objects.filter(team=team, scope=scope, revoked_at__isnull=True)
     if scope == KeyScope.APP:
         keys = keys.filter(app=app)
+    else:
+        keys = keys.filter(service_account=service_account)
     return keys.order_by("created_at", "key_id")
 
 
@@ -117,10 +121,16 @@ def create_key(
     created_by=None,
     membership: Membership | None = None,
     actor: audit.Actor = audit.SYSTEM,
+    service_account=None,
+    created_by_key: ApiKey | None = None,
 ):
     """A new API key; returns (key, secret). The secret is shown once: only
-    its encrypted form and last 4 characters are kept for display."""
+    its encrypted form and last 4 characters are kept for display. A key of
+    a service account (of this team) is an account-scope key; when an
+    account key creates it through the API, `created_by_key` records which."""
     check_acting(membership, team.id)
+    if service_account is not None and (scope != KeyScope.ACCOUNT or service_account.team_id != team.id):
+        raise PermissionDenied("A service account's key is an account-scope key of its own team.")
     if scope not in KeyScope.values:
         raise ServiceError(f"{scope!r} is not a key scope.", code="bad_request")
     if membership is not None and created_by is None:
@@ -140,6 +150,8 @@ def create_key(
         team=team,
         app=app,
         created_by=created_by,
+        created_by_key=created_by_key,
+        service_account=service_account,
     )
     _record_key(actor, AuditAction.KEY_CREATE, key)
     return key, secret

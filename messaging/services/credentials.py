@@ -15,8 +15,10 @@ Unsigned tokens, `alg: none`, unknown or revoked keys are refused.
 
 import copy
 from dataclasses import dataclass
+from datetime import timedelta
 
 import jwt
+from django.db.models import Q
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.utils import timezone
@@ -211,9 +213,14 @@ def secure_if_needed(credential: Credential, app_user: AppUser) -> None:
 
 
 def _touch(key: ApiKey) -> None:
+    """Record the key's use (shown on the settings pages), cheaply: a
+    process asks only when its cached copy is a minute old, and the update
+    is conditional, so the row is written at most once a minute whatever
+    the number of processes."""
     now = timezone.now()
     if key.last_used_at is None or (now - key.last_used_at).total_seconds() > LAST_USED_RESOLUTION:
-        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+        stale = Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - timedelta(seconds=LAST_USED_RESOLUTION))
+        ApiKey.objects.filter(stale, pk=key.pk).update(last_used_at=now)
         key.last_used_at = now
 
 

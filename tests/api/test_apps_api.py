@@ -61,8 +61,12 @@ def test_it_lists_the_teams_apps_with_paging(api, account_jwt, team, make_app, o
     page = api.get("/v1.1/apps", {"limit": 2, "offset": 2}, headers=account_jwt).data
     assert ([a["_id"] for a in page["apps"]], page["hasMore"], page["offset"]) == ([apps[2].id], False, 2)
     assert error_of(api.get("/v1/apps", {"limit": 0}, headers=account_jwt))[0] == 400
-    status, _, description = error_of(api.get("/v1/apps", {"serviceAccountId": "x"}, headers=account_jwt))
-    assert status == 400 and "service accounts" in description
+    # A service account's keys reach every app of the team: the whole list;
+    # an unknown (or another team's) account is a 404.
+    account = api.post("/v1.1/serviceaccounts", {"name": "CRM"}, headers=account_jwt).data["serviceAccount"]
+    by_account = api.get("/v1.1/apps", {"serviceAccountId": account["_id"]}, headers=account_jwt).data
+    assert [a["_id"] for a in by_account["apps"]] == [a.id for a in apps]
+    assert error_of(api.get("/v1/apps", {"serviceAccountId": "x"}, headers=account_jwt))[:2] == (404, "not_found")
 
 
 def test_it_gets_updates_and_deletes_an_app(api, account_jwt, app, alice):

@@ -56,7 +56,7 @@ def test_the_official_clients_manage_apps_and_keys(team, make_app, other_app):
     assert names(v8["listed"]) == ["Existing", "Tacos", "Burritos"]  # never team B's
     assert (names(v8["firstPage"]), v8["firstPage"]["hasMore"]) == (["Existing"], True)
     assert (names(v8["secondPage"]), v8["secondPage"]["offset"]) == (["Tacos"], 1)
-    assert (v8["serviceAccount"]["status"], v8["serviceAccount"]["code"]) == (400, "bad_request")
+    assert (v8["serviceAccount"]["status"], v8["serviceAccount"]["code"]) == (404, "not_found")  # no such service account
     assert v8["got"]["app"] == v8["created"]["app"]
     assert v8["updated"]["app"]["settings"]["allowedOrigins"] == ["https://tacos.example"]
     assert v8["badUpdate"]["status"] == 400 and "maskCreditCardNumbers" not in tacos.settings

@@ -1,7 +1,7 @@
 // Runs the official clients' `apps.*` and `apps.keys.*` against a live Parley
 // (tests/api/test_smooch_core_apps.py) with an account-scope key:
 //   smooch-core 8.11.4 (alias smooch-core-8) at /v1.1: create (with settings
-//     and metadata), list (paged; serviceAccountId refused), get, update,
+//     and metadata), list (paged; an unknown serviceAccountId is a 404), get, update,
 //     getSdkIds, keys create / list / get / getJwt (the JWT then used as an
 //     app-scope client) / delete (the JWT then refused), delete;
 //   smooch-core 3.5.0 at /v1: create, list (paged), get, keys create / list /

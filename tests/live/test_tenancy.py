@@ -45,11 +45,12 @@ from messaging.models import (
     Message,
     MessageTemplate,
     Note,
+    ServiceAccount,
     Team,
     Webhook,
     WebhookEvent,
 )
-from messaging.services import inbox, templates
+from messaging.services import inbox, service_accounts, templates
 from messaging.services.apps import create_key
 from messaging.services.messages import post_message
 
@@ -103,6 +104,10 @@ ROUTES = {
     "teams/<int:team_id>/audit/": "tenant",
     "teams/<int:team_id>/keys/": "tenant",
     "teams/<int:team_id>/keys/<str:key_id>/revoke/": "tenant",
+    "teams/<int:team_id>/service-accounts/": "tenant",
+    "teams/<int:team_id>/service-accounts/<str:service_account_id>/delete/": "tenant",
+    "teams/<int:team_id>/service-accounts/<str:service_account_id>/keys/": "tenant",
+    "teams/<int:team_id>/service-accounts/<str:service_account_id>/keys/<str:key_id>/revoke/": "tenant",
     "teams/<int:team_id>/apps/new/": "tenant",
     "apps/<str:app_id>/": "tenant",
     "apps/<str:app_id>/settings/": "tenant",
@@ -157,6 +162,11 @@ ROUTES = {
         "^apps/(?P<appId>[^/]+)/keys$",
         "^apps/(?P<appId>[^/]+)/keys/(?P<keyId>[^/]+)$",
         "^apps/(?P<appId>[^/]+)/keys/(?P<keyId>[^/]+)/jwt$",
+        "^serviceaccounts$",
+        "^serviceaccounts/(?P<serviceAccountId>[^/]+)$",
+        "^serviceaccounts/(?P<serviceAccountId>[^/]+)/keys$",
+        "^serviceaccounts/(?P<serviceAccountId>[^/]+)/keys/(?P<keyId>[^/]+)$",
+        "^serviceaccounts/(?P<serviceAccountId>[^/]+)/keys/(?P<keyId>[^/]+)/jwt$",
     )},
 }
 # Whole families, by prefix.
@@ -192,6 +202,9 @@ def test_every_route_has_a_tenancy_check():
 def team_b(stranger, stranger_team, stranger_app, bob):
     """Team B's objects, named like the URL kwargs they fill."""
     account_key, _ = create_key(team=stranger_team, scope=KeyScope.ACCOUNT, name="b-account")
+    service_account = service_accounts.create_service_account(team=stranger_team, name="team B service account",
+                                                              membership=None)
+    service_account_key, _ = service_accounts.create_key(account=service_account, name="b-sa", membership=None)
     invitation = Invitation.objects.create(team=stranger_team, email="someone@b.example")
     answer = post_message(bob, role="appMaker", fields={"type": "text", "text": "team B answer"})
     delivery = Delivery.objects.filter(message=answer).first() or Delivery.objects.create(
@@ -226,6 +239,9 @@ def team_b(stranger, stranger_team, stranger_app, bob):
         "invitation_id": invitation.id,
         "member_id": Membership.objects.get(user=stranger).id,
         "account_key": account_key.key_id,
+        "service_account_id": service_account.id,
+        "service_account_key": service_account_key.key_id,
+        "serviceAccountId": service_account.id,
         "app_key": stranger_app.test_key.key_id,
         "token": invitation.token,
         "uidb64": "MQ",
@@ -250,14 +266,16 @@ def team_b(stranger, stranger_team, stranger_app, bob):
 # What must never appear in a response to team A.
 def secrets_of_b(team_b):
     return [team_b["user_id"], "bob-secret", "team B secret", "team B answer", "bob@b.example",
-            "https://b.example/hook", "team B note", "team B canned", "team B reply", "stranger@b.example", *team_b["webhook_secrets"]]
+            "https://b.example/hook", "team B note", "team B canned", "team B reply", "stranger@b.example", "team B service account", *team_b["webhook_secrets"]]
 
 
 def fill(route: str, values: dict) -> str:
     """A concrete path from a route, with team B's objects."""
     path = route
     for name in re.findall(r"<(?:\w+:)?(\w+)>", route):
-        if name == "key_id":
+        if name == "key_id" and "service-accounts/" in route:
+            value = values["service_account_key"]
+        elif name == "key_id":
             value = values["app_key"] if route.startswith("apps/") else values["account_key"]
         else:
             value = values.get(name, "1")
@@ -278,6 +296,7 @@ def state_of_b(team_b):
         "messages": list(Message.objects.values_list("id", "text").order_by("id")),
         "deliveries": list(Delivery.objects.values_list("id", "state").order_by("id")),
         "keys": list(ApiKey.objects.values_list("key_id", "revoked_at").order_by("key_id")),
+        "service_accounts": list(ServiceAccount.objects.values_list("id", "name").order_by("id")),
         "members": list(Membership.objects.values_list("id", "role").order_by("id")),
         "invitations": list(Invitation.objects.values_list("id", "accepted_at").order_by("id")),
         "teams": list(Team.objects.values_list("id", "name").order_by("id")),

@@ -17,8 +17,11 @@ Decisions where Smooch's docs and the clients are silent or Parley differs:
   process refuses it at once, other processes within
   process_cache.CHECK_SECONDS, and SDK sockets it signed for close. The
   row stays for the dashboard's record; the API answers 404 for it.
-- `serviceAccountId` on GET /apps is a 400: Parley has no service accounts
-  yet, and ignoring the filter would answer apps the caller excluded.
+- `serviceAccountId` on GET /apps (smooch-core 8's filter) lists the apps
+  that service account's keys reach: its keys are account-scope keys, which
+  reach every app of the team, so it is the team's whole list. A service
+  account of another team, or none, is a 404 (not an empty list, which
+  would read as "this account reaches nothing").
 - `sdks` answers the app token for `web`, `ios` and `android`: Parley has no
   per-SDK integrations, and every SDK it serves starts from the app token.
 """
@@ -27,9 +30,10 @@ import jwt
 from django.http import JsonResponse
 
 from messaging.api import query
-from messaging.api.auth import actor, api_view, bad_request
+from messaging.api.auth import actor, api_view
 from messaging.models import App, KeyScope, Team
 from messaging.services import apps as apps_service
+from messaging.services import service_accounts
 from messaging.services.apps import TEAM_ITSELF
 from messaging.validators import validate_app, validate_key
 
@@ -71,8 +75,8 @@ def create(request):
 @api_view(scope="account")
 def list_(request):
     if "serviceAccountId" in request.GET:
-        raise bad_request("serviceAccountId: Parley has no service accounts; list the apps of the key's "
-                          "team without it.")
+        # Raises NotFound for another team's account (see the docstring).
+        service_accounts.service_account(request.team_id, request.GET["serviceAccountId"])
     limit = query.number(request, "limit", APPS_PAGE, 1, APPS_PAGE_MAX)
     offset = query.number(request, "offset", 0, 0, MAX_OFFSET)
     rows = list(apps_service.apps_of(request.team_id)[offset:offset + limit + 1])
@@ -112,6 +116,7 @@ def create_key(request):
     key, secret = apps_service.create_key(
         team=request.app.team, scope=KeyScope.APP, app=request.app, name=name, membership=TEAM_ITSELF,
         actor=actor(request),
+        created_by_key=request.credential.key,
     )
     response = JsonResponse({"key": key_json(key, secret)}, status=201)
     response["Cache-Control"] = "no-store"  # it holds a secret

@@ -34,6 +34,14 @@ def list_(t, client):
     assert listed.ok and [a["name"] for a in listed.body["apps"]] == [t.app.name, made["name"]], listed
     page = t.call(client, "apps.list", 1, 1, as_="account")
     assert [a["_id"] for a in page.body["apps"]] == [made["_id"]], page
+    if client == "v8":
+        # A service account's keys reach every app of the team: the whole list.
+        account = t.call(client, "serviceAccounts.create", "CRM", as_="account").body["serviceAccount"]
+        by_account = t.call(client, "apps.list", None, None, account["_id"], as_="account")
+        assert by_account.ok and by_account.body["apps"] == listed.body["apps"], by_account
+        theirs = t.other().call(client, "serviceAccounts.create", "Theirs", as_="account").body["serviceAccount"]
+        refused = t.call(client, "apps.list", None, None, theirs["_id"], as_="account")
+        assert refused.status == 404, refused
 
 
 @case(*(f"{c} apps.get" for c in BOTH))
