@@ -310,19 +310,10 @@ ATTACHMENT_QUERY = [
 WA_TEMPLATE = _obj({"id": STR, "name": STR, "language": STR, "category": STR, "status": STR,
                     "components": {"type": "array", "items": {"type": "object"}}, "rejected_reason": STR},
                    ["name"], description="The WhatsApp Cloud API's message template (its own keys).")
-WA_TEMPLATE_CREATE = _obj({
-    "name": {"type": "string", "pattern": "^[a-z0-9_]{1,512}$"},
-    "category": {"enum": list(wa_business.TEMPLATE_CATEGORIES)},
-    "language": {"type": "string", "examples": ["en_US"]},
-    "components": {"type": "array", "minItems": 1, "maxItems": wa_business.COMPONENTS_MAX,
-                   "items": {"type": "object", "properties": {"type": {"enum": list(wa_business.COMPONENT_TYPES)}},
-                             "required": ["type"]}},
-    "allow_category_change": BOOL,
-}, ["name", "category", "language", "components"])
 WA_PROFILE_FIELDS = {
-    **{key: {"type": "string", "maxLength": limit} for key, limit in wa_business.PROFILE_LIMITS.items()},
-    "vertical": {"enum": list(wa_business.VERTICALS)},
-    "websites": {"type": "array", "maxItems": wa_business.WEBSITES_MAX, "items": URI},
+    **{key: {"type": "string", "maxLength": limit} for key, limit in schemas.WA_PROFILE_LIMITS.items()},
+    "vertical": {"enum": schemas.WA_VERTICALS},
+    "websites": {"type": "array", "items": URI},
 }
 WA_PROFILE = _obj({**WA_PROFILE_FIELDS, "photoUrl": URI}, description="The number's WhatsApp business "
                   "profile; fields without a value are left out.")
@@ -584,7 +575,7 @@ APP_PATHS = {
         "post": _op("createMessageTemplate", "Submit a message template for Meta's review",
                     {201: (_obj({"messageTemplate": WA_TEMPLATE}, ["messageTemplate"]), "Created"),
                      502: PLATFORM_DOWN},
-                    body=WA_TEMPLATE_CREATE, security=APP_ONLY, description=WA_NOTE),
+                    body=schemas.WA_TEMPLATE_CREATE, security=APP_ONLY, description=WA_NOTE),
     },
     "/integrations/{integrationId}/messageTemplates/{templateName}": {
         "delete": _op("deleteMessageTemplate", "Delete a message template (every language of that name)",
@@ -595,7 +586,7 @@ APP_PATHS = {
                    {200: (_obj({"profile": WA_PROFILE}, ["profile"]), "OK"), 502: PLATFORM_DOWN},
                    security=APP_ONLY, description=WA_NOTE),
         "put": _op("updateIntegrationProfile", "Change fields of the WhatsApp business profile",
-                   {200: (EMPTY, "Updated"), 502: PLATFORM_DOWN}, body=_obj(WA_PROFILE_FIELDS, minProperties=1),
+                   {200: (EMPTY, "Updated"), 502: PLATFORM_DOWN}, body=schemas.WA_PROFILE_UPDATE,
                    security=APP_ONLY, description=WA_NOTE),
     },
     "/integrations/{integrationId}/profile/photo": {
@@ -612,7 +603,7 @@ APP_PATHS = {
     },
     "/attachments/remove": {
         "post": _op("removeAttachment", "Delete a file the app uploaded: its URL answers 404 from then on",
-                    {200: (EMPTY, "Deleted")}, body=_obj({"mediaUrl": STR}, ["mediaUrl"]), security=APP_ONLY,
+                    {200: (EMPTY, "Deleted")}, body=schemas.ATTACHMENT_REMOVE, security=APP_ONLY,
                     description="404 when the URL is not one of the app's files."),
     },
     "/templates": {

@@ -5,9 +5,10 @@ integrations API's `messageTemplates` and `profile` routes.
 
 Only a WhatsApp integration of the app has them: another app's is not
 found (404), another channel's is a 400 saying so. What the business sends
-is checked here first (Meta's own rules: a template's name, category,
-language and components; the profile's fields and their lengths), so a
-mistake is a 400 without a platform call. A platform refusal is a 400
+is checked before (messaging.validators, from Meta's own rules in
+messaging/schemas.py: a template's name, category, language and
+components; the profile's fields and their lengths), so a mistake is a 400
+without a platform call. A platform refusal is a 400
 `platform_refused` with Meta's reason (as when an integration is created),
 a platform that cannot be reached or answers 5xx a 502
 `platform_unavailable`; a refused token also puts the integration in error,
@@ -17,6 +18,7 @@ the profile are Meta's.
 
 import re
 
+from messaging import schemas
 from messaging.integrations.base import PlatformError
 from messaging.integrations.whatsapp import WhatsApp
 from messaging.models import App, Integration
@@ -24,24 +26,11 @@ from messaging.services import media
 from messaging.services.errors import ServiceError
 from messaging.services.integrations import get_integration, record_error, scrub
 
-TEMPLATE_NAME = re.compile(r"[a-z0-9_]{1,512}")
-TEMPLATE_CATEGORIES = ("AUTHENTICATION", "MARKETING", "UTILITY")
-LANGUAGE = re.compile(r"[a-z]{2,3}(_[A-Z]{2})?")
-COMPONENT_TYPES = ("HEADER", "BODY", "FOOTER", "BUTTONS")
-COMPONENTS_MAX = 10
-TEMPLATE_KEYS = ("name", "category", "language", "components", "allow_category_change")
+TEMPLATE_NAME = re.compile(schemas.WA_TEMPLATE_NAME)
 PAGE_MAX = 100
 PAGE_DEFAULT = 25  # Meta's own default page size
-
-# The profile as the API shows it (Parley's key -> Meta's), with Meta's limits.
-PROFILE_KEYS = {"about": "about", "address": "address", "description": "description", "email": "email",
-                "vertical": "vertical", "websites": "websites", "photoUrl": "profile_picture_url"}
-PROFILE_LIMITS = {"about": 139, "address": 256, "description": 512, "email": 128}
-WEBSITES_MAX, WEBSITE_LENGTH = 2, 256
-VERTICALS = ("UNDEFINED", "OTHER", "AUTO", "BEAUTY", "APPAREL", "EDU", "ENTERTAIN", "EVENT_PLAN", "FINANCE",
-             "GROCERY", "GOVT", "HOTEL", "HEALTH", "NONPROFIT", "PROF_SERVICES", "RETAIL", "TRAVEL",
-             "RESTAURANT", "NOT_A_BIZ")
-EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+# The profile as the API shows it: Parley's key -> Meta's.
+PROFILE_KEYS = {**{key: key for key in schemas.WA_PROFILE_KEYS}, "photoUrl": "profile_picture_url"}
 # WhatsApp's profile pictures are JPEG or PNG.
 PHOTO_TYPES = ("jpg", "png")
 
@@ -86,38 +75,10 @@ def list_templates(row: Integration, *, limit: int = PAGE_DEFAULT, after: str = 
     return [template_json(t) for t in templates], following
 
 
-def _check_template(body) -> dict:
-    if not isinstance(body, dict) or not body:
-        raise ServiceError("The body must be a message template: name, category, language and components.")
-    unknown = [key for key in body if key not in TEMPLATE_KEYS]
-    if unknown:
-        raise ServiceError(f"{unknown[0][:40]} is not a property of a message template "
-                           f"(one of {', '.join(TEMPLATE_KEYS)}).")
-    name = body.get("name")
-    if not isinstance(name, str) or not TEMPLATE_NAME.fullmatch(name):
-        raise ServiceError("name is required: lowercase letters, digits and underscores, at most 512.")
-    if body.get("category") not in TEMPLATE_CATEGORIES:
-        raise ServiceError(f"category must be one of {', '.join(TEMPLATE_CATEGORIES)}.")
-    language = body.get("language")
-    if not isinstance(language, str) or not LANGUAGE.fullmatch(language):
-        raise ServiceError("language must be a language code such as en or en_US.")
-    components = body.get("components")
-    if not isinstance(components, list) or not 1 <= len(components) <= COMPONENTS_MAX:
-        raise ServiceError(f"components must be a list of 1 to {COMPONENTS_MAX} components.")
-    for number, component in enumerate(components):
-        if not isinstance(component, dict) or component.get("type") not in COMPONENT_TYPES:
-            raise ServiceError(f"components[{number}].type must be one of {', '.join(COMPONENT_TYPES)}.")
-    if not any(component["type"] == "BODY" for component in components):
-        raise ServiceError("components must hold a BODY component.")
-    if "allow_category_change" in body and not isinstance(body["allow_category_change"], bool):
-        raise ServiceError("allow_category_change must be true or false.")
-    return body
-
-
-def create_template(row: Integration, body) -> dict:
-    """Submit the template for Meta's review; the template as submitted,
-    with Meta's id, status and category."""
-    template = _check_template(body)
+def create_template(row: Integration, template: dict) -> dict:
+    """Submit the template (checked by validators.validate_whatsapp_template)
+    for Meta's review; the template as submitted, with Meta's id, status
+    and category."""
     answer = _platform(row, lambda channel: channel.create_message_template(template))
     return template_json({**template, **{k: answer[k] for k in ("id", "status", "category") if k in answer}})
 
@@ -144,35 +105,9 @@ def get_profile(row: Integration) -> dict:
     return profile
 
 
-def _check_profile(body) -> dict:
-    if not isinstance(body, dict) or not body:
-        raise ServiceError("The body must be the profile's fields to change: "
-                           + ", ".join(k for k in PROFILE_KEYS if k != "photoUrl") + ".")
-    fields = {}
-    for key, value in body.items():
-        if key == "photoUrl":
-            raise ServiceError("photoUrl is read-only: upload the photo with PUT .../profile/photo.")
-        if key not in PROFILE_KEYS:
-            raise ServiceError(f"{key[:40]} is not a property of a WhatsApp business profile.")
-        if key in PROFILE_LIMITS:
-            if not isinstance(value, str) or len(value) > PROFILE_LIMITS[key]:
-                raise ServiceError(f"{key} must be a string of at most {PROFILE_LIMITS[key]} characters.")
-            if key == "email" and value and not EMAIL.fullmatch(value):
-                raise ServiceError("email must be an email address.")
-        elif key == "vertical" and value not in VERTICALS:
-            raise ServiceError(f"vertical must be one of {', '.join(VERTICALS)}.")
-        elif key == "websites":
-            if not isinstance(value, list) or len(value) > WEBSITES_MAX or not all(
-                    isinstance(site, str) and site.startswith(("http://", "https://"))
-                    and len(site) <= WEBSITE_LENGTH for site in value):
-                raise ServiceError(f"websites must be a list of at most {WEBSITES_MAX} http(s) URLs of at most "
-                                   f"{WEBSITE_LENGTH} characters.")
-        fields[PROFILE_KEYS[key]] = value
-    return fields
-
-
-def update_profile(row: Integration, body) -> None:
-    fields = _check_profile(body)
+def update_profile(row: Integration, fields: dict) -> None:
+    """Change the profile's `fields` (checked by
+    validators.validate_whatsapp_profile); the others stay as they are."""
     _platform(row, lambda channel: channel.update_business_profile(fields))
 
 

@@ -18,6 +18,7 @@ from messaging.api.auth import ApiError, api_view, bad_request
 from messaging.api.views.images import ENVELOPE_BYTES
 from messaging.client_address import public_base_url
 from messaging.services import media
+from messaging.validators import validate_attachment_removal
 
 FOR_VALUES = ("message",)
 
@@ -65,5 +66,5 @@ def create(request):
 
 @api_view(scope="app")
 def remove(request):
-    media.remove_attachment(request.data.get("mediaUrl"), app_id=request.app.id)
+    media.remove_attachment(validate_attachment_removal(request.data), app_id=request.app.id)
     return JsonResponse({})

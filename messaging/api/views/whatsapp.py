@@ -21,6 +21,7 @@ from messaging.api import query
 from messaging.api.auth import ApiError, api_view, bad_request
 from messaging.api.views.images import ENVELOPE_BYTES
 from messaging.services import whatsapp_business as business
+from messaging.validators import validate_whatsapp_profile, validate_whatsapp_template
 
 MAX_CURSOR = 512
 
@@ -42,7 +43,8 @@ def list_templates(request, integrationId):
 @api_view(scope="app")
 def create_template(request, integrationId):
     row = business.whatsapp_integration(request.app, integrationId)
-    return JsonResponse({"messageTemplate": business.create_template(row, request.data)}, status=201)
+    template = validate_whatsapp_template(request.data)
+    return JsonResponse({"messageTemplate": business.create_template(row, template)}, status=201)
 
 
 @api_view(scope="app")
@@ -59,7 +61,8 @@ def get_profile(request, integrationId):
 
 @api_view(scope="app")
 def update_profile(request, integrationId):
-    business.update_profile(business.whatsapp_integration(request.app, integrationId), request.data)
+    row = business.whatsapp_integration(request.app, integrationId)
+    business.update_profile(row, validate_whatsapp_profile(request.data))
     return JsonResponse({})
 
 
