@@ -22,6 +22,7 @@ from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
 from django.core import signing
+from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.utils.crypto import constant_time_compare
@@ -196,8 +197,16 @@ def remove_attachment(media_url, *, app_id: str) -> None:
     if not isinstance(media_url, str) or not media_url:
         raise ServiceError("mediaUrl is required: the URL the upload answered.")
     name = _stored_name(media_url)
-    if name is None or not name.startswith(f"uploads/{app_id}/") or not default_storage.exists(name):
-        raise NotFound("No attachment of this app has that mediaUrl.")
+    missing = NotFound("No attachment of this app has that mediaUrl.")
+    if name is None or not name.startswith(f"uploads/{app_id}/"):
+        raise missing
+    try:
+        if not default_storage.exists(name):
+            raise missing
+    except (SuspiciousFileOperation, OSError, ValueError):
+        # A name the storage refuses (a NUL byte, a path leaving MEDIA_ROOT)
+        # names no file of the app's.
+        raise missing
     default_storage.delete(name)
 
 

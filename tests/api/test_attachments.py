@@ -139,10 +139,22 @@ def test_remove_deletes_the_apps_file_only(api, app_jwt, app, other_app, media_r
     assert status == 404
     status, _, text = error_of(api.post("/v1.1/attachments/remove", {}, headers=app_jwt))
     assert status == 400 and "mediaUrl" in text
-    for outside in ("https://elsewhere.example/media/x.pdf", "http://testserver/media/../secret.pdf"):
+    for outside in ("https://elsewhere.example/media/x.pdf", "http://testserver/media/../secret.pdf",
+                    f"http://testserver/media/uploads/{app.id}/%00.pdf",
+                    f"http://testserver/media/uploads/{app.id}/%2e%2e/%2e%2e/x.pdf", "not a URL", "/media/"):
         status, _, _ = error_of(api.post("/v1.1/attachments/remove", {"mediaUrl": outside}, headers=app_jwt))
         assert status == 404
     assert fetch(api, theirs).status_code == 200
+
+
+@pytest.mark.parametrize("body", [b"--nope\r\nContent-Disposition: form-data; name=\"source\"; filename=\"a\"",
+                                  b"garbage"])
+def test_a_broken_multipart_body_is_a_400(api, app_jwt, media_root, body):
+    response = api.post("/v1.1/attachments?access=public", raw=body, content_type="multipart/form-data; boundary=x",
+                        headers=app_jwt)
+    status, code, _ = error_of(response)
+    assert (status, code) == (400, "bad_request")
+    assert not any(f.is_file() for f in media_root.rglob("*"))
 
 
 def test_an_account_key_reaches_its_apps_attachments(api, account_jwt, app):

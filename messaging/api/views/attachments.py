@@ -11,11 +11,10 @@ at /v1.1/apps/{appId}/attachments.
   URL answers 404 from then on); another app's URL is a 404 and stays.
 """
 
-from django.conf import settings
 from django.http import JsonResponse
 
-from messaging.api.auth import ApiError, api_view, bad_request
-from messaging.api.views.images import ENVELOPE_BYTES
+from messaging.api.auth import api_view, bad_request
+from messaging.api.uploads import source_file
 from messaging.client_address import public_base_url
 from messaging.services import media
 from messaging.validators import validate_attachment_removal
@@ -45,19 +44,8 @@ def create(request):
     access = request.GET.get("access")
     if access not in media.ATTACHMENT_ACCESS:
         raise bad_request("access is required: public or private.")
-    if not (request.content_type or "").startswith("multipart/form-data"):
-        raise bad_request("Upload the file as multipart/form-data with a source file field.")
-    limit = settings.PARLEY_MAX_IMAGE_BYTES
-    try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    if length > limit + ENVELOPE_BYTES:
-        raise ApiError(413, "payload_too_large", f"source is too large: the limit is {limit} bytes.")
     owner = _owner(request)
-    upload = request.FILES.get("source")
-    if upload is None:
-        raise bad_request("source is required: the file, as a multipart file field.")
+    upload = source_file(request, "the file")
     name, content_type = media.store_attachment(upload, app_id=request.app.id, access=access,
                                                 app_user_id=owner.id if owner else None)
     url = media.attachment_url(name, base_url=public_base_url(request))

@@ -13,13 +13,11 @@ account scope at /v1.1/apps/{appId}/integrations/{integrationId}/...:
 Everything goes to the WhatsApp Cloud API (messaging.services.whatsapp_business).
 """
 
-from django.conf import settings
 from django.http import JsonResponse
-from django.http.multipartparser import MultiPartParserError
 
 from messaging.api import query
-from messaging.api.auth import ApiError, api_view, bad_request
-from messaging.api.views.images import ENVELOPE_BYTES
+from messaging.api.auth import api_view, bad_request
+from messaging.api.uploads import source_file
 from messaging.services import whatsapp_business as business
 from messaging.validators import validate_whatsapp_profile, validate_whatsapp_template
 
@@ -69,23 +67,6 @@ def update_profile(request, integrationId):
 @api_view(scope="app")
 def upload_photo(request, integrationId):
     row = business.whatsapp_integration(request.app, integrationId)
-    if not (request.content_type or "").startswith("multipart/form-data"):
-        raise bad_request("Upload the photo as multipart/form-data with a source file field.")
-    limit = settings.PARLEY_MAX_IMAGE_BYTES
-    try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    if length > limit + ENVELOPE_BYTES:
-        raise ApiError(413, "payload_too_large", f"source is too large: the limit is {limit} bytes.")
-    # Django parses multipart bodies of POST requests only; the client PUTs
-    # this one, so its parser is called on the request's stream here.
-    try:
-        _, files = request.parse_file_upload(request.META, request)
-    except MultiPartParserError as error:
-        raise bad_request(f"The multipart body could not be read: {error}")
-    upload = files.get("source")
-    if upload is None:
-        raise bad_request("source is required: the photo, as a multipart file field.")
+    upload = source_file(request, "the photo")
     business.upload_photo(row, upload)
     return JsonResponse({})
