@@ -259,6 +259,22 @@ def delete_user_media(app_id: str, app_user_id: str) -> None:
             delete_stored(f"{folder}/{file_name}")
 
 
+def delete_app_media(app_id: str) -> None:
+    """Erase every file of a deleted app: its users' uploads and its
+    attachments, private ones included (the storage API has no recursive
+    delete: the folders are walked)."""
+    folders = [f"uploads/{app_id}"]
+    while folders:
+        folder = folders.pop()
+        try:
+            subfolders, files = default_storage.listdir(folder)
+        except (FileNotFoundError, NotImplementedError):
+            continue
+        folders += [f"{folder}/{sub}" for sub in subfolders]
+        for file_name in files:
+            delete_stored(f"{folder}/{file_name}")
+
+
 def content_type_for(name: str) -> str | None:
     """The served content type of a stored file, from the extension Parley
     chose after sniffing it (None: not a file Parley serves)."""

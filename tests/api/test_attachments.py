@@ -9,6 +9,7 @@ import zipfile
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from messaging.services.apps import delete_app
 from messaging.services.media import delete_user_media
 from tests.api.conftest import bearer, error_of, make_jwt
 from tests.api.test_images import png_bytes
@@ -166,3 +167,14 @@ def test_an_app_user_credential_is_refused(api, as_alice, alice, media_root):
     status, _, _ = error_of(upload(api, as_alice, PDF))
     assert status in (401, 403)
     assert not any(f.is_file() for f in media_root.rglob("*"))
+
+
+def test_deleting_the_app_erases_its_files_and_no_others(api, app_jwt, app, alice, other_app, media_root):
+    theirs_jwt = bearer(make_jwt(other_app.test_key.key_id, other_app.test_secret, "app"))
+    theirs = upload(api, theirs_jwt, PDF).data["mediaUrl"]
+    urls = [upload(api, app_jwt, PDF, query=query).data["mediaUrl"]
+            for query in ("access=public", "access=private", "access=private&for=message&userId=alice")]
+    delete_app(membership=app.team.memberships.get(role="owner"), app=app)
+    assert all(fetch(api, url).status_code == 404 for url in urls)
+    assert fetch(api, theirs).status_code == 200
+    assert [f.name for f in media_root.rglob("*") if f.is_file()] == [theirs.rsplit("/", 1)[1]]
