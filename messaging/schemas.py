@@ -758,3 +758,66 @@ def _template(*, partial: bool) -> dict:
 TEMPLATE_CREATE = _template(partial=False)
 TEMPLATE_UPDATE = _template(partial=True)
 
+
+# ----------------------------------------------- WhatsApp business management
+
+# A WhatsApp integration's message templates and business profile
+# (messaging.services.whatsapp_business), with Meta's own rules and limits.
+WA_TEMPLATE_CATEGORIES = ["AUTHENTICATION", "MARKETING", "UTILITY"]
+WA_COMPONENT_TYPES = ["HEADER", "BODY", "FOOTER", "BUTTONS"]
+WA_COMPONENTS_MAX = 10
+WA_TEMPLATE_NAME = "^[a-z0-9_]{1,512}$"
+WA_TEMPLATE_KEYS = ["name", "category", "language", "components", "allow_category_change"]
+WA_TEMPLATE_CREATE = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string", "pattern": WA_TEMPLATE_NAME,
+                 "x-errors": {"type": "name must be lowercase letters, digits and underscores, at most 512.",
+                              "pattern": "name must be lowercase letters, digits and underscores, at most 512."}},
+        "category": {"enum": WA_TEMPLATE_CATEGORIES},
+        "language": {"type": "string", "pattern": "^[a-z]{2,3}(_[A-Z]{2})?$",
+                     "x-errors": {"pattern": "language must be a language code such as en or en_US."}},
+        "components": {
+            "type": "array", "minItems": 1, "maxItems": WA_COMPONENTS_MAX,
+            "items": {"type": "object", "properties": {"type": {"enum": WA_COMPONENT_TYPES}},
+                      "required": ["type"], "x-errors": OBJECT_ERRORS},
+            "x-errors": {"minItems": f"components must be a list of 1 to {WA_COMPONENTS_MAX} components.",
+                         "maxItems": f"components must be a list of 1 to {WA_COMPONENTS_MAX} components."},
+        },
+        "allow_category_change": BOOL,
+    },
+    "required": ["name", "category", "language", "components"],
+    "propertyNames": {"enum": WA_TEMPLATE_KEYS, "x-errors": {
+        "enum": "{value} is not a property of a message template (" + ", ".join(WA_TEMPLATE_KEYS) + ")."}},
+    "description": "Meta's message template: components hold one BODY (Meta checks the rest).",
+}
+WA_PROFILE_LIMITS = {"about": 139, "address": 256, "description": 512, "email": 128}
+WA_WEBSITES_MAX = 2
+WA_VERTICALS = ["UNDEFINED", "OTHER", "AUTO", "BEAUTY", "APPAREL", "EDU", "ENTERTAIN", "EVENT_PLAN", "FINANCE",
+                "GROCERY", "GOVT", "HOTEL", "HEALTH", "NONPROFIT", "PROF_SERVICES", "RETAIL", "TRAVEL",
+                "RESTAURANT", "NOT_A_BIZ"]
+WA_PROFILE_KEYS = ["about", "address", "description", "email", "vertical", "websites"]
+WA_PROFILE_UPDATE = {
+    "type": "object",
+    "properties": {
+        **{key: string(limit) for key, limit in WA_PROFILE_LIMITS.items()},
+        "email": {**EMAIL, "maxLength": WA_PROFILE_LIMITS["email"]},
+        "vertical": {"enum": WA_VERTICALS},
+        "websites": {"type": "array", "maxItems": WA_WEBSITES_MAX, "items": {**HTTP_URL, "maxLength": 256},
+                     "x-errors": {"maxItems": f"websites holds at most {WA_WEBSITES_MAX} URLs."}},
+    },
+    "propertyNames": {"enum": WA_PROFILE_KEYS, "x-errors": {
+        "enum": "{value} is not a field of a WhatsApp business profile that can be changed ("
+                + ", ".join(WA_PROFILE_KEYS) + "; the photo has its own call)."}},
+    "minProperties": 1,
+    "x-errors": {"minProperties": "Give the profile's fields to change (" + ", ".join(WA_PROFILE_KEYS) + ")."},
+    "description": "Only the fields given change.",
+}
+
+# ----------------------------------------------------------------- attachments
+
+ATTACHMENT_REMOVE = {
+    "type": "object",
+    "properties": {"mediaUrl": {**required_string(2000), "x-errors": NON_EMPTY_ERRORS}},
+    "required": ["mediaUrl"],
+}

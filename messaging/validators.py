@@ -296,6 +296,9 @@ SERVICE_ACCOUNT = Schema(schemas.SERVICE_ACCOUNT)
 CONVERSATION_UPDATE = Schema(schemas.CONVERSATION_UPDATE)
 TEMPLATE_CREATE = Schema(schemas.TEMPLATE_CREATE)
 TEMPLATE_UPDATE = Schema(schemas.TEMPLATE_UPDATE)
+WA_TEMPLATE_CREATE = Schema(schemas.WA_TEMPLATE_CREATE)
+WA_PROFILE_UPDATE = Schema(schemas.WA_PROFILE_UPDATE)
+ATTACHMENT_REMOVE = Schema(schemas.ATTACHMENT_REMOVE)
 
 
 def _text(value) -> str | None:
@@ -708,3 +711,24 @@ def validate_template(data, *, partial: bool) -> dict:
     checked by messaging.services.templates, as POST /messages checks it)."""
     return (TEMPLATE_UPDATE if partial else TEMPLATE_CREATE).check(data)
 
+
+
+# ------------------------------------------------ WhatsApp business, attachments
+
+def validate_whatsapp_template(data) -> dict:
+    """POST .../integrations/{id}/messageTemplates: Meta's template, with
+    the one rule across components JSON Schema does not say here: a BODY."""
+    body = WA_TEMPLATE_CREATE.check(data)
+    if not any(component["type"] == "BODY" for component in body["components"]):
+        _fail("components must hold a BODY component.")
+    return body
+
+
+def validate_whatsapp_profile(data) -> dict:
+    """PUT .../integrations/{id}/profile: the fields to change."""
+    return WA_PROFILE_UPDATE.check(data)
+
+
+def validate_attachment_removal(data) -> str:
+    """POST /attachments/remove: the mediaUrl the upload answered."""
+    return ATTACHMENT_REMOVE.check(data)["mediaUrl"]

@@ -19,6 +19,8 @@ from messaging.api.views.templates import LIST_LIMIT as TEMPLATES_LIMIT
 from messaging.api.views.webhooks import EVENT_STATES, EVENTS_PAGE, EVENTS_PAGE_MAX
 from messaging.integrations.registry import REGISTRY
 from messaging.models import IntegrationStatus
+from messaging.services import media
+from messaging.services import whatsapp_business as wa_business
 from messaging.services.webhook_config import ROTATION_OVERLAP
 from messaging.webhooks.sender import RESPONSE_SNIPPET
 
@@ -293,6 +295,35 @@ TEMPLATE = _obj({"_id": STR, "name": STR,
                 ["_id", "name", "message", "createdAt", "updatedAt"])
 TEMPLATE_BODY = _obj({"template": TEMPLATE}, ["template"])
 
+ATTACHMENT_BODY = _obj({"mediaUrl": {**URI, "description": "Where the file is served (a private one's carries "
+                                     "its signature)."},
+                        "mediaType": {"enum": sorted(set(media.SERVED_TYPES.values())),
+                                      "description": "Decided by the file's content."}},
+                       ["mediaUrl", "mediaType"])
+ATTACHMENT_FORM = {"type": "object", "properties": {"source": {"type": "string",
+                   "contentMediaType": "application/octet-stream"}}, "required": ["source"]}
+ATTACHMENT_QUERY = [
+    {"name": "access", "in": "query", "required": True, "schema": {"enum": list(media.ATTACHMENT_ACCESS)}},
+    {"name": "for", "in": "query", "required": False, "schema": {"enum": ["message"]},
+     "description": "message: the file is kept with the user's (appUserId, userId or conversationId) and "
+     "erased with them."},
+    *({"name": name, "in": "query", "required": False, "schema": STR}
+      for name in ("appUserId", "userId", "conversationId")),
+]
+WA_TEMPLATE = _obj({"id": STR, "name": STR, "language": STR, "category": STR, "status": STR,
+                    "components": {"type": "array", "items": {"type": "object"}}, "rejected_reason": STR},
+                   ["name"], description="The WhatsApp Cloud API's message template (its own keys).")
+WA_PROFILE_FIELDS = {
+    **{key: {"type": "string", "maxLength": limit} for key, limit in schemas.WA_PROFILE_LIMITS.items()},
+    "vertical": {"enum": schemas.WA_VERTICALS},
+    "websites": {"type": "array", "items": URI},
+}
+WA_PROFILE = _obj({**WA_PROFILE_FIELDS, "photoUrl": URI}, description="The number's WhatsApp business "
+                  "profile; fields without a value are left out.")
+WA_NOTE = ("The integration must be a WhatsApp one (400 otherwise; 404 for another app's). A refusal of the "
+           "WhatsApp Cloud API is 400 platform_refused with its reason, an unreachable one 502.")
+PLATFORM_DOWN = (ERROR, "The WhatsApp Cloud API could not be reached or failed")
+
 APP_USER_BODY = _obj({"appUser": APP_USER}, ["appUser"])
 MESSAGE_BODY = _obj({"message": MESSAGE, "conversation": CONVERSATION}, ["message", "conversation"])
 
@@ -541,6 +572,51 @@ APP_PATHS = {
                    security=APP_ONLY),
         "delete": _op("deleteIntegration", "Delete an integration (its inbound URL is unregistered with the "
                       "platform)", {200: (EMPTY, "Deleted")}, security=APP_ONLY),
+    },
+    "/integrations/{integrationId}/messageTemplates": {
+        "get": _op("listMessageTemplates", "The WhatsApp Business Account's message templates, a page at a time",
+                   {200: (_obj({"messageTemplates": {"type": "array", "items": WA_TEMPLATE},
+                                "after": {**STR, "description": "The next page's cursor, when there is one."}},
+                               ["messageTemplates"]), "OK"), 502: PLATFORM_DOWN},
+                   security=APP_ONLY, description=WA_NOTE, query=[
+                       {"name": "limit", "in": "query", "required": False,
+                        "schema": {"type": "integer", "minimum": 1, "maximum": wa_business.PAGE_MAX,
+                                   "default": wa_business.PAGE_DEFAULT}},
+                       {"name": "after", "in": "query", "required": False, "schema": STR},
+                   ]),
+        "post": _op("createMessageTemplate", "Submit a message template for Meta's review",
+                    {201: (_obj({"messageTemplate": WA_TEMPLATE}, ["messageTemplate"]), "Created"),
+                     502: PLATFORM_DOWN},
+                    body=schemas.WA_TEMPLATE_CREATE, security=APP_ONLY, description=WA_NOTE),
+    },
+    "/integrations/{integrationId}/messageTemplates/{templateName}": {
+        "delete": _op("deleteMessageTemplate", "Delete a message template (every language of that name)",
+                      {200: (EMPTY, "Deleted"), 502: PLATFORM_DOWN}, security=APP_ONLY, description=WA_NOTE),
+    },
+    "/integrations/{integrationId}/profile": {
+        "get": _op("getIntegrationProfile", "The WhatsApp business profile of the integration's number",
+                   {200: (_obj({"profile": WA_PROFILE}, ["profile"]), "OK"), 502: PLATFORM_DOWN},
+                   security=APP_ONLY, description=WA_NOTE),
+        "put": _op("updateIntegrationProfile", "Change fields of the WhatsApp business profile",
+                   {200: (EMPTY, "Updated"), 502: PLATFORM_DOWN}, body=schemas.WA_PROFILE_UPDATE,
+                   security=APP_ONLY, description=WA_NOTE),
+    },
+    "/integrations/{integrationId}/profile/photo": {
+        "put": _op("updateIntegrationProfilePhoto", "Upload the business profile's photo (JPEG or PNG by content)",
+                   {200: (EMPTY, "Updated"), 413: (ERROR, "Too large"), 502: PLATFORM_DOWN},
+                   multipart=ATTACHMENT_FORM, security=APP_ONLY, description=WA_NOTE),
+    },
+    "/attachments": {
+        "post": _op("uploadAttachment", "Upload a file to use in messages: an image, a PDF, an Office file, "
+                    "MP4, MP3 or Ogg (checked by content)",
+                    {201: (ATTACHMENT_BODY, "Created"), 413: (ERROR, "Too large")},
+                    multipart=ATTACHMENT_FORM, security=APP_ONLY, query=ATTACHMENT_QUERY,
+                    description="404 when the user named is not the app's."),
+    },
+    "/attachments/remove": {
+        "post": _op("removeAttachment", "Delete a file the app uploaded: its URL answers 404 from then on",
+                    {200: (EMPTY, "Deleted")}, body=schemas.ATTACHMENT_REMOVE, security=APP_ONLY,
+                    description="404 when the URL is not one of the app's files."),
     },
     "/templates": {
         "get": _op("listTemplates", "List the app's message templates, by name",

@@ -15,6 +15,7 @@ from messaging.api.auth import route
 from messaging.api.views import (
     apps,
     appusers,
+    attachments,
     conversation,
     images,
     init,
@@ -26,6 +27,7 @@ from messaging.api.views import (
     service_accounts,
     templates,
     webhooks,
+    whatsapp,
 )
 
 SEG = r"[^/]+"
@@ -73,6 +75,14 @@ APP_ROUTES = [
         rf"integrations/(?P<integrationId>{SEG})",
         route(GET=integrations.get, PUT=integrations.update, DELETE=integrations.delete),
     ),
+    (rf"integrations/(?P<integrationId>{SEG})/messageTemplates",
+     route(GET=whatsapp.list_templates, POST=whatsapp.create_template)),
+    (rf"integrations/(?P<integrationId>{SEG})/messageTemplates/(?P<templateName>{SEG})",
+     route(DELETE=whatsapp.delete_template)),
+    (rf"integrations/(?P<integrationId>{SEG})/profile", route(GET=whatsapp.get_profile, PUT=whatsapp.update_profile)),
+    (rf"integrations/(?P<integrationId>{SEG})/profile/photo", route(PUT=whatsapp.upload_photo)),
+    (r"attachments", route(POST=attachments.create)),
+    (r"attachments/remove", route(POST=attachments.remove)),
     (r"notifications", route(POST=notifications.post)),
     (r"templates", route(GET=templates.list_, POST=templates.create)),
     (rf"templates/(?P<templateId>{SEG})", route(GET=templates.get, PUT=templates.update, DELETE=templates.delete)),

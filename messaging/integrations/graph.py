@@ -119,9 +119,11 @@ class GraphIntegration(Integration):
         return token
 
     def graph(self, method: str, path: str, *, credentials: dict | None = None, params: dict | None = None,
-              **kwargs) -> dict:
+              auth_scheme: str = "Bearer", headers: dict | None = None, **kwargs) -> dict:
         """One Graph API call with the integration's token (or with
-        `credentials`, being checked); returns the JSON object it answered."""
+        `credentials`, being checked); returns the JSON object it answered.
+        `auth_scheme` is the Authorization header's scheme: Bearer, or
+        OAuth where Meta documents it (the Resumable Upload API's upload)."""
         credentials = self.credentials if credentials is None else credentials
         token = self._token(credentials)
         params = dict(params or {})
@@ -129,7 +131,7 @@ class GraphIntegration(Integration):
         if app_secret:
             params["appsecret_proof"] = appsecret_proof(token, app_secret)
         response = base.http_call(method, graph_url(self.type, path), params=params,
-                                  headers={"Authorization": f"Bearer {token}"},
+                                  headers={**(headers or {}), "Authorization": f"{auth_scheme} {token}"},
                                   explain=explain(self.label, self.own_errors), **kwargs)
         body = base.response_object(response)
         if not body:

@@ -35,6 +35,20 @@ Typing and reads: the Cloud API shows a typing indicator together with a
 read mark of the user's latest message (`status: read` with
 `typing_indicator`), for up to 25 seconds or until the next message.
 
+Business management (the integrations API's messageTemplates and profile):
+- message templates live on the WABA: `GET /{waba-id}/message_templates`
+  (`fields`, `limit`, the `after` cursor of `paging.cursors`), `POST` with
+  `{name, category, language, components}` (answers `{id, status,
+  category}`), `DELETE ?name=` (every language of that name);
+- the business profile is the number's: `GET /{phone-number-id}/
+  whatsapp_business_profile?fields=...` (`{"data": [{...}]}`) and `POST`
+  with `messaging_product` and the fields to change;
+- its photo goes through the Resumable Upload API: `GET /app` names the
+  token's app, `POST /{app-id}/uploads?file_name&file_length&file_type`
+  opens a session (`{"id": "upload:..."}`), `POST /{upload-id}` with the
+  bytes (`Authorization: OAuth <token>`, `file_offset: 0`) answers the
+  handle `h`, which the profile takes as `profile_picture_handle`.
+
 Inbound: Meta posts `{"object": "whatsapp_business_account", "entry":
 [{"changes": [{"field": "messages", "value": {...}}]}]}` signed with the
 app secret; `value.messages` are the user's messages (with `value.contacts`
@@ -81,6 +95,8 @@ UNDELIVERABLE = 131026
 RATE_LIMITS = {130429, 131048, 131056}
 TEMPORARY = {131000, 131016}
 TEMPLATE_ERRORS = {132000, 132001, 132005, 132007, 132012, 132015, 132016}
+TEMPLATE_FIELDS = "id,name,language,category,status,components,rejected_reason"
+PROFILE_FIELDS = "about,address,description,email,profile_picture_url,websites,vertical"
 
 
 def _truncate(text: str, limit: int) -> str:
@@ -351,6 +367,69 @@ class WhatsApp(GraphIntegration):
         if caption and "caption" not in image:
             ids += self._text(to, caption)
         return ids
+
+    # Business management: message templates and the business profile.
+
+    def message_templates(self, *, limit: int, after: str = "") -> tuple[list[dict], str]:
+        """One page of the WABA's templates and the cursor of the next ("" at the end)."""
+        params = {"fields": TEMPLATE_FIELDS, "limit": limit}
+        if after:
+            params["after"] = after
+        answer = self.graph("GET", f"{self._waba_id()}/message_templates", params=params)
+        data = answer.get("data")
+        if not isinstance(data, list):
+            raise PlatformError("WhatsApp answered the templates without their data", permanent=True,
+                                code="bad_answer")
+        paging = answer.get("paging") if isinstance(answer.get("paging"), dict) else {}
+        cursors = paging.get("cursors") if isinstance(paging.get("cursors"), dict) else {}
+        following = str(cursors.get("after") or "") if paging.get("next") else ""
+        return [row for row in data if isinstance(row, dict)], following
+
+    def create_message_template(self, template: dict) -> dict:
+        """Submit a template for review; Meta's `{id, status, category}`."""
+        answer = self.graph("POST", f"{self._waba_id()}/message_templates", json=template)
+        if not isinstance(answer.get("id"), str) or not answer["id"]:
+            raise PlatformError("WhatsApp answered the template without its id", permanent=True, code="bad_answer")
+        return answer
+
+    def delete_message_template(self, name: str) -> None:
+        answer = self.graph("DELETE", f"{self._waba_id()}/message_templates", params={"name": name})
+        if answer.get("success") is not True:
+            raise PlatformError("WhatsApp did not delete the template", permanent=True, code="bad_answer")
+
+    def business_profile(self) -> dict:
+        answer = self.graph("GET", f"{self._phone_number_id()}/whatsapp_business_profile",
+                            params={"fields": PROFILE_FIELDS})
+        data = answer.get("data")
+        if not isinstance(data, list) or not data or not isinstance(data[0], dict):
+            raise PlatformError("WhatsApp answered the business profile without its data", permanent=True,
+                                code="bad_answer")
+        return data[0]
+
+    def update_business_profile(self, fields: dict) -> None:
+        """Change the profile's `fields` (Meta's names); the others stay."""
+        answer = self.graph("POST", f"{self._phone_number_id()}/whatsapp_business_profile",
+                            json={"messaging_product": "whatsapp", **fields})
+        if answer.get("success") is not True:
+            raise PlatformError("WhatsApp did not update the business profile", permanent=True, code="bad_answer")
+
+    def upload_profile_photo(self, content: bytes, *, content_type: str, file_name: str) -> None:
+        """The Resumable Upload API's two steps, then the handle set as the
+        profile picture."""
+        app_id = str(self.graph("GET", "app", params={"fields": "id"}).get("id") or "")
+        if not app_id.isdigit():
+            raise PlatformError("WhatsApp did not name the token's app", permanent=True, code="bad_answer")
+        session = self.graph("POST", f"{app_id}/uploads", params={
+            "file_name": file_name, "file_length": len(content), "file_type": content_type})
+        upload_id = str(session.get("id") or "")
+        if not upload_id.startswith("upload:"):
+            raise PlatformError("WhatsApp did not open an upload session", permanent=True, code="bad_answer")
+        uploaded = self.graph("POST", upload_id, auth_scheme="OAuth", headers={"file_offset": "0"}, data=content)
+        handle = uploaded.get("h")
+        if not isinstance(handle, str) or not handle:
+            raise PlatformError("WhatsApp answered the upload without its handle", permanent=True,
+                                code="bad_answer")
+        self.update_business_profile({"profile_picture_handle": handle})
 
     # Typing and reads.
 

@@ -19,7 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from messaging.models import ApiKey, App, KeyScope, Membership, Team
-from messaging.services import audit, logs, sdk_access
+from messaging.services import audit, logs, media, sdk_access
 from messaging.services.audit import AuditAction
 from messaging.services.accounts import require_manager
 from messaging.services.errors import NotFound, PermissionDenied, ServiceError
@@ -93,6 +93,7 @@ def delete_app(*, membership: Membership, app: App, actor: audit.Actor = audit.S
     _record_app(actor, AuditAction.APP_DELETE, app)
     app.delete()
     sdk_access.app_deleted(app_id)
+    media.delete_app_media(app_id)  # its users' uploads and its attachments
 
 
 def active_keys(*, team: Team, scope: str, app: App | None = None, service_account=None):

@@ -113,7 +113,8 @@ VALIDATED = [validators.MESSAGE, validators.APP_USER, validators.PROFILE, valida
              validators.INTEGRATION, validators.INTEGRATION_UPDATE, validators.NOTIFICATION,
              validators.APP_CREATE, validators.APP_UPDATE, validators.KEY_CREATE,
              validators.CONVERSATION_UPDATE, validators.TEMPLATE_CREATE,
-             validators.TEMPLATE_UPDATE, validators.SERVICE_ACCOUNT]
+             validators.TEMPLATE_UPDATE, validators.SERVICE_ACCOUNT, validators.WA_TEMPLATE_CREATE,
+             validators.WA_PROFILE_UPDATE, validators.ATTACHMENT_REMOVE]
 
 
 def test_it_documents_the_request_bodies_the_validators_check():

@@ -5,7 +5,7 @@
 gets checked for before the product's own `route` runs:
 - the version in the path is the one the test settings set
   (PARLEY_GRAPH_API_VERSION), else 400 "Unknown path components";
-- an access token, as `Authorization: Bearer <token>` or the
+- an access token, as `Authorization: Bearer <token>` (or `OAuth <token>`) or the
   `access_token` query parameter: none is 400 code 2500 ("An active access
   token must be used"), an unknown one 400 code 190 (OAuthException);
 - `appsecret_proof`, when given, is HMAC-SHA256 of the token with the app
@@ -72,8 +72,9 @@ class FakeGraph(FakePlatform):
 
     def _token(self, record) -> str:
         auth = record["headers"].get("Authorization") or record["headers"].get("authorization") or ""
-        token = auth[len("Bearer "):] if auth.startswith("Bearer ") else (record["query"].get("access_token")
-                                                                         or [""])[0]
+        # "OAuth <token>" is the scheme the Resumable Upload API documents.
+        scheme = next((s for s in ("Bearer ", "OAuth ") if auth.startswith(s)), "")
+        token = auth[len(scheme):] if scheme else (record["query"].get("access_token") or [""])[0]
         if not token:
             raise GraphError(400, 2500, "An active access token must be used to query information about the "
                                         "current user.")

@@ -9,7 +9,8 @@ A platform's own fake (tests/support/fake_telegram.py, ...) passes a
 platform checks and answers its documented bodies; `answer` is JSON-able,
 or bytes sent as they are (a media file). Records hold the method, the
 path without its query (`query` holds it, parsed) and the body: JSON
-decoded, a form parsed to a dict of first values, else text."""
+decoded, a form parsed to a dict of first values, else text (`raw` holds
+its bytes)."""
 
 import json
 import threading
@@ -34,6 +35,7 @@ class FakePlatform:
 
     def _respond(self, handler) -> None:
         body = None
+        raw = b""
         length = int(handler.headers.get("Content-Length") or 0)
         if handler.command == "POST" or length:
             raw = handler.rfile.read(length)
@@ -45,7 +47,7 @@ class FakePlatform:
                 except ValueError:
                     body = raw.decode(errors="replace")
         status, headers, answer = self._answer(handler.command, handler.path, dict(handler.headers), body,
-                                               handler.client_address[1])
+                                               handler.client_address[1], raw)
         hold = self._holds.popleft() if self._holds else None
         if hold is not None:
             hold.arrived.set()
@@ -63,12 +65,13 @@ class FakePlatform:
         handler.end_headers()
         handler.wfile.write(data)
 
-    def _answer(self, method, target, headers, body, port):
+    def _answer(self, method, target, headers, body, port, raw=b""):
         parts = urlsplit(target)
         with self._lock:
             self._counter += 1
+            # `raw`: the body's bytes as sent (a file upload).
             record = {"method": method, "path": parts.path, "query": parse_qs(parts.query), "headers": headers,
-                      "body": body, "at": time.time(), "n": self._counter, "port": port}
+                      "body": body, "raw": raw, "at": time.time(), "n": self._counter, "port": port}
             self.requests.append(record)
             if self._failures:
                 status, extra_headers, answer = self._failures.popleft()

@@ -11,7 +11,25 @@ It serves what Parley calls:
   (`status: read`, `message_id`, optionally `typing_indicator`);
 - `GET /{media-id}`: the media's `url` (on this server) and `mime_type`,
   and `GET /whatsapp_business/attachments/?mid=...` the file itself, for a
-  bearer token only (as lookaside.fbsbx.com).
+  bearer token only (as lookaside.fbsbx.com);
+- `GET|POST|DELETE /{waba-id}/message_templates`: the WABA's templates
+  (`templates`), paged with `limit` and the `after` cursor; a new one is
+  checked as Meta checks it (name of lowercase letters, digits and
+  underscores up to 512, category AUTHENTICATION / MARKETING / UTILITY, a
+  known language, components: one BODY with text up to 1,024, HEADER text up
+  to 60, FOOTER up to 60, up to 10 BUTTONS; a name already used in that
+  language is refused) and stored PENDING; DELETE `?name=` removes every
+  language of it (an unknown name is refused);
+- `GET /{phone-number-id}/whatsapp_business_profile?fields=...`: `{"data":
+  [profile]}` with the fields asked for; `POST` changes the fields given
+  (Meta's lengths, verticals, at most 2 websites), and takes a
+  `profile_picture_handle` the upload answered (`profile_picture_url`
+  then points at this server);
+- the Resumable Upload API: `GET /app` (the token's app), `POST
+  /{app-id}/uploads?file_name&file_length&file_type` (a session for a PDF,
+  JPEG, PNG or MP4), `POST /upload:<id>` with `Authorization: OAuth
+  <token>`, `file_offset: 0` and the file's bytes, exactly file_length of
+  them: `{"h": handle}`; `uploads` holds the files by handle.
 
 A message is checked as Meta checks it, refused with `{"error": {"message":
 "(#100) Invalid parameter", "type": "OAuthException", "code": 100,
@@ -34,6 +52,7 @@ contacts, statuses)."""
 
 import base64
 import itertools
+import re
 import time
 
 from tests.support.fake_graph import FakeGraph, GraphError
@@ -52,6 +71,15 @@ PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08
        b"\xaeB`\x82")
 ATTACHMENTS = "/whatsapp_business/attachments/"
 TYPES = {"text", "image", "location", "interactive", "template"}
+APP_ID = "1234567890123456"  # the Meta app the token belongs to
+TEMPLATE_NAME = re.compile(r"[a-z0-9_]{1,512}")
+TEMPLATE_CATEGORIES = {"AUTHENTICATION", "MARKETING", "UTILITY"}
+LANGUAGES = {"en", "en_US", "en_GB", "es", "es_MX", "pt_BR", "fr", "de", "it", "nl", "ja"}
+UPLOAD_TYPES = {"application/pdf", "image/jpeg", "image/jpg", "image/png", "video/mp4"}
+PROFILE_LIMITS = {"about": 139, "address": 256, "description": 512, "email": 128}
+VERTICALS = {"UNDEFINED", "OTHER", "AUTO", "BEAUTY", "APPAREL", "EDU", "ENTERTAIN", "EVENT_PLAN", "FINANCE",
+             "GROCERY", "GOVT", "HOTEL", "HEALTH", "NONPROFIT", "PROF_SERVICES", "RETAIL", "TRAVEL", "RESTAURANT",
+             "NOT_A_BIZ"}
 BODY_LIMIT = 1024
 LIST_BODY_LIMIT = 4096
 
@@ -91,6 +119,12 @@ class FakeWhatsApp(FakeGraph):
         self.closed: set[str] = set()  # wa_ids outside the 24-hour window
         self.undeliverable: set[str] = set()
         self.media: dict[str, tuple[bytes, str]] = {}
+        self.templates: list[dict] = []  # the WABA's, oldest first
+        self.profile = {"about": "Tacos every day", "address": "1 Main St", "description": "Tacos Inc",
+                        "email": "hola@tacos.example", "vertical": "RESTAURANT",
+                        "websites": ["https://tacos.example/"]}
+        self.sessions: dict[str, dict] = {}  # open upload sessions
+        self.uploads: dict[str, bytes] = {}  # uploaded files, by handle
         self.sent: list[dict] = []  # the messages taken, as posted
         self.reads: list[dict] = []  # the read marks taken, as posted
         self._ids = itertools.count(1)
@@ -147,9 +181,152 @@ class FakeWhatsApp(FakeGraph):
                 return {"success": True}
         if len(parts) == 2 and parts[1] == "messages" and parts[0] in self.numbers and method == "POST":
             return self._messages(record["body"])
+        if len(parts) == 2 and parts[1] == "message_templates" and parts[0] in self.wabas:
+            return self._templates(method, record)
+        if len(parts) == 2 and parts[1] == "whatsapp_business_profile" and parts[0] in self.numbers:
+            if method == "GET":
+                fields = ((record["query"].get("fields") or [""])[0]).split(",")
+                return {"data": [{"messaging_product": "whatsapp",
+                                  **{k: v for k, v in self.profile.items() if k in fields}}]}
+            if method == "POST":
+                return self._update_profile(record["body"])
+        if parts == ["app"] and method == "GET":
+            return {"id": APP_ID, "name": "Tacos Inc messaging", "link": "https://www.facebook.com/games/?app_id="
+                    + APP_ID}
+        if len(parts) == 2 and parts == [APP_ID, "uploads"] and method == "POST":
+            return self._open_upload(record["query"])
+        if len(parts) == 1 and parts[0] in self.sessions and method == "POST":
+            return self._upload(parts[0], record)
         raise GraphError(400, 100, f"Unsupported {method} request. Object with ID '{parts[0] if parts else ''}' "
                                    "does not exist, cannot be loaded due to missing permissions, or does not "
                                    "support this operation.", type_="GraphMethodException", subcode=33)
+
+    # Message templates.
+
+    def _templates(self, method: str, record: dict):
+        query = {key: values[0] for key, values in record["query"].items()}
+        if method == "GET":
+            try:
+                limit = int(query.get("limit", "25"))
+                start = int(base64.b64decode(query["after"]).decode()) if query.get("after") else 0
+            except ValueError:
+                raise invalid("Param limit and after must be a number and a cursor.")
+            fields = query.get("fields", "name,status,id").split(",")
+            page = self.templates[start:start + limit]
+            answer = {"data": [{k: v for k, v in t.items() if k in fields} for t in page]}
+            if page:
+                cursors = {"before": base64.b64encode(str(start).encode()).decode(),
+                           "after": base64.b64encode(str(start + len(page)).encode()).decode()}
+                answer["paging"] = {"cursors": cursors}
+                if start + len(page) < len(self.templates):
+                    answer["paging"]["next"] = f"{self.url}/next?after={cursors['after']}"
+            return answer
+        if method == "POST":
+            return self._create_template(record["body"])
+        if method == "DELETE":
+            name = query.get("name", "")
+            if not any(t["name"] == name for t in self.templates):
+                raise GraphError(400, 100, "(#100) Invalid parameter", subcode=2593002, data={
+                    "messaging_product": "whatsapp", "details": f"Message template \"{name}\" was not found."})
+            self.templates = [t for t in self.templates if t["name"] != name]
+            return {"success": True}
+        raise invalid(f"Unsupported {method} on message_templates.")
+
+    def _create_template(self, body):
+        if not isinstance(body, dict):
+            raise invalid("The request body must be a JSON object.")
+        name, category, language = body.get("name"), body.get("category"), body.get("language")
+        if not isinstance(name, str) or not TEMPLATE_NAME.fullmatch(name):
+            raise invalid("Param name must contain only lowercase characters, numbers and underscores.")
+        if category not in TEMPLATE_CATEGORIES:
+            raise invalid(f"Param category must be one of {sorted(TEMPLATE_CATEGORIES)}.")
+        if language not in LANGUAGES:
+            raise invalid("Param language is not a supported language.")
+        components = body.get("components")
+        if not isinstance(components, list) or not components:
+            raise invalid("The parameter components is required.")
+        kinds = [c.get("type") if isinstance(c, dict) else None for c in components]
+        if kinds.count("BODY") != 1 or any(k not in ("HEADER", "BODY", "FOOTER", "BUTTONS") for k in kinds) \
+                or len(set(kinds)) != len(kinds):
+            raise invalid("Param components must hold one BODY and at most one HEADER, FOOTER and BUTTONS.")
+        for component in components:
+            kind = component["type"]
+            if kind == "BODY":
+                _string(component.get("text"), "components.BODY.text", 1024)
+            elif kind == "HEADER":
+                if component.get("format", "TEXT") == "TEXT":
+                    _string(component.get("text"), "components.HEADER.text", 60)
+            elif kind == "FOOTER":
+                _string(component.get("text"), "components.FOOTER.text", 60)
+            elif not isinstance(component.get("buttons"), list) or not 1 <= len(component["buttons"]) <= 10:
+                raise invalid("Param components.BUTTONS.buttons must contain 1 to 10 buttons.")
+        if any(t["name"] == name and t["language"] == language for t in self.templates):
+            raise GraphError(400, 100, "(#100) Invalid parameter", subcode=2388024, data={
+                "messaging_product": "whatsapp",
+                "details": f"Content in this language already exists for {name}."})
+        template = {"id": str(900_000_000_000 + len(self.templates)), "name": name, "language": language,
+                    "category": category, "status": "PENDING", "components": components}
+        self.templates.append(template)
+        return {"id": template["id"], "status": "PENDING", "category": category}
+
+    # The business profile and its photo.
+
+    def _update_profile(self, body):
+        if not isinstance(body, dict) or body.get("messaging_product") != "whatsapp":
+            raise invalid("The parameter messaging_product is required.")
+        changes = {k: v for k, v in body.items() if k != "messaging_product"}
+        for key, value in changes.items():
+            if key in PROFILE_LIMITS:
+                if not isinstance(value, str) or len(value) > PROFILE_LIMITS[key]:
+                    raise invalid(f"Param {key} must be at most {PROFILE_LIMITS[key]} characters long.")
+            elif key == "vertical":
+                if value not in VERTICALS:
+                    raise invalid("Param vertical is not a valid vertical.")
+            elif key == "websites":
+                if not isinstance(value, list) or len(value) > 2 or not all(
+                        isinstance(v, str) and v.startswith(("http://", "https://")) for v in value):
+                    raise invalid("Param websites must be at most 2 http(s) URLs.")
+            elif key == "profile_picture_handle":
+                if value not in self.uploads:
+                    raise invalid("Param profile_picture_handle is not a valid upload handle.")
+            else:
+                raise invalid(f"Param {key} is not a business profile field.")
+        handle = changes.pop("profile_picture_handle", None)
+        self.profile.update(changes)
+        if handle is not None:
+            self.profile["profile_picture_url"] = f"{self.url}/pps/{len(self.uploads)}.jpg"
+        return {"success": True}
+
+    def _open_upload(self, query):
+        query = {key: values[0] for key, values in query.items()}
+        if query.get("file_type") not in UPLOAD_TYPES:
+            raise invalid(f"Param file_type must be one of {sorted(UPLOAD_TYPES)}.")
+        if not query.get("file_name"):
+            raise invalid("The parameter file_name is required.")
+        try:
+            length = int(query.get("file_length", ""))
+        except ValueError:
+            raise invalid("The parameter file_length is required.")
+        if length <= 0:
+            raise invalid("Param file_length must be positive.")
+        session = "upload:" + base64.urlsafe_b64encode(f"session{len(self.sessions)}".encode()).decode().rstrip("=")
+        self.sessions[session] = {"length": length, "type": query["file_type"], "name": query["file_name"]}
+        return {"id": session}
+
+    def _upload(self, session: str, record: dict):
+        auth = record["headers"].get("Authorization") or ""
+        if not auth.startswith("OAuth "):
+            raise GraphError(400, 190, "The upload takes the token as Authorization: OAuth <token>.")
+        if record["headers"].get("file_offset") != "0":
+            raise invalid("The header file_offset is required (0 for a new upload).")
+        content = record["raw"]
+        if len(content) != self.sessions[session]["length"]:
+            raise invalid("The file's length is not the session's file_length.")
+        handle = "4::" + base64.b64encode(f"{session}:{len(self.uploads)}".encode()).decode()
+        self.uploads[handle] = content
+        return {"h": handle}
+
+    # Messages.
 
     def _messages(self, body):
         if not isinstance(body, dict):

@@ -5,6 +5,7 @@ from django.http import JsonResponse
 
 from messaging import jsonbody
 from messaging.api.auth import ApiError, api_view, bad_request, is_business, require_app_scope
+from messaging.api.uploads import ENVELOPE_BYTES
 from messaging.client_address import public_base_url
 from messaging.schemas import IMAGE_FORM_FIELDS as FORM_FIELDS
 from messaging.services import media, messages
@@ -12,8 +13,6 @@ from messaging.validators import validate_message, validate_role
 from messaging.wire import conversation_json, message_json
 
 PLACEHOLDER_URL = "https://media.invalid/upload.jpg"
-# Room for the multipart envelope and the form fields around the image.
-ENVELOPE_BYTES = 64 * 1024
 
 
 @api_view(user=True)

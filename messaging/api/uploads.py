@@ -1,0 +1,42 @@
+"""The multipart uploads of the REST API's file routes (attachments, a
+WhatsApp profile photo): the body's type and size checked before Django
+reads it, and its parser's refusals as Smooch errors (400, 413), never a
+500. Django parses multipart bodies of POST requests only (request.FILES);
+the official client PUTs the profile photo, so a PUT is parsed here with
+Django's own parser."""
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.http.multipartparser import MultiPartParserError
+
+from messaging.api.auth import ApiError, bad_request
+
+# Room for the multipart envelope and the form fields around the file.
+ENVELOPE_BYTES = 64 * 1024
+
+
+def source_file(request, what: str):
+    """The uploaded `source` file of a multipart request (`what` names it
+    in the errors: "the file", "the photo")."""
+    if not (request.content_type or "").startswith("multipart/form-data"):
+        raise bad_request(f"Upload {what} as multipart/form-data with a source file field.")
+    limit = settings.PARLEY_MAX_IMAGE_BYTES
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > limit + ENVELOPE_BYTES:
+        raise ApiError(413, "payload_too_large", f"source is too large: the limit is {limit} bytes.")
+    try:
+        if request.method == "POST":
+            files = request.FILES
+        else:
+            _, files = request.parse_file_upload(request.META, request)
+    except RequestDataTooBig:
+        raise ApiError(413, "payload_too_large", "The form fields around the file are too large.")
+    except (MultiPartParserError, TooManyFieldsSent, TooManyFilesSent) as error:
+        raise bad_request(f"The multipart body could not be read: {error}"[:300])
+    upload = files.get("source")
+    if upload is None:
+        raise bad_request(f"source is required: {what}, as a multipart file field.")
+    return upload
