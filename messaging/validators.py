@@ -34,7 +34,7 @@ from jsonschema import ValidationError as SchemaError
 from jsonschema.validators import extend
 
 from messaging import outbound, schemas
-from messaging.ids import new_id
+from messaging.ids import is_id, new_id
 from messaging.jsonbody import path_name, serialised_size
 from messaging.services.errors import ServiceError
 
@@ -227,6 +227,7 @@ KEY_CREATE = Schema(schemas.KEY_CREATE)
 CONVERSATION_UPDATE = Schema(schemas.CONVERSATION_UPDATE)
 TEMPLATE_CREATE = Schema(schemas.TEMPLATE_CREATE)
 TEMPLATE_UPDATE = Schema(schemas.TEMPLATE_UPDATE)
+MENU = Schema(schemas.MENU)
 
 
 def _text(value) -> str | None:
@@ -634,3 +635,23 @@ def validate_template(data, *, partial: bool) -> dict:
     checked by messaging.services.templates, as POST /messages checks it)."""
     return (TEMPLATE_UPDATE if partial else TEMPLATE_CREATE).check(data)
 
+
+
+# What each menu item type keeps besides `type`, `text` and `_id`.
+MENU_ITEM_FIELDS = {"link": "uri", "postback": "payload"}
+
+
+def validate_menu(data) -> dict:
+    """PUT /menu, POST and PUT /integrations/{id}/menu: `{"name", "items"}`
+    with 1 to 5 items, each item reduced to what its type carries and given
+    an `_id` (a well-formed one sent back from an earlier answer is kept,
+    so a client that GETs, edits and PUTs keeps its ids)."""
+    body = MENU.check(data)
+    items, seen = [], set()
+    for item in body["items"]:
+        field = MENU_ITEM_FIELDS[item["type"]]
+        given = item.get("_id", "")
+        item_id = given if is_id(given) and given not in seen else new_id()
+        seen.add(item_id)
+        items.append({"_id": item_id, "type": item["type"], "text": item["text"].strip(), field: item[field]})
+    return {"name": (body.get("name") or "").strip(), "items": items}

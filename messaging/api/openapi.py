@@ -290,6 +290,15 @@ TEMPLATE = _obj({"_id": STR, "name": STR,
                 ["_id", "name", "message", "createdAt", "updatedAt"])
 TEMPLATE_BODY = _obj({"template": TEMPLATE}, ["template"])
 
+MENU_ITEM = _obj({"_id": STR, "type": {"enum": schemas.MENU_ITEM_TYPES}, "text": STR, "uri": URI, "payload": STR},
+                 ["_id", "type", "text"])
+MENU_BODY = _obj({"menu": _obj({"name": STR, "items": {"type": "array", "items": MENU_ITEM,
+                                                       "maxItems": schemas.MENU_ITEMS_MAX}}, ["items"])},
+                 ["menu"], description="No menu reads as {\"menu\": {\"items\": []}}.")
+MENU_PUSH = ("Channels with a menu of their own get it after the change commits: Messenger's persistent menu "
+             "(Messenger Profile API), Telegram's bot commands (postback items; a command sent back is the "
+             "item's postback). The web widget shows the app's menu.")
+
 APP_USER_BODY = _obj({"appUser": APP_USER}, ["appUser"])
 MESSAGE_BODY = _obj({"message": MESSAGE, "conversation": CONVERSATION}, ["message", "conversation"])
 
@@ -529,6 +538,24 @@ APP_PATHS = {
                    security=APP_ONLY),
         "delete": _op("deleteIntegration", "Delete an integration (its inbound URL is unregistered with the "
                       "platform)", {200: (EMPTY, "Deleted")}, security=APP_ONLY),
+    },
+    "/menu": {
+        "get": _op("getMenu", "Get the app's persistent menu", {200: (MENU_BODY, "OK")}, security=APP_ONLY),
+        "put": _op("updateMenu", "Set the app's persistent menu (1 to 5 link or postback items)",
+                   {200: (MENU_BODY, "OK")}, body=schemas.MENU, security=APP_ONLY, description=MENU_PUSH),
+        "delete": _op("deleteMenu", "Remove the app's persistent menu", {200: (MENU_BODY, "Removed")},
+                      security=APP_ONLY, description=MENU_PUSH),
+    },
+    "/integrations/{integrationId}/menu": {
+        "get": _op("getIntegrationMenu", "Get the integration's own menu (it overrides the app's there)",
+                   {200: (MENU_BODY, "OK")}, security=APP_ONLY),
+        "post": _op("createIntegrationMenu", "Give the integration a menu of its own",
+                    {201: (MENU_BODY, "Created"), 409: (ERROR, "The integration has a menu (PUT replaces it)")},
+                    body=schemas.MENU, security=APP_ONLY, description=MENU_PUSH),
+        "put": _op("updateIntegrationMenu", "Replace the integration's own menu (created when it has none)",
+                   {200: (MENU_BODY, "OK")}, body=schemas.MENU, security=APP_ONLY, description=MENU_PUSH),
+        "delete": _op("deleteIntegrationMenu", "Remove the integration's own menu: it shows the app's again",
+                      {200: (MENU_BODY, "Removed")}, security=APP_ONLY, description=MENU_PUSH),
     },
     "/templates": {
         "get": _op("listTemplates", "List the app's message templates, by name",
