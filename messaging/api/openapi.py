@@ -216,6 +216,11 @@ WEBHOOK_EVENT = _obj(
 )
 WEBHOOK_EVENT_BODY = _obj({"event": WEBHOOK_EVENT}, ["event"])
 
+MENU_ITEM = _obj({"_id": STR, "type": {"enum": schemas.MENU_ITEM_TYPES}, "text": STR, "uri": URI, "payload": STR},
+                 ["_id", "type", "text"])
+MENU_OBJECT = _obj({"name": STR, "items": {"type": "array", "items": MENU_ITEM, "maxItems": schemas.MENU_ITEMS_MAX}},
+                   ["items"])
+
 INIT_APP = _obj(
     {
         "_id": STR,
@@ -225,6 +230,8 @@ INIT_APP = _obj(
         "iconUrl": {**URI, "description": "Parley extra: the widget's icon."},
         "accentColor": {**STR, "description": "Parley extra: the widget's accent colour."},
         "greeting": {**STR, "description": "Parley extra: the widget's greeting."},
+        "menu": {**MENU_OBJECT, "description": "Parley extra: the app's persistent menu, which the widget shows "
+                 "(left out when the app has none)."},
     },
     ["hasIcon", "apnEnabled"],
 )
@@ -290,11 +297,7 @@ TEMPLATE = _obj({"_id": STR, "name": STR,
                 ["_id", "name", "message", "createdAt", "updatedAt"])
 TEMPLATE_BODY = _obj({"template": TEMPLATE}, ["template"])
 
-MENU_ITEM = _obj({"_id": STR, "type": {"enum": schemas.MENU_ITEM_TYPES}, "text": STR, "uri": URI, "payload": STR},
-                 ["_id", "type", "text"])
-MENU_BODY = _obj({"menu": _obj({"name": STR, "items": {"type": "array", "items": MENU_ITEM,
-                                                       "maxItems": schemas.MENU_ITEMS_MAX}}, ["items"])},
-                 ["menu"], description="No menu reads as {\"menu\": {\"items\": []}}.")
+MENU_BODY = _obj({"menu": MENU_OBJECT}, ["menu"], description="No menu reads as {\"menu\": {\"items\": []}}.")
 MENU_PUSH = ("Channels with a menu of their own get it after the change commits: Messenger's persistent menu "
              "(Messenger Profile API), Telegram's bot commands (postback items; a command sent back is the "
              "item's postback). The web widget shows the app's menu.")

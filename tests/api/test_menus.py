@@ -111,3 +111,12 @@ def test_another_apps_integration_menu_is_a_404(api, app_jwt, app, other_app):
         assert error_of(call(url, {"items": ITEMS}, headers=app_jwt))[:2] == (404, "not_found")
     assert Menu.objects.get(integration=theirs).items[0]["text"] == "secret B"
     assert "secret B" not in str(api.get("/v1/menu", headers=app_jwt).content)
+
+
+def test_the_widget_gets_the_app_menu_from_init(api, app_jwt, app):
+    device = {"id": "03f70682b7f5b21536a3674f38b3e220", "platform": "web", "appVersion": "1.0"}
+    before = api.post("/v1/init", {"device": device}, headers={"app-token": app.app_token})
+    assert before.status_code == 200 and "menu" not in before.data["app"], before.content
+    menu = api.put("/v1/menu", {"name": "Help", "items": ITEMS}, headers=app_jwt).data["menu"]
+    after = api.post("/v1/init", {"device": device}, headers={"app-token": app.app_token})
+    assert after.data["app"]["menu"] == menu
