@@ -14,13 +14,14 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
-from messaging import events, schemas
+from messaging import background, events, schemas
 from messaging.crypto import MASK, mask_secrets
 from messaging.ids import new_id, new_token
 from messaging.integrations.base import Connected, PlatformError
 from messaging.integrations import viber
 from messaging.integrations.registry import integration_class
 from messaging.models import App, Client, Integration, IntegrationStatus, Membership
+from messaging.models.menus import app_menu
 from messaging.services.apps import check_acting
 from messaging.services.errors import NotFound, ServiceError
 
@@ -138,7 +139,16 @@ def create_integration(app: App, props: dict, *, base_url: str,
         row.save(force_insert=True)
         events.emit("integration:created", app=app, summary=f"{cls.label} connected: {row.display_name}",
                     detail={"integration": {"_id": row.id, "type": row.type}})
+        _push_menu(cls, row)
     return row
+
+
+def _push_menu(cls, row: Integration) -> None:
+    """A channel with a menu of its own, connected (or given new
+    credentials: maybe another bot or Page) after the app's menu was set,
+    gets it too (messaging.services.menus.push, the task `push_menu`)."""
+    if cls.shows_menu and app_menu(row.app_id) is not None:
+        background.enqueue_on_commit("push_menu", row.id)
 
 
 def update_integration(row: Integration, props: dict, *, membership: Membership | None = None) -> Integration:
@@ -163,6 +173,8 @@ def update_integration(row: Integration, props: dict, *, membership: Membership 
         row.save()
         events.emit("integration:updated", app=row.app, summary=f"{cls.label} updated: {row.display_name}",
                     detail={"integration": {"_id": row.id, "type": row.type}})
+        if credentials:
+            _push_menu(cls, row)
     return row
 
 

@@ -12,7 +12,7 @@ from messaging.integrations.messenger import GET_STARTED, Messenger
 from messaging.integrations.registry import REGISTRY
 from messaging.integrations.telegram import Telegram, menu_commands
 from messaging.models import Integration, LogEntry
-from messaging.services import inbound, menus
+from messaging.services import inbound, integrations, menus
 from messaging.validators import validate_menu
 from tests.support.fake_messenger import APP_ID, APP_SECRET, PAGE_ID
 from tests.support.fake_messenger import TOKEN as PAGE_TOKEN
@@ -143,3 +143,13 @@ def test_a_transient_failure_is_tried_again_later(app, bot, telegram, django_cap
 def test_the_channels_without_a_menu_say_so():
     assert Messenger.shows_menu and Telegram.shows_menu
     assert {t for t, cls in REGISTRY.items() if cls.shows_menu} == {"messenger", "telegram"}
+
+
+def test_a_channel_connected_after_the_menu_was_set_gets_it(app, telegram, django_capture_on_commit_callbacks):
+    menus.set_app_menu(app, name="", items=ITEMS)
+    with django_capture_on_commit_callbacks(execute=True):
+        bot = integrations.create_integration(app, {"type": "telegram", "token": TOKEN},
+                                              base_url="https://parley.example")
+    assert pushes() == [bot.id]
+    menus.push(bot.id)
+    assert [c["command"] for c in telegram.commands] == ["talk_to_a_human", "offnungszeiten"]
