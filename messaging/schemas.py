@@ -821,3 +821,55 @@ ATTACHMENT_REMOVE = {
     "properties": {"mediaUrl": {**required_string(2000), "x-errors": NON_EMPTY_ERRORS}},
     "required": ["mediaUrl"],
 }
+
+# ---------------------------------------------------------------- persistent menus
+
+MENU_ITEMS_MAX = 5  # the reference's "1 to 5 menu items"
+MENU_NAME_MAX = 100  # Menu.name
+# An item's text: Telegram's command description holds 256 (Messenger shows
+# 30, and messaging.integrations.messenger clips to that).
+MENU_TEXT_MAX = 256
+MENU_PAYLOAD_MAX = 1000  # as a postback action's
+MENU_ITEM_TYPES = ["link", "postback"]
+MENU_ITEM = {
+    "type": "object",
+    "description": "A link ({text, uri}) or a postback ({text, payload}); `_id` is Parley's (kept when given "
+                   "back from an earlier answer).",
+    "x-errors": OBJECT_ERRORS,
+    "properties": {
+        "type": {"enum": MENU_ITEM_TYPES},
+        "text": {**required_string(MENU_TEXT_MAX), "x-errors": NON_EMPTY_ERRORS},
+        "uri": HTTP_URL,
+        "payload": {**required_string(MENU_PAYLOAD_MAX), "x-errors": NON_EMPTY_ERRORS},
+        "_id": {"type": "string", "maxLength": 24},
+    },
+    "propertyNames": {"enum": ["type", "text", "uri", "payload", "_id"],
+                      "x-errors": {"enum": "{value} is not a property of a menu item (type, text, uri, payload)."}},
+    "required": ["type", "text"],
+    "allOf": [
+        {"if": {"properties": {"type": {"const": "link"}}, "required": ["type"]},
+         "then": {"required": ["uri"]}},
+        {"if": {"properties": {"type": {"const": "postback"}}, "required": ["type"]},
+         "then": {"required": ["payload"]}},
+    ],
+}
+MENU = {
+    "type": "object",
+    "properties": {
+        "name": {**string(MENU_NAME_MAX), "description": "Defaults to \"Menu\" where a channel shows a name."},
+        "items": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": MENU_ITEMS_MAX,
+            "items": MENU_ITEM,
+            "x-errors": {
+                "required": "{name} is required: {minItems} to {maxItems} menu items.",
+                "minItems": "{name} must hold {minItems} to {maxItems} menu items ({given} given).",
+                "maxItems": "{name} must hold {minItems} to {maxItems} menu items ({given} given).",
+            },
+        },
+    },
+    "propertyNames": {"enum": ["name", "items"],
+                      "x-errors": {"enum": "{value} is not a property of a menu (name, items)."}},
+    "required": ["items"],
+}

@@ -17,7 +17,7 @@ from django.tasks import task
 
 from messaging import background
 from messaging.delivery import sending, typing
-from messaging.services import appusers, business_reads, inbound
+from messaging.services import appusers, business_reads, inbound, menus
 from messaging.webhooks import sender
 
 
@@ -58,3 +58,10 @@ def send_link_confirmation(client_id: str) -> None:
 @task
 def send_platform_read(app_user_id: str) -> None:
     business_reads.send_to_platforms(app_user_id)
+
+
+@background.register
+@task
+def push_menu(integration_id: str, attempt: int = 1) -> None:
+    """Send the menu an integration shows to its platform."""
+    menus.push(integration_id, attempt)

@@ -34,7 +34,7 @@ from jsonschema import ValidationError as SchemaError
 from jsonschema.validators import extend
 
 from messaging import jsonbody, outbound, schemas
-from messaging.ids import new_id
+from messaging.ids import is_id, new_id
 from messaging.jsonbody import path_name, serialised_size
 from messaging.services.errors import ServiceError
 
@@ -299,6 +299,9 @@ TEMPLATE_UPDATE = Schema(schemas.TEMPLATE_UPDATE)
 WA_TEMPLATE_CREATE = Schema(schemas.WA_TEMPLATE_CREATE)
 WA_PROFILE_UPDATE = Schema(schemas.WA_PROFILE_UPDATE)
 ATTACHMENT_REMOVE = Schema(schemas.ATTACHMENT_REMOVE)
+
+
+MENU = Schema(schemas.MENU)
 
 
 def _text(value) -> str | None:
@@ -732,3 +735,23 @@ def validate_whatsapp_profile(data) -> dict:
 def validate_attachment_removal(data) -> str:
     """POST /attachments/remove: the mediaUrl the upload answered."""
     return ATTACHMENT_REMOVE.check(data)["mediaUrl"]
+
+
+# What each menu item type keeps besides `type`, `text` and `_id`.
+MENU_ITEM_FIELDS = {"link": "uri", "postback": "payload"}
+
+
+def validate_menu(data) -> dict:
+    """PUT /menu, POST and PUT /integrations/{id}/menu: `{"name", "items"}`
+    with 1 to 5 items, each item reduced to what its type carries and given
+    an `_id` (a well-formed one sent back from an earlier answer is kept,
+    so a client that GETs, edits and PUTs keeps its ids)."""
+    body = MENU.check(data)
+    items, seen = [], set()
+    for item in body["items"]:
+        field = MENU_ITEM_FIELDS[item["type"]]
+        given = item.get("_id", "")
+        item_id = given if is_id(given) and given not in seen else new_id()
+        seen.add(item_id)
+        items.append({"_id": item_id, "type": item["type"], "text": item["text"].strip(), field: item[field]})
+    return {"name": (body.get("name") or "").strip(), "items": items}

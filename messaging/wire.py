@@ -207,9 +207,10 @@ def delivery_json(delivery) -> dict:
     )
 
 
-def init_app_json(app) -> dict:
+def init_app_json(app, menu: dict | None = None) -> dict:
     """The `app` of POST /v1/init: Smooch's push metadata, plus (Parley
-    extras for the widget) the branding of app.settings["widget"]."""
+    extras for the widget) the branding of app.settings["widget"] and the
+    app's persistent menu (`menu`, as GET /v1/menu shows it) when it has one."""
     widget = (app.settings or {}).get("widget") or {}
     data = {
         "_id": app.id,
@@ -221,6 +222,8 @@ def init_app_json(app) -> dict:
         value = widget.get(key)
         if isinstance(value, str) and value:
             data[key] = value
+    if menu and menu.get("items"):
+        data["menu"] = menu
     return data
 
 

@@ -221,6 +221,11 @@ WEBHOOK_EVENT = _obj(
 )
 WEBHOOK_EVENT_BODY = _obj({"event": WEBHOOK_EVENT}, ["event"])
 
+MENU_ITEM = _obj({"_id": STR, "type": {"enum": schemas.MENU_ITEM_TYPES}, "text": STR, "uri": URI, "payload": STR},
+                 ["_id", "type", "text"])
+MENU_OBJECT = _obj({"name": STR, "items": {"type": "array", "items": MENU_ITEM, "maxItems": schemas.MENU_ITEMS_MAX}},
+                   ["items"])
+
 INIT_APP = _obj(
     {
         "_id": STR,
@@ -230,6 +235,8 @@ INIT_APP = _obj(
         "iconUrl": {**URI, "description": "Parley extra: the widget's icon."},
         "accentColor": {**STR, "description": "Parley extra: the widget's accent colour."},
         "greeting": {**STR, "description": "Parley extra: the widget's greeting."},
+        "menu": {**MENU_OBJECT, "description": "Parley extra: the app's persistent menu, which the widget shows "
+                 "(left out when the app has none)."},
     },
     ["hasIcon", "apnEnabled"],
 )
@@ -323,6 +330,10 @@ WA_PROFILE = _obj({**WA_PROFILE_FIELDS, "photoUrl": URI}, description="The numbe
 WA_NOTE = ("The integration must be a WhatsApp one (400 otherwise; 404 for another app's). A refusal of the "
            "WhatsApp Cloud API is 400 platform_refused with its reason, an unreachable one 502.")
 PLATFORM_DOWN = (ERROR, "The WhatsApp Cloud API could not be reached or failed")
+MENU_BODY = _obj({"menu": MENU_OBJECT}, ["menu"], description="No menu reads as {\"menu\": {\"items\": []}}.")
+MENU_PUSH = ("Channels with a menu of their own get it after the change commits: Messenger's persistent menu "
+             "(Messenger Profile API), Telegram's bot commands (postback items; a command sent back is the "
+             "item's postback). The web widget shows the app's menu.")
 
 APP_USER_BODY = _obj({"appUser": APP_USER}, ["appUser"])
 MESSAGE_BODY = _obj({"message": MESSAGE, "conversation": CONVERSATION}, ["message", "conversation"])
@@ -617,6 +628,24 @@ APP_PATHS = {
         "post": _op("removeAttachment", "Delete a file the app uploaded: its URL answers 404 from then on",
                     {200: (EMPTY, "Deleted")}, body=schemas.ATTACHMENT_REMOVE, security=APP_ONLY,
                     description="404 when the URL is not one of the app's files."),
+    },
+    "/menu": {
+        "get": _op("getMenu", "Get the app's persistent menu", {200: (MENU_BODY, "OK")}, security=APP_ONLY),
+        "put": _op("updateMenu", "Set the app's persistent menu (1 to 5 link or postback items)",
+                   {200: (MENU_BODY, "OK")}, body=schemas.MENU, security=APP_ONLY, description=MENU_PUSH),
+        "delete": _op("deleteMenu", "Remove the app's persistent menu", {200: (MENU_BODY, "Removed")},
+                      security=APP_ONLY, description=MENU_PUSH),
+    },
+    "/integrations/{integrationId}/menu": {
+        "get": _op("getIntegrationMenu", "Get the integration's own menu (it overrides the app's there)",
+                   {200: (MENU_BODY, "OK")}, security=APP_ONLY),
+        "post": _op("createIntegrationMenu", "Give the integration a menu of its own",
+                    {201: (MENU_BODY, "Created"), 409: (ERROR, "The integration has a menu (PUT replaces it)")},
+                    body=schemas.MENU, security=APP_ONLY, description=MENU_PUSH),
+        "put": _op("updateIntegrationMenu", "Replace the integration's own menu (created when it has none)",
+                   {200: (MENU_BODY, "OK")}, body=schemas.MENU, security=APP_ONLY, description=MENU_PUSH),
+        "delete": _op("deleteIntegrationMenu", "Remove the integration's own menu: it shows the app's again",
+                      {200: (MENU_BODY, "Removed")}, security=APP_ONLY, description=MENU_PUSH),
     },
     "/templates": {
         "get": _op("listTemplates", "List the app's message templates, by name",

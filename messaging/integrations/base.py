@@ -358,6 +358,9 @@ class Integration:
     # email forwarder): the dashboard shows the secret under this label,
     # with `setup_hint`, beside the inbound URL.
     secret_label: str = ""
+    # The platform has a menu of its own (Messenger's persistent menu,
+    # Telegram's bot commands): `push_menu` sets it when the menu changes.
+    shows_menu: bool = False
 
     def __init__(self, integration=None):
         # The app's Integration row (credentials, details, webhook secret).
@@ -415,6 +418,12 @@ class Integration:
         """A plain text Parley itself sends, outside any conversation message
         (an SMS link confirmation). Returns the platform's message id."""
         raise PlatformError(f"{self.type} cannot send notices", permanent=True, code="unsupported")
+
+    def push_menu(self, menu: dict | None) -> None:
+        """Set the platform's menu to `menu` (`{"name"?, "items"}` as the API
+        shows it), or remove it (None). Only where `shows_menu`; raises
+        PlatformError."""
+        return None
 
     # Inbound.
 

@@ -69,6 +69,12 @@ PAYLOAD_LIMIT = 1000  # a postback's or quick reply's payload
 # that starts with this prefix itself, so the two forms never mix up).
 ACTION_REF = "parley:action:"
 GET_STARTED = "PARLEY_GET_STARTED"
+# The persistent menu (Messenger Profile API): since Graph API v8.0 a flat
+# list of up to 20 web_url / postback buttons (nested menus were removed),
+# titles of at most 30 characters. A Parley menu holds at most 5 items, so
+# every item goes, in order; nothing is folded or dropped.
+MENU_BUTTONS = 20
+MENU_TITLE_LIMIT = 30
 SUBSCRIBED_FIELDS = ("messages", "messaging_postbacks", "messaging_referrals", "message_deliveries",
                      "message_reads")
 WINDOW = timedelta(hours=24)
@@ -111,6 +117,14 @@ def button(action: dict) -> dict | None:
     if kind == "postback":
         return {"type": "postback", "title": title, "payload": payload_of(action)}
     return None
+
+
+def menu_button(item: dict) -> dict:
+    """A persistent menu button for a menu item (link or postback)."""
+    title = _clip(item.get("text", ""), MENU_TITLE_LIMIT)
+    if item.get("type") == "link":
+        return {"type": "web_url", "title": title, "url": item["uri"], "webview_height_ratio": "full"}
+    return {"type": "postback", "title": title, "payload": payload_of(item)}
 
 
 def quick_reply(action: dict) -> dict:
@@ -240,6 +254,7 @@ class Messenger(GraphIntegration):
     token_field = "pageAccessToken"
     object_name = "page"
     marks_read = True
+    shows_menu = True
     # Messenger shows typing_on for 20 seconds (or until the next message).
     typing_lasts = 20
     setup_hint = ("In the Meta app: Messenger > Settings > Webhooks, paste the inbound URL as the callback URL "
@@ -282,6 +297,19 @@ class Messenger(GraphIntegration):
 
     def unregister_webhook(self) -> None:
         self.graph("DELETE", f"{self._page()}/subscribed_apps")
+
+    def push_menu(self, menu: dict | None) -> None:
+        """The Page's persistent menu (`POST /me/messenger_profile`
+        `persistent_menu`, the default locale, the composer left on), or
+        none (`DELETE /me/messenger_profile` with fields persistent_menu).
+        Meta shows it only with a Get Started button, which
+        register_webhook sets."""
+        if not menu or not menu.get("items"):
+            self.graph("DELETE", "me/messenger_profile", json={"fields": ["persistent_menu"]})
+            return
+        buttons = [menu_button(item) for item in menu["items"][:MENU_BUTTONS]]
+        self.graph("POST", "me/messenger_profile", json={"persistent_menu": [
+            {"locale": "default", "composer_input_disabled": False, "call_to_actions": buttons}]})
 
     # Sending.
 

@@ -18,6 +18,15 @@ Sending, as Smooch rendered messages on Telegram:
 A delivery made of several messages returns the first one's id; a retry
 after a transient failure part way sends it all again.
 
+The menu (`push_menu`): Telegram's bot commands (setMyCommands, the "/"
+list under the message box). A postback item becomes a command named from
+its text (`menu_commands`: 1-32 characters of a-z, 0-9 and _), described by
+its text (1-256); the user's `/command` comes back as that item's postback.
+Link items are not pushed: the one link Telegram's menu button can hold
+(setChatMenuButton) is a `web_app`, which opens the page as a Telegram Mini
+App inside Telegram's webview, bound to the bot and expecting Telegram's
+WebApp script, not a link the user follows; so Parley sets commands only.
+
 Inbound: Telegram posts one Update per request, with the secret_token given
 to setWebhook in `X-Telegram-Bot-Api-Secret-Token`; any answer other than
 2xx makes it post the update again later. See `parse` for what becomes of
@@ -28,11 +37,14 @@ import hmac
 import logging
 import mimetypes
 import posixpath
+import re
+import unicodedata
 from urllib.parse import quote
 
 from messaging.integrations import base
 from messaging.integrations.base import Capabilities, Field, Integration, Limits, PlatformError
 from messaging.integrations.fallback import split_text, utf16_length
+from messaging.models.menus import effective_menu
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +58,32 @@ ACTION_REF = "parley:action:"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 ALLOWED_UPDATES = ["message", "callback_query"]
 QUICK_REPLIES = ("reply", "locationRequest")
+COMMAND_MAX = 32  # a bot command's name: 1-32 of a-z, 0-9, _
+DESCRIPTION_MAX = 256  # its description: 1-256 characters
+NOT_COMMAND = re.compile(r"[^a-z0-9_]+")
+# /start is Telegram's own (the conversation's start, with a deep link).
+RESERVED_COMMANDS = {"start"}
+
+
+def menu_commands(menu: dict | None) -> list[tuple[dict, dict]]:
+    """(bot command, menu item) for each postback item of `menu`: the
+    command named from the item's text (accents dropped, lower-cased, other
+    characters as _, cut to 32), or `menu<n>` when that leaves nothing or a
+    name already taken; the description is the text, cut to 256."""
+    found, taken = [], set(RESERVED_COMMANDS)
+    items = [item for item in (menu or {}).get("items", []) if item.get("type") == "postback"]
+    for number, item in enumerate(items, start=1):
+        text = str(item.get("text") or "").strip()
+        ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+        name = NOT_COMMAND.sub("_", ascii_text.lower()).strip("_")[:COMMAND_MAX].strip("_")
+        if not name or name in taken:
+            name, n = f"menu{number}", number
+            while name in taken:
+                n += 1
+                name = f"menu{n}"
+        taken.add(name)
+        found.append(({"command": name, "description": text[:DESCRIPTION_MAX] or name}, item))
+    return found
 
 
 def callback_data(action: dict) -> str:
@@ -140,6 +178,7 @@ class Telegram(Integration):
                     help="The token BotFather gave the bot, such as 123456789:AAH..."),)
     # A chat action shows for 5 seconds (or until the bot's next message).
     typing_lasts = 5
+    shows_menu = True
 
     # Calls.
 
@@ -181,6 +220,32 @@ class Telegram(Integration):
 
     def unregister_webhook(self) -> None:
         self._call("deleteWebhook")
+
+    def push_menu(self, menu: dict | None) -> None:
+        """The bot's commands for the menu's postback items (setMyCommands),
+        or none (deleteMyCommands) when it has no postback item."""
+        commands = [command for command, _ in menu_commands(menu)]
+        if commands:
+            self._call("setMyCommands", {"commands": commands})
+        else:
+            self._call("deleteMyCommands")
+
+    def _menu_postback(self, text: str) -> dict | None:
+        """The postback of the menu item whose command `text` is (`/name`
+        or `/name@bot`, with nothing after it), or None."""
+        if not text.startswith("/") or self.integration is None:
+            return None
+        command = text[1:].strip().split("@", 1)[0]
+        if not command or " " in command:
+            return None
+        menu = effective_menu(self.integration)
+        if menu is None:
+            return None
+        shown = {"items": menu.items}
+        for bot_command, item in menu_commands(shown):
+            if bot_command["command"] == command:
+                return {"payload": item["payload"], "text": item["text"]}
+        return None
 
     # Sending.
 
@@ -277,6 +342,8 @@ class Telegram(Integration):
           fetched (getFile, then the file) as `media` and the caption as
           text; a location or venue -> "message" with coordinates; a
           sticker -> "message" with its emoji as text, when it has one;
+        - a menu command (`/name`, see menu_commands) -> "postback" with
+          the menu item's payload and text;
         - a callback query -> "postback" with `payload` (or `actionId`,
           see callback_data) and the button's label as text, answered with
           answerCallbackQuery (a failed answer is logged: the postback
@@ -302,6 +369,10 @@ class Telegram(Integration):
                     data["payload"] = argument.strip()
                 del data["platformMessageId"]
                 return [base.InboundEvent("start", chat_id, data)]
+            postback = self._menu_postback(text)
+            if postback is not None:
+                del data["platformMessageId"]
+                return [base.InboundEvent("postback", chat_id, {**data, **postback})]
             return [base.InboundEvent("message", chat_id, {**data, "text": text})]
         file_id = _image_file_id(message)
         if file_id:

@@ -13,6 +13,7 @@ from messaging.models.messages import (
     MessageType,
     Purpose,
 )
+from messaging.models.menus import Menu
 from messaging.models.messages import Role as MessageRole
 from messaging.models.templates import TEMPLATE_NAME_MAX_LENGTH, MessageTemplate
 from messaging.models.timers import Timer
@@ -35,6 +36,7 @@ __all__ = [
     "KeyScope",
     "LogEntry",
     "Membership",
+    "Menu",
     "Message",
     "NOTE_MAX_LENGTH",
     "Note",

@@ -14,7 +14,7 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
-from messaging import events, schemas
+from messaging import background, events, schemas
 from messaging.crypto import MASK, mask_secrets
 from messaging.ids import new_id, new_token
 from messaging.integrations.base import Connected, PlatformError
@@ -22,6 +22,7 @@ from messaging.integrations import viber
 from messaging.integrations.registry import integration_class
 from messaging.models import App, Client, Integration, IntegrationStatus, Membership
 from messaging.services import audit
+from messaging.models.menus import app_menu
 from messaging.services.apps import check_acting
 from messaging.services.audit import AuditAction
 from messaging.services.errors import NotFound, ServiceError
@@ -148,7 +149,16 @@ def create_integration(app: App, props: dict, *, base_url: str,
         _record(actor, AuditAction.INTEGRATION_CREATE, row)
         events.emit("integration:created", app=app, summary=f"{cls.label} connected: {row.display_name}",
                     detail={"integration": {"_id": row.id, "type": row.type}})
+        _push_menu(cls, row)
     return row
+
+
+def _push_menu(cls, row: Integration) -> None:
+    """A channel with a menu of its own, connected (or given new
+    credentials: maybe another bot or Page) after the app's menu was set,
+    gets it too (messaging.services.menus.push, the task `push_menu`)."""
+    if cls.shows_menu and app_menu(row.app_id) is not None:
+        background.enqueue_on_commit("push_menu", row.id)
 
 
 def update_integration(row: Integration, props: dict, *, membership: Membership | None = None,
@@ -176,6 +186,8 @@ def update_integration(row: Integration, props: dict, *, membership: Membership 
         _record(actor, AuditAction.INTEGRATION_UPDATE, row, {"changed": changed})
         events.emit("integration:updated", app=row.app, summary=f"{cls.label} updated: {row.display_name}",
                     detail={"integration": {"_id": row.id, "type": row.type}})
+        if credentials:
+            _push_menu(cls, row)
     return row
 
 

@@ -135,6 +135,7 @@
     close: "M6 6l12 12M18 6L6 18",
     send: "M3 20l18-8L3 4v6l12 2-12 2z",
     image: "M4 5h16v14H4zM4 16l5-5 4 4 3-3 4 4M15.5 9.5a1.5 1.5 0 1 0 0-.01",
+    menu: "M4 6h16M4 12h16M4 18h16",
   };
 
   function icon(name) {
@@ -312,6 +313,12 @@ button, input, textarea { font: inherit; color: inherit; }
 .pm-reply { border: 1px solid var(--pm-accent); color: var(--pm-accent); background: #fff; border-radius: 999px;
   padding: 5px 12px; cursor: pointer; display: inline-flex; gap: 6px; align-items: center; font-size: 14px; }
 .pm-reply img { width: 18px; height: 18px; border-radius: 50%; }
+.pm-menu { display: flex; flex-direction: column; gap: 4px; padding: 8px 12px; border-top: 1px solid var(--pm-line); }
+.pm-menu[hidden] { display: none; }
+.pm-menu-item { text-align: left; border: 1px solid var(--pm-line); background: #fff; color: var(--pm-accent);
+  border-radius: 10px; padding: 8px 12px; cursor: pointer; text-decoration: none; font-size: 14px;
+  overflow-wrap: anywhere; }
+.pm-menu-item:hover { background: #f3f6fb; }
 .pm-composer { display: flex; align-items: flex-end; gap: 6px; padding: 8px; border-top: 1px solid var(--pm-line); }
 .pm-input { flex: 1; resize: none; border: 1px solid #8e99a8; border-radius: 18px; padding: 8px 12px;
   max-height: 120px; min-height: 40px; line-height: 1.4; background: #fff; }
@@ -1092,9 +1099,30 @@ button, input, textarea { font: inherit; color: inherit; }
         this.fileInput.value = "";
         this.uploadImage(file);
       });
+      // The app's persistent menu (GET /v1/menu), behind a button in the
+      // composer: link items open their page, postback items send a
+      // postback as a postback button does.
+      this.menuEl = this.renderMenu(widget.menu);
+      this.menuBtn = this.menuEl
+        ? h(
+            "button",
+            {
+              type: "button",
+              class: "pm-tool pm-menu-toggle",
+              "aria-label": (widget.menu && widget.menu.name) || "Menu",
+              title: (widget.menu && widget.menu.name) || "Menu",
+              "aria-haspopup": "true",
+              "aria-expanded": "false",
+              "aria-controls": "pm-menu",
+              onclick: () => this.toggleMenu(),
+            },
+            icon("menu")
+          )
+        : null;
       const form = h(
         "form",
         { class: "pm-composer", onsubmit: (event) => (event.preventDefault(), this.submitComposer()) },
+        this.menuBtn,
         h(
           "button",
           {
@@ -1141,6 +1169,7 @@ button, input, textarea { font: inherit; color: inherit; }
         this.log,
         this.typingEl,
         this.repliesEl,
+        this.menuEl,
         form
       );
       this.panel.addEventListener("keydown", (event) => {
@@ -1428,6 +1457,48 @@ button, input, textarea { font: inherit; color: inherit; }
         }
       }
       return box;
+    }
+
+    renderMenu(menu) {
+      const items = menu && Array.isArray(menu.items) ? menu.items : [];
+      const list = h("div", { class: "pm-menu", id: "pm-menu", role: "menu", "aria-label": menu && menu.name || "Menu", hidden: true });
+      for (const item of items) {
+        if (!item || typeof item.text !== "string" || !item.text) continue;
+        if (item.type === "postback" && typeof item.payload === "string") {
+          list.append(
+            h("button", {
+              type: "button",
+              class: "pm-menu-item",
+              role: "menuitem",
+              text: item.text,
+              onclick: () => {
+                this.toggleMenu(false);
+                this.sendPostback(item).catch(() => {});
+              },
+            })
+          );
+        } else if (item.type === "link" && safeUrl(item.uri)) {
+          list.append(
+            h("a", {
+              class: "pm-menu-item",
+              role: "menuitem",
+              href: safeUrl(item.uri),
+              target: "_blank",
+              rel: "noopener noreferrer",
+              text: item.text,
+              onclick: () => this.toggleMenu(false),
+            })
+          );
+        }
+      }
+      return list.childNodes.length ? list : null;
+    }
+
+    toggleMenu(show) {
+      if (!this.menuEl) return;
+      const open = show === undefined ? this.menuEl.hidden : show;
+      this.menuEl.hidden = !open;
+      this.menuBtn.setAttribute("aria-expanded", String(open));
     }
 
     linkButton(uri, text) {

@@ -114,7 +114,7 @@ VALIDATED = [validators.MESSAGE, validators.APP_USER, validators.PROFILE, valida
              validators.APP_CREATE, validators.APP_UPDATE, validators.KEY_CREATE,
              validators.CONVERSATION_UPDATE, validators.TEMPLATE_CREATE,
              validators.TEMPLATE_UPDATE, validators.SERVICE_ACCOUNT, validators.WA_TEMPLATE_CREATE,
-             validators.WA_PROFILE_UPDATE, validators.ATTACHMENT_REMOVE]
+             validators.WA_PROFILE_UPDATE, validators.ATTACHMENT_REMOVE, validators.MENU]
 
 
 def test_it_documents_the_request_bodies_the_validators_check():

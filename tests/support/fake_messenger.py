@@ -4,7 +4,8 @@ Meta's CDN for the files users send (`/cdn/<name>`, no token, as
 scontent.xx.fbcdn.net serves them).
 
 It serves `GET /me` (the Page), `POST|DELETE /{page-id}/subscribed_apps`,
-`POST /me/messenger_profile`, `GET /{psid}` (the profile API) and
+`POST|DELETE /me/messenger_profile` (get_started, persistent_menu),
+`GET /{psid}` (the profile API) and
 `POST /me/messages`, and checks what the Send API checks before it answers
 `{"recipient_id", "message_id"}` (`{"recipient_id"}` for a sender action):
 - `recipient.id`, exactly one of `message` / `sender_action` (typing_on,
@@ -22,6 +23,11 @@ It serves `GET /me` (the Page), `POST|DELETE /{page-id}/subscribed_apps`,
   within the 24-hour window unless tagged HUMAN_AGENT (10/2018278), within
   7 days for that tag, and the tag only when the app has the Human Agent
   permission (`human_agent`).
+- the persistent menu: a list of menus, one of them for locale "default",
+  each with 1-20 call_to_actions (flat: "nested" is gone since Graph
+  v8.0), web_url (http(s) url, webview_height_ratio compact/tall/full) or
+  postback (payload 1-1,000), titles 1-30; only once the Page has a Get
+  Started button (as Meta requires); DELETE takes `fields`.
 Refusals are Meta's error bodies (fake_graph.GraphError). The builders at
 the end make the webhook bodies Meta posts (`{"object": "page", ...}`)."""
 
@@ -122,6 +128,8 @@ class FakeMessenger(FakeGraph):
             return self._subscribed_apps(method, parts[0], {**params, **body})
         if parts == ["me", "messenger_profile"] and method == "POST":
             return self._messenger_profile(body)
+        if parts == ["me", "messenger_profile"] and method == "DELETE":
+            return self._delete_profile_fields({**params, **body})
         if parts == ["me", "messages"] and method == "POST":
             if not isinstance(record["body"], dict):
                 raise invalid("The parameter recipient is required")
@@ -155,11 +163,30 @@ class FakeMessenger(FakeGraph):
         return {"success": True}
 
     def _messenger_profile(self, body: dict) -> dict:
-        started = body.get("get_started")
-        if not isinstance(started, dict) or not isinstance(started.get("payload"), str) \
-                or not 1 <= len(started["payload"]) <= 1000:
-            raise invalid("param get_started must be an object with a payload of 1 to 1000 characters")
-        self.profile["get_started"] = dict(started)
+        known = [field for field in PROFILE_FIELDS if field in body]
+        if not known:
+            raise invalid("Requires one of the params: get_started, persistent_menu")
+        if "get_started" in body:
+            started = body["get_started"]
+            if not isinstance(started, dict) or not isinstance(started.get("payload"), str) \
+                    or not 1 <= len(started["payload"]) <= 1000:
+                raise invalid("param get_started must be an object with a payload of 1 to 1000 characters")
+        if "persistent_menu" in body:
+            if "get_started" not in self.profile and "get_started" not in body:
+                raise invalid("You must set a Get Started button if you also wish to use persistent menu.")
+            _check_persistent_menu(body["persistent_menu"])
+        for field in known:
+            self.profile[field] = body[field]
+        return {"result": "success"}
+
+    def _delete_profile_fields(self, body: dict) -> dict:
+        fields = body.get("fields")
+        if isinstance(fields, str):
+            fields = fields.split(",")
+        if not isinstance(fields, list) or not fields or any(f not in PROFILE_FIELDS for f in fields):
+            raise invalid(f"param fields must be a list of {', '.join(PROFILE_FIELDS)}")
+        for field in fields:
+            self.profile.pop(field, None)
         return {"result": "success"}
 
     def _user(self, psid: str, params: dict) -> dict:
@@ -213,6 +240,36 @@ class FakeMessenger(FakeGraph):
                                       "Agent permission to use the HUMAN_AGENT tag.", subcode=2018278)
         if psid in self.expired or (psid in self.outside_window and tag != "HUMAN_AGENT"):
             raise GraphError(400, 10, "(#10) This message is sent outside of allowed window.", subcode=2018278)
+
+
+PROFILE_FIELDS = ("get_started", "persistent_menu")
+MENU_BUTTONS = 20
+MENU_TITLE = 30
+WEBVIEW_HEIGHTS = {"compact", "tall", "full"}
+
+
+def _check_persistent_menu(menus) -> None:
+    if not isinstance(menus, list) or not menus or not all(isinstance(m, dict) for m in menus):
+        raise invalid("param persistent_menu must be a non-empty array of menus")
+    if [m.get("locale") for m in menus].count("default") != 1:
+        raise invalid("persistent_menu must have exactly one menu with locale default")
+    for menu in menus:
+        if "composer_input_disabled" in menu and not isinstance(menu["composer_input_disabled"], bool):
+            raise invalid("param persistent_menu[composer_input_disabled] must be a boolean")
+        actions = menu.get("call_to_actions")
+        if not isinstance(actions, list) or not 1 <= len(actions) <= MENU_BUTTONS:
+            raise invalid(f"param persistent_menu[call_to_actions] must have 1 to {MENU_BUTTONS} buttons")
+        for action in actions:
+            if not isinstance(action, dict) or action.get("type") not in ("web_url", "postback"):
+                raise invalid("persistent menu buttons are web_url or postback (nested menus are not supported)")
+            _title(action.get("title"), MENU_TITLE, "param persistent_menu[call_to_actions][title]")
+            if action["type"] == "web_url":
+                if not _http(action.get("url")):
+                    raise invalid("param persistent_menu[call_to_actions][url] must be a valid URL")
+                if action.get("webview_height_ratio", "full") not in WEBVIEW_HEIGHTS:
+                    raise invalid("param webview_height_ratio must be one of {compact, tall, full}")
+            elif not isinstance(action.get("payload"), str) or not 1 <= len(action["payload"]) <= 1000:
+                raise invalid("param persistent_menu[call_to_actions][payload] must be 1 to 1000 characters")
 
 
 def _check_message(message) -> None:

@@ -17,13 +17,16 @@ HTTP status of `error_code`.
   force_reply; inline buttons with a text and exactly one of url /
   callback_data, urls http(s) or tg), a webhook URL that is HTTPS and a
   secret_token of 1-256 characters from A-Z a-z 0-9 _ -;
+- setMyCommands: `commands` a list of at most 100 BotCommands, each a
+  `command` of 1-32 characters from a-z 0-9 _ and a `description` of
+  1-256, no name twice; deleteMyCommands clears them (`commands`);
 - a test may make a chat blocked (403 "Forbidden: bot was blocked by the
   user"), unknown (400 "Bad Request: chat not found") or rate limited for
   its next calls (429 with parameters.retry_after).
 
 Results are the documented objects: getMe a User, send* a Message with a
 message_id, getFile a File with file_path, setWebhook/deleteWebhook/
-sendChatAction/answerCallbackQuery true. `webhook` holds what setWebhook
+sendChatAction/answerCallbackQuery/setMyCommands/deleteMyCommands true. `webhook` holds what setWebhook
 set. The update builders at the end make the updates Telegram posts."""
 
 import itertools
@@ -45,6 +48,8 @@ TOKEN_SHAPE = re.compile(r"\d+:[A-Za-z0-9_-]{35}")
 SECRET_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,256}")
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
+COMMAND_SHAPE = re.compile(r"[a-z0-9_]{1,32}")
+COMMANDS_MAX = 100
 CHAT_ACTIONS = {"typing", "upload_photo", "record_video", "upload_video", "record_voice", "upload_voice",
                 "upload_document", "choose_sticker", "find_location", "record_video_note",
                 "upload_video_note"}
@@ -79,6 +84,7 @@ class FakeTelegram:
         test half a second)."""
         self.bot = dict(BOT)
         self.webhook: dict | None = None
+        self.commands: list[dict] = []
         self.blocked: set[str] = set()
         self.unknown: set[str] = set()
         self._rate_limits: dict[str, list[int]] = {}
@@ -176,6 +182,8 @@ class FakeTelegram:
             "getfile": self._get_file,
             "setwebhook": self._set_webhook,
             "deletewebhook": self._delete_webhook,
+            "setmycommands": self._set_my_commands,
+            "deletemycommands": self._delete_my_commands,
         }.get(method)
         if handler is None:
             raise BotApiError(404, "Not Found")
@@ -274,6 +282,35 @@ class FakeTelegram:
 
     def _delete_webhook(self, params: dict) -> bool:
         self.webhook = None
+        return True
+
+    def _set_my_commands(self, params: dict) -> bool:
+        commands = params.get("commands")
+        if isinstance(commands, str):
+            try:
+                commands = json.loads(commands)
+            except ValueError:
+                raise bad_request("can't parse commands JSON object")
+        if not isinstance(commands, list) or len(commands) > COMMANDS_MAX:
+            raise bad_request("parameter \"commands\" must be an array of at most 100 BotCommands")
+        names = set()
+        for command in commands:
+            if not isinstance(command, dict):
+                raise bad_request("can't parse BotCommand")
+            name, description = command.get("command"), command.get("description")
+            if not isinstance(name, str) or not COMMAND_SHAPE.fullmatch(name):
+                raise bad_request("BOT_COMMAND_INVALID")
+            if not isinstance(description, str) or not 1 <= len(description.strip()) <= 256 \
+                    or len(description) > 256:
+                raise bad_request("BOT_COMMAND_DESCRIPTION_INVALID")
+            if name in names:
+                raise bad_request("BOT_COMMAND_DUPLICATE")
+            names.add(name)
+        self.commands = [dict(c) for c in commands]
+        return True
+
+    def _delete_my_commands(self, params: dict) -> bool:
+        self.commands = []
         return True
 
 

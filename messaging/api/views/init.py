@@ -6,7 +6,7 @@ from messaging import ratelimits
 from messaging.api.auth import ApiError, api_view
 from messaging.wire import app_user_json, init_app_json
 from messaging.validators import validate_device, validate_user_id
-from messaging.services import appusers
+from messaging.services import appusers, menus
 from messaging.services.apps import origin_allowed
 
 
@@ -26,4 +26,5 @@ def init(request):
     if origin is None and device["platform"] == "web" and not origin_allowed(app, None):
         raise ApiError(403, "forbidden", "Origin null is not allowed to embed this app")
     app_user, _client = appusers.init_device(app, device=device, user_id=user_id, credential=credential)
-    return JsonResponse({"app": init_app_json(app), "appUser": app_user_json(app_user)})
+    menu = menus.menu_json(menus.get_app_menu(app))
+    return JsonResponse({"app": init_app_json(app, menu), "appUser": app_user_json(app_user)})
