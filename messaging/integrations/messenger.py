@@ -374,8 +374,7 @@ class Messenger(GraphIntegration):
             events = [self._postback(psid, payload["postback"])]
         else:
             ref = payload.get("referral") if isinstance(payload.get("referral"), dict) else {}
-            data = {"payload": str(ref["ref"])} if ref.get("ref") else {}
-            events = [base.InboundEvent("start", psid, data)]
+            events = [base.InboundEvent("start", psid, self._referral(ref))]
         if events:
             names = self._names(psid)
             for event in events:
@@ -424,12 +423,20 @@ class Messenger(GraphIntegration):
             return found
         return {}
 
-    @staticmethod
-    def _postback(psid: str, postback: dict) -> base.InboundEvent:
+    def _referral(self, referral: dict) -> dict:
+        """A start's data from an m.me link's `ref`: the app user a link
+        request's ref names (`appUserId`), else the ref as the payload."""
+        if not referral.get("ref"):
+            return {}
+        ref = str(referral["ref"])
+        linked = base.linked_app_user(self.integration, ref)
+        return {"appUserId": linked} if linked else {"payload": ref}
+
+    def _postback(self, psid: str, postback: dict) -> base.InboundEvent:
         payload = str(postback.get("payload") or "")
         referral = postback.get("referral") if isinstance(postback.get("referral"), dict) else {}
         if payload == GET_STARTED:
-            return base.InboundEvent("start", psid, {"payload": str(referral["ref"])} if referral.get("ref") else {})
+            return base.InboundEvent("start", psid, self._referral(referral))
         data = _payload(payload)
         if postback.get("title"):
             data["text"] = str(postback["title"])

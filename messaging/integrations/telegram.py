@@ -299,7 +299,9 @@ class Telegram(Integration):
             command, _, argument = text.partition(" ")
             if command == "/start" or command.startswith("/start@"):
                 if argument.strip():
-                    data["payload"] = argument.strip()
+                    # A t.me/<bot>?start=<ref> link of a link request names its app user.
+                    linked = base.linked_app_user(self.integration, argument.strip())
+                    data["appUserId" if linked else "payload"] = linked or argument.strip()
                 del data["platformMessageId"]
                 return [base.InboundEvent("start", chat_id, data)]
             return [base.InboundEvent("message", chat_id, {**data, "text": text})]

@@ -113,7 +113,7 @@ VALIDATED = [validators.MESSAGE, validators.APP_USER, validators.PROFILE, valida
              validators.INTEGRATION, validators.INTEGRATION_UPDATE, validators.NOTIFICATION,
              validators.APP_CREATE, validators.APP_UPDATE, validators.KEY_CREATE,
              validators.CONVERSATION_UPDATE, validators.TEMPLATE_CREATE,
-             validators.TEMPLATE_UPDATE]
+             validators.TEMPLATE_UPDATE, validators.PUSH_TOKEN, validators.POSTBACK, validators.MERGE]
 
 
 def test_it_documents_the_request_bodies_the_validators_check():
