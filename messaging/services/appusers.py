@@ -363,9 +363,9 @@ def init_device(app: App, *, device: dict, user_id: str | None, credential,
 
     if granted is None:
         credential.check_app_user(target)
-    if granted is None and credential.method == "jwt" and credential.scope == "appUser" and not target.credential_required:
-        target.credential_required = True
-        target.save(update_fields=["credential_required"])
+        if credential.method == "jwt" and credential.scope == "appUser" and not target.credential_required:
+            target.credential_required = True
+            target.save(update_fields=["credential_required"])
 
     is_new = client is None or client.app_user_id != target.pk
     if merged is not None:

@@ -30,7 +30,8 @@ def test_the_user_gets_the_conversation_without_the_inbox_fields(api, app_jwt, a
 
 def test_an_sdk_postback_fires_the_postback_webhook(api, app, as_alice, alice):
     Webhook.objects.create(app=app, target="https://hooks.example/p", triggers=["postback"])
-    message = business(alice, text="More?", name="LunchBot", actions=[{"type": "postback", "text": "Yes", "payload": "YES"}])
+    message = business(alice, text="More?", name="LunchBot",
+                       actions=[{"type": "postback", "text": "Yes", "payload": "YES"}])
     action_id = message.actions[0]["_id"]
     response = api.post(f"/v1/appusers/{alice.id}/conversation/postback", {"actionId": action_id},
                         headers=as_alice)

@@ -149,7 +149,8 @@ def test_telegram_start_with_a_forged_code_opens_a_conversation_of_its_own(clien
 def test_a_chat_known_already_stays_with_its_user(client, api, app_jwt, alice, telegram_bot):
     telegram_update(client, telegram_bot, message_update(1, text="Hi, I am new"))
     first = Client.objects.get(platform="telegram").app_user_id
-    telegram_update(client, telegram_bot, message_update(2, text=f"/start {code_for(api, app_jwt, alice, telegram_bot)}"))
+    code = code_for(api, app_jwt, alice, telegram_bot)
+    telegram_update(client, telegram_bot, message_update(2, text=f"/start {code}"))
     assert list(Client.objects.filter(platform="telegram").values_list("app_user_id", flat=True)) == [first]
 
 
