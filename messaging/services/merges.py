@@ -4,7 +4,9 @@ device logs in as an identified user.
 
 The surviving user takes the discarded user's messages (their deliveries
 follow them), clients, the team's notes and log lines; on a property
-or profile field both have, the surviving user's value stands. The
+or profile field both have, the surviving user's value stands; a
+surviving user without a userId takes the discarded one's, and a secured
+discarded user (credentialRequired) secures the surviving one. The
 discarded user is deleted, all in one transaction, and `merge:appUser`
 fires with the reference's payload.
 """
@@ -75,7 +77,16 @@ def merge(app, *, surviving: AppUser, discarded: AppUser) -> None:
         if not getattr(surviving, field) and getattr(discarded, field):
             setattr(surviving, field, getattr(discarded, field))
     surviving.properties = {**(discarded.properties or {}), **(surviving.properties or {})}
-    fields = ["unread_count", "conversation_started", "given_name", "surname", "email", "properties"]
+    surviving.last_activity_at = max(surviving.last_activity_at, discarded.last_activity_at)
+    fields = ["unread_count", "conversation_started", "given_name", "surname", "email", "properties",
+              "last_activity_at"]
+    if discarded.credential_required and not surviving.credential_required:
+        # The discarded history was reachable with an appUser JWT only: so
+        # is the merged one (sockets holding the surviving user by the app
+        # token alone close).
+        surviving.credential_required = True
+        fields.append("credential_required")
+        sdk_access.access_changed(surviving, "secured by a merge")
     discarded_json = {"_id": discarded.id, "conversationStarted": discarded.conversation_started}
     if discarded.user_id:
         discarded_json["userId"] = discarded.user_id

@@ -73,6 +73,18 @@ def test_the_surviving_user_takes_the_discarded_users_user_id_when_it_has_none(a
     assert anon.user_id == "alice" and not AppUser.objects.filter(pk=alice.pk).exists()
 
 
+@pytest.mark.require_user_jwt(False)  # Smooch v1: the app token reaches a userId until it is secured
+def test_a_secured_discarded_user_secures_the_surviving_one(api, app_jwt, app, pair, app_token):
+    alice, anon, _ = pair
+    AppUser.objects.filter(pk=alice.pk).update(credential_required=True)
+    assert merge(api, app_jwt, {"_id": anon.id}, {"_id": alice.id}).status_code == 200
+    anon.refresh_from_db()
+    assert anon.credential_required and anon.user_id == "alice"
+    # Its history (alice's) is no longer reachable with the app token alone.
+    response = api.get(f"/v1/appusers/{anon.id}/messages", headers=app_token)
+    assert error_of(response)[0] == 401
+
+
 def test_account_keys_merge_at_the_apps_path(api, account_jwt, app, pair):
     alice, anon, _ = pair
     response = merge(api, account_jwt, {"_id": alice.id}, {"_id": anon.id}, prefix=f"/v1.1/apps/{app.id}")
