@@ -359,6 +359,8 @@ class Messenger(GraphIntegration):
           m.me link's ref as payload when it came with one);
         - a referral (an m.me link or ad opened in an existing
           conversation) -> "start" with its ref as payload;
+        a ref that is a link request's code gives `appUserId` instead of
+        the payload (`_referral`);
         - a delivery -> "delivery" with a `watermark` (and one per mid
           given); a read -> "read" with a `watermark`.
         The user's names come from the profile API on their first event."""

@@ -272,7 +272,8 @@ class Telegram(Integration):
     def parse(self, payload: dict) -> list[base.InboundEvent]:
         """One Update as events:
         - a message: text -> "message" (`/start`, with a deep-link payload
-          or not, -> "start", with the deep link's `payload`); a photo (or
+          or not, -> "start", with the deep link's `payload`, or
+          `appUserId` when it is a link request's code); a photo (or
           an image sent as a file) -> "message" with the largest size
           fetched (getFile, then the file) as `media` and the caption as
           text; a location or venue -> "message" with coordinates; a
