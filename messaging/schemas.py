@@ -435,7 +435,12 @@ DEVICE = {
     },
     "required": ["id", "platform"],
 }
-INIT = {"type": "object", "properties": {"device": DEVICE, "userId": USER_ID}, "required": ["device"]}
+INIT = {"type": "object", "properties": {
+    "device": DEVICE, "userId": USER_ID,
+    "authCode": {**required_string(1000), "description": "A code from GET .../appusers/{id}/authcode: "
+                 "the device joins that user's conversation (single use, 10 minutes)."},
+}, "required": ["device"], "not": {"required": ["userId", "authCode"]},
+    "x-errors": {"not": "userId and authCode are mutually exclusive: an authCode names its user."}}
 
 DEVICE_UPDATE = {
     "type": "object",
@@ -445,6 +450,28 @@ DEVICE_UPDATE = {
         "pushNotificationToken": nullable(string(512)),
         "info": nullable(PROPERTIES),
     },
+}
+
+# POST /appusers/{id}/pushToken (smooch-core 3.x updatePushToken).
+PUSH_TOKEN = {
+    "type": "object",
+    "properties": {"deviceId": required_string(255), "token": required_string(512)},
+    "required": ["deviceId", "token"],
+}
+# POST /appusers/{id}/conversation/postback: the postback action pressed.
+POSTBACK = {"type": "object", "properties": {"actionId": required_string(64)}, "required": ["actionId"]}
+# POST /appusers/merge: each user by `_id` or `userId` (one of them).
+_MERGED_USER = {
+    "type": "object",
+    "properties": {"_id": required_string(255), "userId": USER_ID},
+    "minProperties": 1,
+    "x-errors": {"type": "{name} must be an object with the user's _id or userId.",
+                 "minProperties": "{name} must name a user by _id or userId."},
+}
+MERGE = {
+    "type": "object",
+    "properties": {"surviving": _MERGED_USER, "discarded": _MERGED_USER},
+    "required": ["surviving", "discarded"],
 }
 
 # ------------------------------------------------------------------ webhooks

@@ -282,6 +282,9 @@ USER_ID_REQUIRED = Schema({**USER_ID.schema, "required": ["userId"]})
 LINK = Schema(schemas.LINK)
 INIT = Schema(schemas.INIT)
 DEVICE_UPDATE = Schema(schemas.DEVICE_UPDATE)
+PUSH_TOKEN = Schema(schemas.PUSH_TOKEN)
+POSTBACK = Schema(schemas.POSTBACK)
+MERGE = Schema(schemas.MERGE)
 WEBHOOK = Schema(schemas.WEBHOOK)
 WEBHOOK_UPDATE = Schema(schemas.WEBHOOK_UPDATE)
 WEBHOOK_REDELIVER = Schema(schemas.WEBHOOK_REDELIVER)
@@ -545,6 +548,11 @@ def validate_device(data: dict) -> dict:
     }
 
 
+def validate_auth_code(data: dict) -> str | None:
+    """POST /v1/init's `authCode` (GET .../authcode's), or None."""
+    return INIT.check(data).get("authCode")
+
+
 def validate_device_update(data: dict) -> dict:
     """PUT /appusers/{id}/devices/{deviceId}: additive; only the given
     fields change (info keys merge), null clears."""
@@ -557,6 +565,24 @@ def validate_device_update(data: dict) -> dict:
     if "info" in body:
         fields["info"] = body["info"] or {}
     return fields
+
+
+def validate_push_token(data: dict) -> tuple[str, str]:
+    """POST /appusers/{id}/pushToken: (deviceId, token)."""
+    body = PUSH_TOKEN.check(data)
+    return body["deviceId"], body["token"]
+
+
+def validate_postback(data: dict) -> str:
+    """POST .../conversation/postback: the pressed action's `_id`."""
+    return POSTBACK.check(data)["actionId"]
+
+
+def validate_merge(data: dict) -> tuple[str, str]:
+    """POST /appusers/merge: the surviving and the discarded user's refs
+    (an `_id`, else a `userId`)."""
+    body = MERGE.check(data)
+    return tuple(body[role].get("_id") or body[role]["userId"] for role in ("surviving", "discarded"))
 
 
 # ------------------------------------------------------------------ webhooks

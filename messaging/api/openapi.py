@@ -336,6 +336,8 @@ MENU_PUSH = ("Channels with a menu of their own get it after the change commits:
              "item's postback). The web widget shows the app's menu.")
 
 APP_USER_BODY = _obj({"appUser": APP_USER}, ["appUser"])
+LINK_REQUEST = _obj({"integrationId": STR, "type": STR, "code": STR, "url": STR},
+                    ["integrationId", "type", "code"])
 MESSAGE_BODY = _obj({"message": MESSAGE, "conversation": CONVERSATION}, ["message", "conversation"])
 
 # ------------------------------------------------------------ operations
@@ -401,6 +403,14 @@ APP_PATHS = {
                     body=schemas.APP_USER,
                     security=APP_ONLY),
     },
+    "/appusers/merge": {
+        "post": _op("mergeUsers", "Merge the discarded user into the surviving one (both of this app)",
+                    {200: (APP_USER_BODY, "The surviving user")}, body=schemas.MERGE, security=APP_ONLY,
+                    description="Messages (with their deliveries), clients, notes and log lines move to the "
+                    "surviving user; a property or profile field both have keeps the surviving user's value; the "
+                    "discarded user is deleted and merge:appUser fires. 404 when either is not a user of this "
+                    "app, 400 for a user merged with itself."),
+    },
     "/appusers/{appUserId}": {
         "get": _op("getAppUser", "Get an app user", {200: (APP_USER_BODY, "OK")}),
         "put": _op("updateAppUser", "Update an app user (additive)", {200: (APP_USER_BODY, "OK")},
@@ -433,6 +443,41 @@ APP_PATHS = {
         "get": _op("getViberQRCode", "The Viber deep link that opens the app's Viber bot linked to this user "
                    "(viber://pa?chatURI=...&context=...; draw it as a QR code); 404 without a Viber integration",
                    {200: (_obj({"url": {"type": "string"}}, ["url"]), "OK")}),
+    },
+    "/appusers/{appUserId}/integrations/{channel}/ping": {
+        "post": _op("pingChannel", "A test message to the user on one channel (a type such as telegram, or an "
+                    "integration _id), sent through the delivery engine; 404 when the user has no client there",
+                    {200: (MESSAGE_BODY, "Sent")}, security=APP_ONLY),
+    },
+    "/appusers/{appUserId}/linkrequest": {
+        "get": _op("getLinkRequests", "The links and codes that link another channel to this user",
+                   {200: (_obj({"linkRequests": {"type": "array", "items": LINK_REQUEST}}, ["linkRequests"]),
+                          "OK")},
+                   query=[{"name": "integrationIds", "in": "query", "required": True, "schema": STR,
+                           "description": "Comma-separated integration _ids of this app (messenger, telegram, "
+                           "viber, whatsapp, twilio, line)."}]),
+    },
+    "/appusers/{appUserId}/transferrequest": {
+        "get": _op("transferRequest", "The link requests for every integration of one type (smooch-core 3.x)",
+                   {200: (_obj({"transferRequests": {"type": "array", "items": LINK_REQUEST}},
+                               ["transferRequests"]), "OK")},
+                   query=[{"name": "type", "in": "query", "required": True, "schema": STR,
+                           "description": "The channel type, such as messenger."}]),
+    },
+    "/appusers/{appUserId}/authcode": {
+        "get": _op("getAuthCode", "A single-use code (10 minutes) that /v1/init takes as authCode: the device "
+                   "joins this user's conversation", {200: (_obj({"authCode": STR}, ["authCode"]), "OK")},
+                   security=APP_ONLY),
+    },
+    "/appusers/{appUserId}/businesssystems": {
+        "get": _op("getBusinessSystems", "The business systems the user is known in: none can be connected "
+                   "to Parley", {200: (_obj({"businessSystems": {"type": "array", "maxItems": 0}},
+                                            ["businessSystems"]), "OK")}),
+    },
+    "/appusers/{appUserId}/pushToken": {
+        "post": _op("updatePushToken", "Store a device's push token (push itself is refused: Parley sends no "
+                    "APNs or FCM notifications)", {200: (_obj({"device": CLIENT}, ["device"]), "OK")},
+                    body=schemas.PUSH_TOKEN),
     },
     "/appusers/{appUserId}/integrations/wechat/qrcode": {
         "get": _op("getWeChatQRCode", "Refused (501): Parley has no WeChat channel",
@@ -475,6 +520,7 @@ APP_PATHS = {
                     "queued again as a new attempt."),
     },
     "/appusers/{appUserId}/conversation": {
+        "get": _op("getConversation", "The user's conversation", {200: (CONVERSATION_BODY, "OK")}),
         "patch": _op("updateConversation", "The conversation's inbox status and assignee (Parley extension)",
                      {200: (CONVERSATION_BODY, "OK")}, body=schemas.CONVERSATION_UPDATE, security=APP_ONLY,
                      description="Parley extension, not in Smooch v1: status open, snoozed (with snoozedUntil, "
@@ -482,6 +528,11 @@ APP_PATHS = {
                      "A change fires conversation:status or conversation:assigned to the webhooks that name "
                      "those triggers (never through \"*\"). 400 with nothing changed for a bad value or an "
                      "email that is not a member of the app's team."),
+    },
+    "/appusers/{appUserId}/conversation/postback": {
+        "post": _op("postPostback", "The user pressed a postback button of a recent business message (the "
+                    "postback webhook fires); 404 when no recent message has that action",
+                    {200: (EMPTY, "OK")}, body=schemas.POSTBACK),
     },
     "/appusers/{appUserId}/conversation/read": {
         "post": _op("resetUnreadCount", "The user read the conversation", {200: (EMPTY, "OK")}),

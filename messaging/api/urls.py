@@ -37,6 +37,8 @@ WEBHOOK = rf"webhooks/(?P<webhookId>{SEG})"
 
 APP_ROUTES = [
     (r"app[uU]sers", route(POST=appusers.create)),
+    # Before USER: a user whose userId is "merge" is reached by its _id.
+    (r"app[uU]sers/merge", route(POST=appusers.merge)),
     (USER, route(GET=appusers.get, PUT=appusers.update, DELETE=appusers.delete)),
     (rf"{USER}/profile", route(DELETE=appusers.delete_profile)),
     (rf"{USER}/events", route(POST=appusers.track_event)),
@@ -53,11 +55,18 @@ APP_ROUTES = [
         route(POST=messages.resend),
     ),
     (rf"{USER}/integrations/viber/qrcode", route(GET=appusers.viber_qrcode)),
+    (rf"{USER}/integrations/(?P<channel>{SEG})/ping", route(POST=appusers.ping_channel)),
+    (rf"{USER}/linkrequest", route(GET=appusers.get_link_requests)),
+    (rf"{USER}/transferrequest", route(GET=appusers.transfer_request)),
+    (rf"{USER}/authcode", route(GET=appusers.auth_code)),
+    (rf"{USER}/businesssystems", route(GET=appusers.business_systems)),
+    (rf"{USER}/pushToken", route(POST=appusers.update_push_token)),
     (rf"{USER}/integrations/wechat/qrcode", route(GET=refusals.wechat_qrcode)),
     (rf"{USER}/stripe/customer", route(POST=refusals.stripe_for_user)),
     (rf"{USER}/stripe/transaction", route(POST=refusals.stripe_for_user)),
     (r"stripe/account", route(GET=refusals.stripe_account)),
-    (rf"{USER}/conversation", route(PATCH=conversation.update)),
+    (rf"{USER}/conversation", route(GET=conversation.get, PATCH=conversation.update)),
+    (rf"{USER}/conversation/postback", route(POST=conversation.postback)),
     (rf"{USER}/conversation/read", route(POST=conversation.read)),
     (rf"{USER}/conversation/activity", route(POST=conversation.activity)),
     (rf"{USER}/images", route(POST=images.upload)),

@@ -17,12 +17,17 @@ It only talks to its platform: rows, state changes and events belong to the
 engine (messaging.services.inbound, messaging.delivery, messaging.events).
 """
 
+import base64
 import logging
+import re
+import time
 from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
 import requests
 from django.conf import settings
+from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.http import base36_to_int, int_to_base36
 
 from messaging import jsonbody, outbound
 from messaging.models import Client
@@ -150,6 +155,43 @@ class Media:
     filename: str = ""
 
 
+# Link refs: what a deep link or a typed code carries back from the user's
+# platform account to name the app user it links to (Viber's QR context,
+# Telegram's /start payload, Messenger's m.me ref, a code texted over SMS,
+# WhatsApp or LINE). Signed with SECRET_KEY for one integration, so nobody
+# can make one for another user or another channel. Compact and in Telegram's
+# start-parameter alphabet ([A-Za-z0-9_-], at most 64 characters): the app
+# user's `_id`, the time it was made (base 36) and a truncated HMAC-SHA256.
+LINK_SALT = "parley.link-ref"
+LINK_MAX_AGE = 30 * 24 * 3600  # a link (or a QR code of one) links for 30 days
+_LINK_REF = re.compile(r"^([0-9a-f]{1,32})-([0-9a-z]{1,8})-([A-Za-z0-9_-]{16})$")
+
+
+def _link_signature(integration_id: str, app_user_id: str, made: str) -> str:
+    digest = salted_hmac(LINK_SALT, f"{integration_id}:{app_user_id}:{made}", algorithm="sha256").digest()
+    return base64.urlsafe_b64encode(digest[:12]).decode()
+
+
+def link_ref(integration, app_user_id: str) -> str:
+    """The ref that names `app_user_id` on this integration (see above)."""
+    made = int_to_base36(int(time.time()))
+    return f"{app_user_id}-{made}-{_link_signature(integration.id, app_user_id, made)}"
+
+
+def linked_app_user(integration, ref: str) -> str:
+    """The app user `_id` a ref from `link_ref` names ("" when it is not one
+    of ours, was made for another integration, or is too old)."""
+    found = _LINK_REF.match(ref.strip()) if isinstance(ref, str) else None
+    if found is None:
+        return ""
+    app_user_id, made, signature = found.groups()
+    if not constant_time_compare(signature, _link_signature(integration.id, app_user_id, made)):
+        return ""
+    if time.time() - base36_to_int(made) > LINK_MAX_AGE:
+        return ""
+    return app_user_id
+
+
 @dataclass
 class InboundEvent:
     """One normalised event parsed from a platform webhook.
@@ -163,8 +205,9 @@ class InboundEvent:
     - "postback": payload, text (the button's label), names as above;
     - "start": the user opened the conversation (Telegram /start), names,
       the deep link's `payload`, or `appUserId` when the channel verified
-      that the link names an app user of the integration's app (Viber's QR
-      code context, signed by Parley): the user's client joins that app user;
+      that the link names an app user of the integration's app (a `link_ref`
+      in Viber's QR code context, Telegram's /start payload or Messenger's
+      m.me ref): the user's client joins that app user;
     - "delivery": platformMessageId, state ("sent", "delivered", "read",
       "failed"), error {"code", "message"} when failed; or, instead of
       platformMessageId, a `watermark` (an aware datetime): every message

@@ -387,6 +387,8 @@ class Messenger(GraphIntegration):
           m.me link's ref as payload when it came with one);
         - a referral (an m.me link or ad opened in an existing
           conversation) -> "start" with its ref as payload;
+        a ref that is a link request's code gives `appUserId` instead of
+        the payload (`_referral`);
         - a delivery -> "delivery" with a `watermark` (and one per mid
           given); a read -> "read" with a `watermark`.
         The user's names come from the profile API on their first event."""
@@ -402,8 +404,7 @@ class Messenger(GraphIntegration):
             events = [self._postback(psid, payload["postback"])]
         else:
             ref = payload.get("referral") if isinstance(payload.get("referral"), dict) else {}
-            data = {"payload": str(ref["ref"])} if ref.get("ref") else {}
-            events = [base.InboundEvent("start", psid, data)]
+            events = [base.InboundEvent("start", psid, self._referral(ref))]
         if events:
             names = self._names(psid)
             for event in events:
@@ -452,12 +453,20 @@ class Messenger(GraphIntegration):
             return found
         return {}
 
-    @staticmethod
-    def _postback(psid: str, postback: dict) -> base.InboundEvent:
+    def _referral(self, referral: dict) -> dict:
+        """A start's data from an m.me link's `ref`: the app user a link
+        request's ref names (`appUserId`), else the ref as the payload."""
+        if not referral.get("ref"):
+            return {}
+        ref = str(referral["ref"])
+        linked = base.linked_app_user(self.integration, ref)
+        return {"appUserId": linked} if linked else {"payload": ref}
+
+    def _postback(self, psid: str, postback: dict) -> base.InboundEvent:
         payload = str(postback.get("payload") or "")
         referral = postback.get("referral") if isinstance(postback.get("referral"), dict) else {}
         if payload == GET_STARTED:
-            return base.InboundEvent("start", psid, {"payload": str(referral["ref"])} if referral.get("ref") else {})
+            return base.InboundEvent("start", psid, self._referral(referral))
         data = _payload(payload)
         if postback.get("title"):
             data["text"] = str(postback["title"])

@@ -337,7 +337,8 @@ class Telegram(Integration):
     def parse(self, payload: dict) -> list[base.InboundEvent]:
         """One Update as events:
         - a message: text -> "message" (`/start`, with a deep-link payload
-          or not, -> "start", with the deep link's `payload`); a photo (or
+          or not, -> "start", with the deep link's `payload`, or
+          `appUserId` when it is a link request's code); a photo (or
           an image sent as a file) -> "message" with the largest size
           fetched (getFile, then the file) as `media` and the caption as
           text; a location or venue -> "message" with coordinates; a
@@ -366,7 +367,9 @@ class Telegram(Integration):
             command, _, argument = text.partition(" ")
             if command == "/start" or command.startswith("/start@"):
                 if argument.strip():
-                    data["payload"] = argument.strip()
+                    # A t.me/<bot>?start=<ref> link of a link request names its app user.
+                    linked = base.linked_app_user(self.integration, argument.strip())
+                    data["appUserId" if linked else "payload"] = linked or argument.strip()
                 del data["platformMessageId"]
                 return [base.InboundEvent("start", chat_id, data)]
             postback = self._menu_postback(text)

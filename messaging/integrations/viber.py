@@ -42,7 +42,6 @@ import hmac
 import logging
 from urllib.parse import urlencode
 
-from django.core import signing
 from django.core.cache import cache
 
 from messaging import crypto
@@ -72,8 +71,6 @@ BUTTON_KINDS = {"reply": "reply", "postback": "postback", "locationRequest": "re
 # How long the token being registered is held for Viber's check of the URL
 # (set_webhook waits for it inside the call).
 PENDING_SECONDS = 3 * base.HTTP_TIMEOUT
-LINK_SALT = "parley.viber.link"
-LINK_MAX_AGE = 30 * 24 * 3600  # a QR code links for 30 days
 
 # Viber's status codes (developers.viber.com, REST Bot API "Error Codes").
 BAD_CREDENTIALS = {2: "invalid auth token", 7: "the bot is blocked", 8: "the bot was not found",
@@ -168,19 +165,15 @@ def pending_check(integration_id: str) -> str:
 
 
 def link_context(integration, app_user_id: str) -> str:
-    """A deep link's `context` that names `app_user_id` on this integration,
-    signed with SECRET_KEY (compact: Viber carries it back as it is)."""
-    return signing.dumps([integration.id, app_user_id], salt=LINK_SALT, compress=True)
+    """A deep link's `context` that names `app_user_id` on this integration
+    (base.link_ref: signed, compact: Viber carries it back as it is)."""
+    return base.link_ref(integration, app_user_id)
 
 
 def linked_user(integration, context: str) -> str:
     """The app user a context from `link_context` names ("" when it is not
     one of ours, for another integration, or too old)."""
-    try:
-        integration_id, app_user_id = signing.loads(context, salt=LINK_SALT, max_age=LINK_MAX_AGE)
-    except (signing.BadSignature, ValueError, TypeError):
-        return ""
-    return str(app_user_id) if integration_id == integration.id else ""
+    return base.linked_app_user(integration, context)
 
 
 def deep_link(integration, context: str) -> str:

@@ -17,8 +17,8 @@ from django.utils import timezone
 from messaging import background, delivery, events
 from messaging.integrations import registry
 from messaging.integrations.base import PlatformError
-from messaging.models import App, AppUser, Client, Integration, IntegrationStatus, LogEntry, Message, Note
-from messaging.services import media, sdk_access
+from messaging.models import App, AppUser, Client, Integration, IntegrationStatus, LogEntry, Message
+from messaging.services import media, merges, sdk_access
 from messaging.services.errors import Conflict, NotFound, ServiceError
 
 logger = logging.getLogger(__name__)
@@ -306,7 +306,8 @@ def update_device(app_user: AppUser, device_id: str, fields: dict) -> Client:
 
 
 @transaction.atomic
-def init_device(app: App, *, device: dict, user_id: str | None, credential) -> tuple[AppUser, Client]:
+def init_device(app: App, *, device: dict, user_id: str | None, credential,
+                granted: AppUser | None = None) -> tuple[AppUser, Client]:
     """POST /v1/init: find or create the app user for this device and/or
     userId, register the device as a client, and merge an anonymous user
     into the identified one when a known device logs in.
@@ -314,9 +315,13 @@ def init_device(app: App, *, device: dict, user_id: str | None, credential) -> t
     `credential` is who called (an app token, or a JWT); an appUser JWT must
     name the same userId and secures the user. With the app token alone,
     an app whose `requireUserJwt` is on refuses any userId before anything
-    is read or stored."""
+    is read or stored. `granted` is the user a redeemed auth code names
+    (credentials.redeem_auth_code): the device joins that user as a login
+    would, the code standing for the JWT."""
+    if granted is not None:
+        user_id = None
     credential.check_user_id(user_id)
-    if credential.scope == "appUser" and credential.method == "jwt":
+    if credential.scope == "appUser" and credential.method == "jwt" and granted is None:
         if user_id is None:
             user_id = credential.user_id
         elif user_id != credential.user_id:
@@ -330,7 +335,11 @@ def init_device(app: App, *, device: dict, user_id: str | None, credential) -> t
     )
     device_user = client.app_user if client else None
     merged = None
-    if user_id is not None:
+    if granted is not None:
+        target = AppUser.objects.select_for_update().get(pk=granted.pk)
+        if device_user is not None and device_user.pk != target.pk and device_user.user_id is None:
+            merged = device_user
+    elif user_id is not None:
         target = AppUser.objects.select_for_update().filter(app=app, user_id=user_id).first()
         if target is None:
             if device_user is not None and device_user.user_id is None:
@@ -352,14 +361,15 @@ def init_device(app: App, *, device: dict, user_id: str | None, credential) -> t
         target = AppUser.objects.create(app=app)
         _emit_created(target, "init")
 
-    credential.check_app_user(target)
-    if credential.method == "jwt" and credential.scope == "appUser" and not target.credential_required:
-        target.credential_required = True
-        target.save(update_fields=["credential_required"])
+    if granted is None:
+        credential.check_app_user(target)
+        if credential.method == "jwt" and credential.scope == "appUser" and not target.credential_required:
+            target.credential_required = True
+            target.save(update_fields=["credential_required"])
 
     is_new = client is None or client.app_user_id != target.pk
     if merged is not None:
-        _merge(app, surviving=target, discarded=merged)
+        merges.merge(app, surviving=target, discarded=merged)
         client = Client.objects.get(
             app_user=target, platform=client.platform, external_id=client.external_id
         )
@@ -418,47 +428,4 @@ def _emit_created(app_user: AppUser, via: str) -> None:
         app_user=app_user,
         summary=f"User {app_user.display_name} created",
         detail={"appUser": events.user_ref(app_user), "via": via},
-    )
-
-
-def _merge(app: App, *, surviving: AppUser, discarded: AppUser) -> None:
-    """Move the discarded user's conversation and clients to the surviving
-    user, then delete the discarded user (merge:appUser). The team's notes
-    move with the messages; the surviving conversation keeps its inbox
-    status, and takes the discarded one's assignee when it has none."""
-    Message.objects.filter(app_user=discarded).update(app_user=surviving)
-    Note.objects.filter(app_user=discarded).update(app_user=surviving)
-    if discarded.assignee_id is not None:
-        # Conditional, in the database: an assignment made meanwhile stands.
-        AppUser.objects.filter(pk=surviving.pk, assignee__isnull=True).update(assignee_id=discarded.assignee_id)
-    for client in Client.objects.filter(app_user=discarded):
-        if Client.objects.filter(
-            app_user=surviving, platform=client.platform, external_id=client.external_id
-        ).exists():
-            client.delete()
-        else:
-            client.app_user = surviving
-            client.save(update_fields=["app_user"])
-    LogEntry.objects.filter(app_user=discarded).update(app_user=surviving)
-    surviving.unread_count += discarded.unread_count
-    surviving.conversation_started = surviving.conversation_started or discarded.conversation_started
-    for field in ("given_name", "surname", "email"):
-        if not getattr(surviving, field) and getattr(discarded, field):
-            setattr(surviving, field, getattr(discarded, field))
-    surviving.properties = {**(discarded.properties or {}), **(surviving.properties or {})}
-    surviving.save(
-        update_fields=["unread_count", "conversation_started", "given_name", "surname", "email", "properties"]
-    )
-    discarded_json = {"_id": discarded.id, "conversationStarted": discarded.conversation_started}
-    discarded.delete()
-    surviving_json = {"_id": surviving.id, "conversationStarted": surviving.conversation_started}
-    if surviving.user_id:
-        surviving_json["userId"] = surviving.user_id
-    events.emit(
-        "merge:appUser",
-        app=app,
-        app_user=surviving,
-        summary=f"User {discarded_json['_id']} merged into {surviving.display_name}",
-        detail={"surviving": surviving_json, "discarded": [discarded_json]},
-        webhook={"surviving": surviving_json, "discarded": [discarded_json]},
     )

@@ -14,10 +14,13 @@ Unsigned tokens, `alg: none`, unknown or revoked keys are refused.
 """
 
 import copy
+import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
 import jwt
+from django.core import signing
+from django.core.cache import cache
 from django.db.models import Q
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
@@ -32,6 +35,10 @@ LAST_USED_RESOLUTION = 60  # seconds: don't write last_used_at on every call
 # API keys with their apps, kept by each process and dropped in every
 # process within process_cache.CHECK_SECONDS of a change anywhere.
 _keys = ProcessCache("api-keys")
+# Auth codes (GET .../appusers/{id}/authcode): good once, this long.
+AUTH_CODE_SECONDS = 10 * 60
+AUTH_CODE_SALT = "parley.auth-code"
+AUTH_CODE_PREFIX = "ac_"
 REQUIRE_USER_JWT_DESCRIPTION = (
     "This app requires a signed JWT to identify a user (requireUserJwt): "
     "send an appUser-scope JWT for this userId, or use no userId."
@@ -241,3 +248,41 @@ def authenticate_sdk(*, app_token: str, app_user_ref: str | None, jwt_token: str
     credential.check_app_user(app_user)
     secure_if_needed(credential, app_user)
     return app, app_user
+
+
+def issue_auth_code(app_user: AppUser) -> str:
+    """A short-lived (AUTH_CODE_SECONDS), single-use code that an SDK sends
+    to /v1/init as `authCode` (with the app's token) to bring its device
+    into `app_user`'s conversation: the device becomes that user's client
+    and init answers with that user, as a JWT login would, whether or not
+    the user has a userId or is secured. It grants nothing more: the calls
+    after init need the credentials that user always needs (the app token
+    for an anonymous user; an appUser JWT for a user with a userId while
+    `requireUserJwt` is on, or once secured). Signed with SECRET_KEY, for
+    one app and one user."""
+    return AUTH_CODE_PREFIX + signing.dumps(
+        {"app": app_user.app_id, "user": app_user.id, "nonce": secrets.token_urlsafe(12)},
+        salt=AUTH_CODE_SALT, compress=True)
+
+
+def redeem_auth_code(app: App, code: str) -> AppUser:
+    """The app user an auth code of `app` names, spending the code
+    (AuthError 401 when it is not one of ours, was made for another app,
+    is too old, was used already, or its user is gone)."""
+    refused = AuthError("Invalid authCode: it is unknown, expired or already used.")
+    if not isinstance(code, str) or not code.startswith(AUTH_CODE_PREFIX):
+        raise refused
+    try:
+        claims = signing.loads(code[len(AUTH_CODE_PREFIX):], salt=AUTH_CODE_SALT, max_age=AUTH_CODE_SECONDS)
+    except signing.BadSignature:
+        raise refused
+    if not isinstance(claims, dict) or claims.get("app") != app.id:
+        raise refused
+    # Single use: the first redemption marks the nonce (an atomic add, in
+    # the cache every process shares), any later one finds the mark.
+    if not cache.add(f"auth-code-used:{claims.get('nonce')}", 1, timeout=AUTH_CODE_SECONDS + 60):
+        raise refused
+    app_user = AppUser.objects.select_related("app").filter(app=app, id=claims.get("user")).first()
+    if app_user is None:
+        raise refused
+    return app_user

@@ -27,7 +27,7 @@ from messaging import background, events
 from messaging.delivery import claims, client_appeared, conversation_read
 from messaging.delivery.reads import platform_receipt, platform_watermark
 from messaging.integrations import fallback
-from messaging.integrations.base import PlatformError
+from messaging.integrations.base import PlatformError, linked_app_user
 from messaging.integrations.registry import integration_class
 from messaging.models import AppUser, Client, Integration, Message, PlatformEvent, PlatformEventState
 from messaging.services import media, postbacks
@@ -267,6 +267,18 @@ def _confirm_link(integration: Integration, external_id: str, text: str) -> bool
     return True
 
 
+def _typed_link_code(integration: Integration, external_id: str, text: str, data: dict) -> bool:
+    """A link request's code sent as the user's message (the chat a wa.me,
+    sms: or LINE link opens, with the code as its text): a new client of the
+    app user it names, the code itself not stored as a message. False (a
+    plain message) when it is no code of this integration, the sender can
+    be forged (email), or the platform account belongs to a user already."""
+    if not integration_class(integration.type).sender_verified:
+        return False
+    linked = linked_app_user(integration, text)
+    return bool(linked) and _linked_client(integration, external_id, {**data, "appUserId": linked}) is not None
+
+
 def _last_business_message(app_user):
     return Message.objects.filter(app_user=app_user, role="appMaker").order_by("-received").first()
 
@@ -324,7 +336,8 @@ def _origin(url: str) -> str:
 
 def _on_message(integration: Integration, external_id: str, data: dict) -> None:
     text = str(data.get("text") or "")[:TEXT_MAX]
-    if text and _confirm_link(integration, external_id, text):
+    if text and (_typed_link_code(integration, external_id, text, data)
+                 or _confirm_link(integration, external_id, text)):
         return
     client = _client(integration, external_id, data)
     if client.unreachable == "opted_out" and text.strip().lower() == "yes":

@@ -15,6 +15,7 @@ from django.utils import timezone
 from messaging import delivery, events
 from messaging.models import (
     AppUser,
+    Client,
     Delivery,
     DeliveryState,
     Integration,
@@ -24,6 +25,7 @@ from messaging.models import (
 )
 from messaging.services import inbox
 from messaging.services.errors import Conflict, NotFound, ServiceError
+from messaging.validators import validate_message
 from messaging.wire import message_json, unix
 
 logger = logging.getLogger(__name__)
@@ -193,6 +195,26 @@ def mark_read(app_user: AppUser) -> None:
     """The user read the conversation (Smooch's "reset unread count"): the
     engine resets the count, marks deliveries read and cancels failovers."""
     delivery.conversation_read(app_user)
+
+
+PING_TEXT = "This is a test message from {app}: this channel is linked."
+
+
+def ping_channel(app_user: AppUser, channel: str) -> Message:
+    """A test message from the business to the user on one channel (an
+    integration type such as "telegram", or an integration's `_id`), sent
+    as any business message is (stored, a `destination` delivery through
+    the delivery engine). NotFound when the user has no live client there."""
+    live = Client.objects.filter(app_user=app_user, active=True, pending=False)
+    if live.filter(integration_id=channel).exists():
+        destination = {"integrationId": channel}
+    elif live.filter(platform=channel).exists():
+        destination = {"integrationType": channel}
+    else:
+        raise NotFound(f"This user has no {channel} channel to ping.")
+    body = {"role": "appMaker", "type": "text", "text": PING_TEXT.format(app=app_user.app.name),
+            "destination": destination}
+    return post_message(app_user, role="appMaker", fields=validate_message(body, role="appMaker", app_user=app_user))
 
 
 @transaction.atomic

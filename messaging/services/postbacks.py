@@ -5,6 +5,8 @@ from django.utils import timezone
 
 from messaging import events
 from messaging.models import Client, Message
+from messaging.services.appusers import SDK_PLATFORMS
+from messaging.services.errors import NotFound, ServiceError
 from messaging.wire import message_json
 
 # How far back a button is looked for among the user's business messages.
@@ -79,3 +81,22 @@ def record_postback(app_user, client: Client, action: dict) -> dict:
                      "client": {"_id": client.id, "platform": client.platform, "id": client.external_id}},
         )
     return clean
+
+
+def sdk_postback(app_user, action_id: str) -> dict:
+    """POST .../conversation/postback: the user pressed the postback button
+    `action_id` of a recent business message in an SDK (smooch-core
+    `conversations.postPostback`). Recorded as a platform's postback is,
+    from the user's most recently seen SDK client (else their most recent
+    client). NotFound when no recent message has that postback action,
+    ServiceError when the user has no client to have pressed it on."""
+    message = message_with_action(app_user, action_id)
+    action = action_of(message, action_id) if message is not None else None
+    if action is None or action.get("type") != "postback":
+        raise NotFound(f"No recent message of this user has the postback action {action_id}.")
+    clients = Client.objects.filter(app_user=app_user, pending=False).order_by("-last_seen", "id")
+    client = clients.filter(platform__in=SDK_PLATFORMS).first() or clients.first()
+    if client is None:
+        raise ServiceError("This user has no client: a postback is pressed on one.")
+    return record_postback(app_user, client, {"_id": action["_id"], "payload": action.get("payload", ""),
+                                              "text": action.get("text", "")})

@@ -23,6 +23,12 @@
  * requireUserJwt setting is on (the default): without one, init and login
  * reject with an error whose `error` is the server's Smooch error body
  * ({code: "unauthorized", description}); anonymous users need no jwt.
+ *
+ * `authCode` (from GET /v1.1/appusers/{id}/authcode, your server's call)
+ * brings this browser into that user's conversation instead, once: a
+ * conversation started elsewhere continues here. Later calls need what
+ * that user always needs (nothing more for an anonymous user; for a userId
+ * under requireUserJwt, login with its jwt).
  */
 (() => {
   "use strict";
@@ -365,6 +371,7 @@ button, input, textarea { font: inherit; color: inherit; }
       this.base = (options.apiBaseUrl || defaultBaseUrl()).replace(/\/+$/, "");
       this.jwt = options.jwt || null;
       this.userId = options.userId || null;
+      this.authCode = typeof options.authCode === "string" && options.authCode ? options.authCode : null;
       this.identityKey = `parley:${this.appToken}`;
       this.queueKey = `parley:${this.appToken}:queue`;
       const identity = store.get(this.identityKey) || {};
@@ -448,6 +455,8 @@ button, input, textarea { font: inherit; color: inherit; }
         },
       };
       if (this.userId) body.userId = this.userId;
+      else if (this.authCode) body.authCode = this.authCode;
+      this.authCode = null; // spent by this init, whatever it answers
       let data;
       try {
         data = await this.request("POST", "/v1/init", body);
@@ -1641,7 +1650,9 @@ button, input, textarea { font: inherit; color: inherit; }
     }
     if (current) destroy();
     lastOptions = { ...options };
-    const messenger = new Messenger(lastOptions);
+    // Single use: login, logout and a later init never send it again.
+    delete lastOptions.authCode;
+    const messenger = new Messenger({ ...lastOptions, authCode: options.authCode });
     current = messenger;
     try {
       await messenger.start();

@@ -13,7 +13,7 @@ set up).
 """
 
 import pytest
-from tests.api.client_methods import NOT_YET, client_methods, load_cases
+from tests.api.client_methods import client_methods, load_cases
 from tests.api.client_methods.world import Clients, Tenant
 from tests.api.test_smooch_core import declared_clients, install_smooch_core, node
 from tests.support.live import LiveServer
@@ -58,11 +58,9 @@ def test_every_method_has_a_case():
     install_smooch_core()
     methods = client_methods()
     assert len(methods) > 100, "the clients' lib/api/*.js were not read"
-    missing, unknown = sorted(methods - CASES.keys() - NOT_YET), sorted(CASES.keys() - methods)
+    missing, unknown = sorted(methods - CASES.keys()), sorted(CASES.keys() - methods)
     assert not missing, "client methods without a case:\n" + "\n".join(missing)
     assert not unknown, "cases for methods the clients don't have:\n" + "\n".join(unknown)
-    stale = sorted(NOT_YET & CASES.keys()) + sorted(NOT_YET - methods)
-    assert not stale, "NOT_YET lists methods that have a case or that the clients lack:\n" + "\n".join(stale)
 
 
 @pytest.mark.django_db(transaction=True)

@@ -114,7 +114,8 @@ VALIDATED = [validators.MESSAGE, validators.APP_USER, validators.PROFILE, valida
              validators.APP_CREATE, validators.APP_UPDATE, validators.KEY_CREATE,
              validators.CONVERSATION_UPDATE, validators.TEMPLATE_CREATE,
              validators.TEMPLATE_UPDATE, validators.SERVICE_ACCOUNT, validators.WA_TEMPLATE_CREATE,
-             validators.WA_PROFILE_UPDATE, validators.ATTACHMENT_REMOVE, validators.MENU]
+             validators.WA_PROFILE_UPDATE, validators.ATTACHMENT_REMOVE, validators.MENU, validators.PUSH_TOKEN,
+             validators.POSTBACK, validators.MERGE]
 
 
 def test_it_documents_the_request_bodies_the_validators_check():

@@ -1,12 +1,12 @@
-"""Conversation state: read (reset unread count), typing activity, and
-the inbox's status and assignee (Parley extension)."""
+"""Conversation state: get, read (reset unread count), typing activity,
+an SDK's postback, and the inbox's status and assignee (Parley extension)."""
 
 from django.http import JsonResponse
 
 from messaging.api.auth import api_view, is_business, not_found, require_app_scope
 from messaging.wire import conversation_json
-from messaging.validators import validate_activity, validate_conversation_update
-from messaging.services import inbox, messages
+from messaging.validators import validate_activity, validate_conversation_update, validate_postback
+from messaging.services import inbox, messages, postbacks
 
 
 @api_view(user=True)
@@ -37,3 +37,17 @@ def update(request):
     changes = validate_conversation_update(request.data)
     app_user = inbox.update_conversation(request.app_user, changes)
     return JsonResponse({"conversation": conversation_json(app_user, inbox=True)})
+
+
+@api_view(user=True)
+def get(request):
+    """GET .../conversation: the user's conversation object."""
+    return JsonResponse({"conversation": conversation_json(request.app_user, inbox=is_business(request))})
+
+
+@api_view(user=True)
+def postback(request):
+    """POST .../conversation/postback {actionId}: the user pressed a
+    postback button in an SDK; the `postback` webhook fires."""
+    postbacks.sdk_postback(request.app_user, validate_postback(request.data))
+    return JsonResponse({})

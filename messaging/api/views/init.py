@@ -5,8 +5,8 @@ from django.http import JsonResponse
 from messaging import ratelimits
 from messaging.api.auth import ApiError, api_view
 from messaging.wire import app_user_json, init_app_json
-from messaging.validators import validate_device, validate_user_id
-from messaging.services import appusers, menus
+from messaging.validators import validate_auth_code, validate_device, validate_user_id
+from messaging.services import appusers, credentials, menus
 from messaging.services.apps import origin_allowed
 
 
@@ -23,8 +23,12 @@ def init(request):
         raise ApiError(403, "forbidden", f"Origin {origin} is not allowed to embed this app")
     device = validate_device(request.data)
     user_id = validate_user_id(request.data, required=False)
+    code = validate_auth_code(request.data)
     if origin is None and device["platform"] == "web" and not origin_allowed(app, None):
         raise ApiError(403, "forbidden", "Origin null is not allowed to embed this app")
-    app_user, _client = appusers.init_device(app, device=device, user_id=user_id, credential=credential)
+    # Redeemed last: a code is spent only by an init that goes ahead.
+    granted = credentials.redeem_auth_code(app, code) if code is not None else None
+    app_user, _client = appusers.init_device(app, device=device, user_id=user_id, credential=credential,
+                                             granted=granted)
     menu = menus.menu_json(menus.get_app_menu(app))
     return JsonResponse({"app": init_app_json(app, menu), "appUser": app_user_json(app_user)})

@@ -41,21 +41,6 @@ METHOD = re.compile(r"^\s+(\w+): \(0, _smoochMethod2\.default\)\(", re.M)
 
 CASES: dict[str, object] = {}
 
-# Issue 16's methods Parley does not serve yet (each meets the catch-all
-# "No API route" 404 today): link
-# requests, auth codes, merges, business systems, pings, the conversation's
-# get and postback.
-# The list may only shrink: a method listed here that has a case, or that
-# the clients no longer have, fails the test, as does a method in neither.
-NOT_YET = {
-    "v3 appUsers.pingChannel", "v3 appUsers.transferRequest", "v3 appUsers.updatePushToken",
-    "v3 conversations.get", "v3 conversations.postPostback",
-    "v8 appUsers.getAuthCode", "v8 appUsers.getBusinessSystems", "v8 appUsers.getLinkRequests",
-    "v8 appUsers.mergeUsers", "v8 appUsers.pingChannel",
-    "v8 conversations.get", "v8 conversations.postPostback",
-}
-
-
 def case(*methods: str):
     """Register the decorated function as the case of each method named
     "<client> <accessor>.<method>" (several when one case fits them)."""
