@@ -5,7 +5,7 @@ from urllib.parse import urlencode
 from django.http import JsonResponse
 
 from messaging.api import query
-from messaging.api.auth import api_view, bad_request, is_business, not_found, require_app_scope
+from messaging.api.auth import api_view, author_of, bad_request, is_business, not_found, require_app_scope
 from messaging.client_address import public_base_url
 from messaging.wire import conversation_json, delivery_json, message_json
 from messaging.validators import validate_message, validate_role
@@ -20,7 +20,7 @@ def post(request):
     if role == "appMaker":
         require_app_scope(request, "Posting a message with the appMaker role")
     fields = validate_message(request.data, role=role, app_user=request.app_user)
-    message = messages.post_message(request.app_user, role=role, fields=fields)
+    message = messages.post_message(request.app_user, role=role, fields=fields, author=author_of(request))
     return JsonResponse(
         {"message": message_json(message),
          "conversation": conversation_json(request.app_user, inbox=is_business(request))},
