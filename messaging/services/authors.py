@@ -38,8 +38,7 @@ def for_key(key: ApiKey) -> Author:
 
 def for_member(membership: Membership) -> Author:
     """A team member who sent from the dashboard (one id per membership)."""
-    user = membership.user
-    return Author(_opaque("member", membership.pk), user.get_full_name() or user.email)
+    return Author(_opaque("member", membership.pk), membership.user.get_full_name())
 
 
 def for_app(app: App) -> Author:
