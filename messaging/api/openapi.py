@@ -518,9 +518,13 @@ APP_PATHS = {
                    ]),
         "post": _op("createIntegration", "Connect a channel: the credentials are checked with the platform "
                     "and Parley's inbound URL registered there before anything is stored",
-                    {201: (INTEGRATION_BODY, "Created")}, body=schemas.INTEGRATION, security=APP_ONLY,
+                    {201: (INTEGRATION_BODY, "Created"),
+                     501: (ERROR, "Not implemented: types apn, fcm, twitter and messagebird")},
+                    body=schemas.INTEGRATION, security=APP_ONLY,
                     description="400 `platform_refused` with the platform's reason when it refuses the "
-                    "credentials or the webhook registration."),
+                    "credentials or the webhook registration. 501 `not_implemented` for the types Parley "
+                    "deliberately does not connect (apn, fcm: push to native apps; twitter; messagebird), "
+                    "with a description naming the channel to use instead."),
     },
     "/integrations/{integrationId}": {
         "get": _op("getIntegration", "Get an integration", {200: (INTEGRATION_BODY, "OK")}, security=APP_ONLY),

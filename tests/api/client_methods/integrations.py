@@ -28,6 +28,17 @@ def create(t, client):
     assert t.fakes["telegram"].webhook["url"].endswith(f"/integrations/telegram/{stored.id}/webhook")
     refused = _call(t, client, "integrations.create", {"type": "telegram", "token": "987654321:" + "W" * 35})
     assert refused.status == 400 and Integration.objects.filter(app=t.app).count() == 1, refused
+    # What Parley deliberately does not connect: 501, naming the alternative.
+    for type_, alternative in (("apn", "Web Messenger"), ("fcm", "Web Messenger"), ("twitter", "messenger"),
+                               ("messagebird", "twilio")):
+        not_done = _call(t, client, "integrations.create", {"type": type_, "certificate": "x"})
+        assert (not_done.status, not_done.code) == (501, "not_implemented"), not_done
+        assert alternative in not_done.body["error"]["description"], not_done
+    assert Integration.objects.filter(app=t.app).count() == 1
+    # Another team's key is refused before any of it.
+    theirs = t.other().call(client, "integrations.create", t.app.id, {"type": "apn"},
+                            as_="account" if client == "v3" else "app")
+    assert theirs.status in (401, 403, 404), theirs
 
 
 @case(*(f"{c} integrations.list" for c in BOTH))
