@@ -407,7 +407,9 @@ APP_PATHS = {
                            "description": f"Unix time in seconds: messages strictly {n} it."}
                           for n in ("before", "after")]),
         "post": _op("postMessage", "Post a message (appMaker needs an app-scope JWT)",
-                    {201: (MESSAGE_BODY, "Created")}, body=schemas.MESSAGE),
+                    {201: (MESSAGE_BODY, "Created")}, body=schemas.POSTED_MESSAGE,
+                    description="Parley extension: `{\"role\": \"appMaker\", \"type\": \"template\", "
+                    "\"templateId\": ...}` sends one of the app's templates (404 when it has no such template)."),
         "delete": _op("deleteMessages", "Delete all messages", {200: (EMPTY, "OK")}, security=APP_ONLY),
     },
     "/appusers/{appUserId}/messages/{messageId}": {

@@ -6,7 +6,7 @@ import zlib
 from pathlib import Path
 
 from messaging.models import AppUser, Integration, LogEntry, Message
-from messaging.services import authors
+from messaging.services import authors, templates
 from tests.api.conftest import add_client
 from tests.api.client_methods import case
 
@@ -75,9 +75,19 @@ def send_message(t, client):
     assert by_account.body["message"]["authorId"] != by_app_key
     own = t.call(client, "appUsers.sendMessage", "eve", {"role": "appUser", "type": "text", "text": "yo"})
     assert own.ok and own.body["message"]["authorId"] == user.id, own
+    # Sent from one of the app's templates (a Parley extension); another
+    # app's template is not found.
+    menu = templates.create_template(t.app, name="Hours", message={"type": "text", "text": "9 to 5"})
+    from_template = t.call(client, "appUsers.sendMessage", "eve",
+                           {"role": "appMaker", "type": "template", "templateId": menu.id})
+    assert from_template.ok and from_template.body["message"]["text"] == "9 to 5", from_template
+    theirs = templates.create_template(t.other().app, name="Hours", message={"type": "text", "text": "no"})
+    not_ours = t.call(client, "appUsers.sendMessage", "eve",
+                      {"role": "appMaker", "type": "template", "templateId": theirs.id})
+    assert not_ours.status == 404, not_ours
     refused = t.call(client, "appUsers.sendMessage", "eve", {"role": "appMaker", "type": "text"})
     assert (refused.status, refused.code) == (400, "bad_request"), refused
-    assert Message.objects.filter(app_user=user).count() == 3
+    assert Message.objects.filter(app_user=user).count() == 4
 
 
 @case(*(f"{c} appUsers.getMessages" for c in BOTH))
