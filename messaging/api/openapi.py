@@ -84,7 +84,9 @@ ITEM = _obj(
 MESSAGE = _obj(
     {
         "_id": STR,
-        "authorId": STR,
+        "authorId": {**STR, "description": "The app user's `_id` on their own messages; on a business "
+                     "message an opaque id of the API key or dashboard member that sent it (never the key "
+                     "id; the app's `_id` when none is known)."},
         "role": {"enum": schemas.ROLES},
         "type": {"enum": schemas.MESSAGE_TYPES},
         "name": STR,
@@ -107,7 +109,7 @@ MESSAGE = _obj(
         "destination": _obj({"integrationType": STR, "integrationId": STR}),
         "received": {**NUM, "description": "Unix time in seconds, to the millisecond."},
     },
-    ["_id", "role", "type", "received"],
+    ["_id", "authorId", "role", "type", "received"],
 )
 
 CONVERSATION = _obj(
