@@ -326,6 +326,33 @@ MESSAGE = {
     },
 }
 
+# A Parley extension of POST /messages: a message sent from one of the app's
+# templates (v1.1 `templates`, the dashboard's canned replies). The template
+# gives the content; the sender may add who it is from, metadata and the
+# destination.
+TEMPLATE_SENDER_FIELDS = ("name", "email", "avatarUrl", "metadata", "destination")
+TEMPLATE_MESSAGE = {
+    "type": "object",
+    "description": "Parley extension: send the stored message of one of the app's templates (GET "
+    "/v1.1/apps/{appId}/templates), rendered and sent as any business message. 404 when the app has no "
+    "such template.",
+    "x-errors": {"type": "The message must be a JSON object.",
+                 "additionalProperties": "a template message takes role, type, templateId and "
+                 + ", ".join(TEMPLATE_SENDER_FIELDS) + ": the template gives the rest."},
+    "required": ["role", "type", "templateId"],
+    "properties": {
+        "role": {"enum": ["appMaker"], "x-errors": {"enum": "template messages can only be sent with the "
+                                                            "appMaker role."}},
+        "type": {"enum": ["template"]},
+        "templateId": required_string(64),
+        **{key: MESSAGE["properties"][key] for key in TEMPLATE_SENDER_FIELDS},
+    },
+    "additionalProperties": False,
+}
+# The body of POST /messages as the document shows it: a message, or one
+# sent from a template (validators.validate_posted_message tells which).
+POSTED_MESSAGE = {"oneOf": [MESSAGE, TEMPLATE_MESSAGE]}
+
 # POST /appusers/{id}/images: the image and the message fields a form carries.
 IMAGE_FORM_FIELDS = ("role", "text", "name", "email", "avatarUrl", "payload")
 IMAGE_FORM = {

@@ -271,6 +271,7 @@ class Schema:
 
 
 MESSAGE = Schema(schemas.MESSAGE)
+TEMPLATE_MESSAGE = Schema(schemas.TEMPLATE_MESSAGE)
 ROLE = Schema({"type": "object", "properties": {"role": schemas.MESSAGE["properties"]["role"]},
                "required": ["role"]})
 ACTIVITY = Schema(schemas.ACTIVITY)
@@ -393,6 +394,21 @@ def validate_message(data: dict, *, role: str, app_user) -> dict:
         key: destination[key] for key in ("integrationType", "integrationId") if key in destination
     }
     return fields
+
+
+def is_template_message(data) -> bool:
+    """Whether a POST /messages body asks to send one of the app's
+    templates (schemas.TEMPLATE_MESSAGE) rather than a message of its own."""
+    return isinstance(data, dict) and data.get("type") == "template"
+
+
+def validate_template_message(data: dict) -> tuple[str, dict]:
+    """A message sent from a template: the template's id and the sender's
+    fields as given (name, email, avatarUrl, metadata, destination). The
+    templates service lays them over the stored message, which then passes
+    `validate_message` like any body."""
+    body = TEMPLATE_MESSAGE.check(data)
+    return body["templateId"], {key: body[key] for key in schemas.TEMPLATE_SENDER_FIELDS if key in body}
 
 
 def location_text(coordinates: dict) -> str:

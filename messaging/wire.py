@@ -31,8 +31,8 @@ def message_json(message) -> dict:
     data = {
         "_id": message.id,
         # A user message's author is its user; a business message's is
-        # the app (Smooch names the app maker; Parley keeps no author).
-        "authorId": message.app_user_id if message.role == "appUser" else message.app_id,
+        # the opaque id of the key or member that sent it (services/authors.py).
+        "authorId": message.app_user_id if message.role == "appUser" else message.author or message.app_id,
         "role": message.role,
         "type": message.type,
         "name": message.name,

@@ -34,7 +34,7 @@ from dashboard.views.htmx import INVALID
 from messaging.validators import gravatar_url
 from messaging.client_address import public_base_url
 from messaging.models import Delivery, DeliveryState, LogEntry, Message, Note
-from messaging.services import inbox, media, postbacks
+from messaging.services import authors, inbox, media, postbacks
 from messaging.services import templates as templates_service
 from messaging.services.business_reads import mark_read_by_business
 from messaging.services import messages as messages_service
@@ -297,7 +297,7 @@ def message_item(request, app_id, user_id, message_id):
     return render(request, CONVERSATION + "#message", context)
 
 
-def _post_reply(request, app_user, form):
+def _post_reply(request, app_user, membership, form):
     """Send the composer's message; an attached image is stored first (as
     POST /appusers/{id}/images does) and removed again if sending fails."""
     fields = dict(form.message_fields)
@@ -309,7 +309,8 @@ def _post_reply(request, app_user, form):
         fields.update(media_url=media.public_url(name, base_url=public_base_url(request)),
                       media_type=content_type)
     try:
-        return post_message(app_user, role="appMaker", fields=fields, source={"type": "dashboard"})
+        return post_message(app_user, role="appMaker", fields=fields, source={"type": "dashboard"},
+                            author=authors.for_member(membership))
     except Exception:
         if name:
             media.delete_stored(name)
@@ -341,7 +342,7 @@ def send(request, app_id, user_id):
                 inbox.add_note(app_user, app.membership, form.cleaned_data["text"])
                 sent = "note"
             else:
-                _post_reply(request, app_user, form)
+                _post_reply(request, app_user, app.membership, form)
                 sent = "message"
         except ServiceError as error:
             form.add_error(None, for_people(error.description))

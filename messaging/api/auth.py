@@ -35,7 +35,7 @@ from django.views.decorators.csrf import csrf_exempt
 from messaging import events, jsonbody, ratelimits
 from messaging.client_address import address_of
 from messaging.models import ApiKey, App
-from messaging.services import audit, credentials
+from messaging.services import audit, authors, credentials
 from messaging.services.apps import origin_allowed
 from messaging.services.credentials import AuthError, Credential
 from messaging.services.errors import ServiceError
@@ -333,3 +333,10 @@ def require_app_scope(request, what: str) -> None:
             request.app, None,
         )
         raise ApiError(403, "forbidden", f"{what} requires a JWT with app scope.")
+
+
+def author_of(request) -> authors.Author | None:
+    """Who the business's call sends as (a message's `authorId`): the API
+    key that signed its JWT; None without a key (the app is the author)."""
+    key = request.credential.key
+    return authors.for_key(key) if key is not None else None

@@ -89,7 +89,9 @@ ITEM = _obj(
 MESSAGE = _obj(
     {
         "_id": STR,
-        "authorId": STR,
+        "authorId": {**STR, "description": "The app user's `_id` on their own messages; on a business "
+                     "message an opaque id of the API key or dashboard member that sent it (never the key "
+                     "id; the app's `_id` when none is known)."},
         "role": {"enum": schemas.ROLES},
         "type": {"enum": schemas.MESSAGE_TYPES},
         "name": STR,
@@ -112,7 +114,7 @@ MESSAGE = _obj(
         "destination": _obj({"integrationType": STR, "integrationId": STR}),
         "received": {**NUM, "description": "Unix time in seconds, to the millisecond."},
     },
-    ["_id", "role", "type", "received"],
+    ["_id", "authorId", "role", "type", "received"],
 )
 
 CONVERSATION = _obj(
@@ -506,7 +508,9 @@ APP_PATHS = {
                            "description": f"Unix time in seconds: messages strictly {n} it."}
                           for n in ("before", "after")]),
         "post": _op("postMessage", "Post a message (appMaker needs an app-scope JWT)",
-                    {201: (MESSAGE_BODY, "Created")}, body=schemas.MESSAGE),
+                    {201: (MESSAGE_BODY, "Created")}, body=schemas.POSTED_MESSAGE,
+                    description="Parley extension: `{\"role\": \"appMaker\", \"type\": \"template\", "
+                    "\"templateId\": ...}` sends one of the app's templates (404 when it has no such template)."),
         "delete": _op("deleteMessages", "Delete all messages", {200: (EMPTY, "OK")}, security=APP_ONLY),
     },
     "/appusers/{appUserId}/messages/{messageId}": {
@@ -623,9 +627,13 @@ APP_PATHS = {
                    ]),
         "post": _op("createIntegration", "Connect a channel: the credentials are checked with the platform "
                     "and Parley's inbound URL registered there before anything is stored",
-                    {201: (INTEGRATION_BODY, "Created")}, body=schemas.INTEGRATION, security=APP_ONLY,
+                    {201: (INTEGRATION_BODY, "Created"),
+                     501: (ERROR, "Not implemented: types apn, fcm, twitter and messagebird")},
+                    body=schemas.INTEGRATION, security=APP_ONLY,
                     description="400 `platform_refused` with the platform's reason when it refuses the "
-                    "credentials or the webhook registration."),
+                    "credentials or the webhook registration. 501 `not_implemented` for the types Parley "
+                    "deliberately does not connect (apn, fcm: push to native apps; twitter; messagebird), "
+                    "with a description naming the channel to use instead."),
     },
     "/integrations/{integrationId}": {
         "get": _op("getIntegration", "Get an integration", {200: (INTEGRATION_BODY, "OK")}, security=APP_ONLY),

@@ -496,4 +496,7 @@ class Integration:
 
 class CapabilitiesOnly(Integration):
     """A channel whose platform API is not wired yet: targeting knows what it
-    can do, sending fails the delivery permanently with a clear error."""
+    can do, sending fails the delivery permanently with a clear error.
+    `refused`: deliberately never wired (the README's channel table says so)."""
+
+    refused = False

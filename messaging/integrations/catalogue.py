@@ -37,7 +37,8 @@ def table() -> str:
             cls.label or cls.type, f"`{cls.type}`", *[_how(cls, kind) for kind in TYPES],
             *["yes" if flag else "no" for flag in (caps.typing, caps.read_receipts, caps.push, caps.silent)],
             _limit(limits.text), _limit(limits.actions), _limit(limits.items),
-            "connected" if cls.fields else ("built in" if cls.sends_in_process else "not yet"),
+            "connected" if cls.fields else ("built in" if cls.sends_in_process else
+                                            "not done" if getattr(cls, "refused", False) else "not yet"),
         ])
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     lines += ["| " + " | ".join(row) + " |" for row in rows]

@@ -60,6 +60,12 @@ class Message(models.Model):
     # (ack lost, reconnect) finds the stored message instead of storing a
     # second one. Never part of the message JSON.
     client_ref = models.CharField(max_length=64, blank=True, default="")
+    # A business message's author (services/authors.py): `author` is the
+    # opaque `authorId` the wire shows, `author_name` what the dashboard
+    # shows (a key's name, a member's name), both as they were when it was
+    # sent. Empty on user messages, whose author is their app user.
+    author = models.CharField(max_length=24, blank=True, default="")
+    author_name = models.CharField(max_length=255, blank=True, default="")
 
     objects = MessageQuerySet.as_manager()
 

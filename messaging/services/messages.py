@@ -2,8 +2,8 @@
 reads. Called by the REST API and by the SDK websocket consumer with
 instances and validated values (see messaging.validators).
 
-`post_message(app_user, *, role, fields, source=None)` is the one way a
-message is stored: keep its signature stable.
+`post_message(app_user, *, role, fields, source=None, author=None)` is the
+one way a message is stored: keep its signature stable.
 """
 
 import logging
@@ -23,7 +23,7 @@ from messaging.models import (
     Message,
     Webhook,
 )
-from messaging.services import inbox
+from messaging.services import authors, inbox
 from messaging.services.errors import Conflict, NotFound, ServiceError
 from messaging.validators import validate_message
 from messaging.wire import message_json, unix
@@ -45,10 +45,13 @@ def to_millis(value: datetime) -> datetime:
 
 
 @transaction.atomic
-def post_message(app_user: AppUser, *, role: str, fields: dict, source: dict | None = None) -> Message:
+def post_message(app_user: AppUser, *, role: str, fields: dict, source: dict | None = None,
+                 author: authors.Author | None = None) -> Message:
     """Store a message of `app_user`'s conversation and fan it out.
 
-    `fields` come from `validate_message` (model field names). The first
+    `fields` come from `validate_message` (model field names). `author`
+    says who sent a business message (services/authors.py: an API key, a
+    member); without one the app itself is its author. The first
     message starts the conversation (`conversation:start`); a business
     message counts as unread for the user and is handed to the delivery
     engine in this same transaction (its work starts after commit). The
@@ -65,6 +68,7 @@ def post_message(app_user: AppUser, *, role: str, fields: dict, source: dict | N
         role=role,
         source=source or {"type": "api"},
         received=now,
+        **_authored(app_user, role, author),
         **{k: v for k, v in fields.items() if v is not None or k in ("metadata", "destination", "coordinates", "override")},
     )
     targets = None
@@ -101,6 +105,15 @@ def post_message(app_user: AppUser, *, role: str, fields: dict, source: dict | N
             # A user writing again reopens a resolved or snoozed conversation.
             inbox.reopened_by_message(app_user, status, now=now)
     return message
+
+
+def _authored(app_user: AppUser, role: str, author: authors.Author | None) -> dict:
+    """The author fields of a new message: none on a user's own message
+    (its author is the app user), else `author` or the app."""
+    if role != "appMaker":
+        return {}
+    author = author or authors.for_app(app_user.app)
+    return {"author": author.id, "author_name": author.name}
 
 
 def _check_payments(app_user: AppUser, actions: list) -> None:

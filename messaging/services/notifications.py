@@ -13,6 +13,7 @@ from django.db import transaction
 from messaging import delivery, events, schemas
 from messaging.integrations.registry import integration_class
 from messaging.models import App, AppUser, Client, Integration, Message
+from messaging.services.authors import Author
 from messaging.services.errors import NotFound, ServiceError
 from messaging.services.messages import post_message
 
@@ -20,9 +21,11 @@ logger = logging.getLogger(__name__)
 
 
 @transaction.atomic
-def post_notification(app: App, *, integration_id: str, phone_number: str, fields: dict) -> Message:
+def post_notification(app: App, *, integration_id: str, phone_number: str, fields: dict,
+                      author: Author | None = None) -> Message:
     """`fields` and `phone_number` come from validators.validate_notification.
-    Returns the message stored (its `_id` names the notification)."""
+    `author` is who sends it (services/authors.py). Returns the message
+    stored (its `_id` names the notification)."""
     # Locked: two notifications to a new number on one integration create
     # one user, not two.
     integration = Integration.objects.select_for_update().filter(app=app, id=integration_id).first()
@@ -38,7 +41,7 @@ def post_notification(app: App, *, integration_id: str, phone_number: str, field
         raise ServiceError("A notification on WhatsApp needs a template: give message.override.whatsapp.payload, "
                            "a Cloud API message of type template.")
     client = _client_for(app, integration, integration_class(integration.type).phone_external_id(phone_number))
-    message = post_message(client.app_user, role="appMaker", fields=fields)
+    message = post_message(client.app_user, role="appMaker", fields=fields, author=author)
     logger.info("notification app=%s integration=%s message=%s", app.id, integration.id, message.id)
     return message
 

@@ -4,6 +4,8 @@ routes (issue 16) will call the same functions, so the checks and the JSON
 shape (`template_json`) are the API's: a template's `message` is validated
 as POST /messages validates a body (appMaker role, no user), and the
 descriptions are the API's wording. The dashboard translates them for people.
+POST /messages sends one with `{"role": "appMaker", "type": "template",
+"templateId": ...}` (`message_from`).
 """
 
 from django.db import IntegrityError, transaction
@@ -97,3 +99,12 @@ def delete_template(app, template_id: str) -> None:
     deleted, _ = MessageTemplate.objects.for_app(app).filter(pk=template_id).delete()
     if not deleted:
         raise NotFound(f"Template {template_id} not found.")
+
+
+def message_from(app, template_id: str, sender: dict) -> dict:
+    """The body of a message sent from `app`'s template `template_id`: its
+    stored message with the sender's fields laid over it (name, email,
+    avatarUrl, metadata, destination: validators.validate_template_message),
+    to be checked and sent as any message body. NotFound when the app has no
+    such template (another app's included)."""
+    return {**get_template(app, template_id).message, **sender}

@@ -104,6 +104,19 @@ def test_it_refuses_bad_bodies_before_calling_the_platform(api, app_jwt, platfor
     assert platform.requests == []
 
 
+@pytest.mark.parametrize("type_, alternative", [
+    ("apn", "Web Messenger"), ("fcm", "Web Messenger"), ("twitter", "messenger"), ("messagebird", "twilio"),
+])
+def test_the_types_parley_deliberately_does_not_connect_are_a_501_naming_the_alternative(
+        api, app_jwt, account_jwt, app, type_, alternative):
+    for url, headers in (("/v1/integrations", app_jwt), (f"/v1.1/apps/{app.id}/integrations", account_jwt)):
+        status, code, text = error_of(api.post(url, {"type": type_, "certificate": "x"}, headers=headers))
+        assert (status, code) == (501, "not_implemented") and alternative in text, text
+    # Authentication comes first: no credential, no 501.
+    assert api.post("/v1/integrations", {"type": type_}).status_code == 401
+    assert not Integration.objects.exists()
+
+
 def test_it_refuses_a_body_that_is_not_an_object(api, app_jwt, platform):
     response = api.post("/v1/integrations", raw=b"[1, 2]", headers=app_jwt)
     assert error_of(response)[:2] == (400, "bad_request")

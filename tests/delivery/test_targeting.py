@@ -140,3 +140,24 @@ def test_an_app_chain_policy_tries_each_channel_in_turn(user, app):
     assert {d.client.platform for d in Delivery.objects.filter(message=message, purpose="failover")} == {
         "twilio", "email"}
     assert len(decisions(message, "failover-scheduled")) == 2  # the chain ended
+
+
+@pytest.mark.parametrize("native", ["ios", "android"])
+def test_failover_skips_a_native_sdk_client_parley_cannot_push_to(user, native):
+    """Push to native apps (APNs, FCM) is deliberately not done: an iOS or
+    Android client, however recent, gets no silent copy and no failover."""
+    make_client(user, "web", minutes_ago=5)
+    make_client(user, native, minutes_ago=6)
+    telegram = make_client(user, "telegram", minutes_ago=70)
+    message = business_message(user, "M")
+    assert deliveries(message) == {("web", "preferred", True)}
+    assert failover.check(message.id, 0) == "sent"
+    assert Delivery.objects.get(message=message, purpose="failover").client == telegram
+
+
+def test_no_failover_is_scheduled_when_only_a_native_sdk_client_remains(user):
+    make_client(user, "web", minutes_ago=5)
+    make_client(user, "ios", minutes_ago=6)
+    message = business_message(user, "M")
+    assert not decisions(message, "failover-scheduled")
+    assert decisions(message, "no-failover")[0]["reason"] == "no push-capable client"

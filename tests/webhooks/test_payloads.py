@@ -17,7 +17,7 @@ from dashboard.asgi import application
 from messaging.delivery import sending
 from messaging.events import OPT_IN_TRIGGERS, SUBSCRIBABLE_TRIGGERS, WEBHOOK_TRIGGERS
 from messaging.models import Client, Integration
-from messaging.services import inbound, postbacks
+from messaging.services import authors, inbound, postbacks
 from messaging.services.integrations import create_integration
 from tests.support.fake_telegram import TOKEN, callback_update, message_update
 from tests.support.ws import app_jwt, business_message, make_client, make_user, user_jwt
@@ -165,7 +165,7 @@ def test_business_carousel_and_list_messages_as_the_reference_shows_them(client,
                      "message:appMaker")
     check(one(payloads, "message:appMaker", type="list"), message_payload(LIST), "message:appMaker")
     message = carousel["messages"][0]
-    assert message["source"] == {"type": "api"} and message["authorId"] == app.id
+    assert message["source"] == {"type": "api"} and message["authorId"] == authors.for_key(app.test_key).id
     assert message["items"][0]["mediaType"] == "image/png"
     assert carousel["app"] == {"_id": app.id} and carousel["appUser"]["_id"] == steve.id
     assert carousel["appUser"]["clients"][0]["id"] == "5A7F8343-DF41-46A8-96EC-8583FCB422FB"

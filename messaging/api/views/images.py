@@ -4,7 +4,7 @@ from django.conf import settings
 from django.http import JsonResponse
 
 from messaging import jsonbody
-from messaging.api.auth import ApiError, api_view, bad_request, is_business, require_app_scope
+from messaging.api.auth import ApiError, api_view, author_of, bad_request, is_business, require_app_scope
 from messaging.api.uploads import ENVELOPE_BYTES
 from messaging.client_address import public_base_url
 from messaging.schemas import IMAGE_FORM_FIELDS as FORM_FIELDS
@@ -50,7 +50,7 @@ def upload(request):
     if not fields["text"]:
         fields["text"] = url
     try:
-        message = messages.post_message(request.app_user, role=role, fields=fields)
+        message = messages.post_message(request.app_user, role=role, fields=fields, author=author_of(request))
     except Exception:
         media.delete_stored(name)
         raise

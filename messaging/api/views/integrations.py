@@ -8,6 +8,7 @@ from django.http import JsonResponse
 
 from messaging.api import query
 from messaging.api.auth import actor, api_view, bad_request
+from messaging.api.views.refusals import refused_integration
 from messaging.client_address import public_base_url
 from messaging.integrations.registry import REGISTRY
 from messaging.services import integrations
@@ -20,6 +21,9 @@ MAX_OFFSET = 2**31 - 1
 
 @api_view(scope="app")
 def create(request):
+    refusal = refused_integration(request.data)
+    if refusal is not None:
+        return refusal
     body = validate_integration(request.data)
     row = integrations.create_integration(request.app, body, base_url=public_base_url(request),
                                           actor=actor(request))

@@ -5,11 +5,11 @@ from urllib.parse import urlencode
 from django.http import JsonResponse
 
 from messaging.api import query
-from messaging.api.auth import api_view, bad_request, is_business, not_found, require_app_scope
+from messaging.api.auth import api_view, author_of, bad_request, is_business, not_found, require_app_scope
 from messaging.client_address import public_base_url
 from messaging.wire import conversation_json, delivery_json, message_json
-from messaging.validators import validate_message, validate_role
-from messaging.services import messages
+from messaging.validators import is_template_message, validate_message, validate_role, validate_template_message
+from messaging.services import messages, templates
 
 PAGE_SIZE = 100
 
@@ -19,8 +19,12 @@ def post(request):
     role = validate_role(request.data)
     if role == "appMaker":
         require_app_scope(request, "Posting a message with the appMaker role")
-    fields = validate_message(request.data, role=role, app_user=request.app_user)
-    message = messages.post_message(request.app_user, role=role, fields=fields)
+    body = request.data
+    if is_template_message(body):
+        template_id, sender = validate_template_message(body)
+        body = templates.message_from(request.app, template_id, sender)
+    fields = validate_message(body, role=role, app_user=request.app_user)
+    message = messages.post_message(request.app_user, role=role, fields=fields, author=author_of(request))
     return JsonResponse(
         {"message": message_json(message),
          "conversation": conversation_json(request.app_user, inbox=is_business(request))},

@@ -6,6 +6,7 @@ import zlib
 from pathlib import Path
 
 from messaging.models import AppUser, Integration, LogEntry, Message
+from messaging.services import authors, templates
 from tests.api.conftest import add_client
 from tests.api.client_methods import case
 
@@ -63,9 +64,30 @@ def send_message(t, client):
     assert answer.ok and answer.body["message"]["text"] == "hi", answer
     stored = Message.objects.get(app_user=user)
     assert (stored.id, stored.role, stored.text) == (answer.body["message"]["_id"], "appMaker", "hi")
+    # The author: the app key's opaque id, never the key id; another key
+    # (the account key) is another author; the user's own message is theirs.
+    by_app_key = answer.body["message"]["authorId"]
+    assert by_app_key == authors.for_key(t.app_key).id == stored.author, answer
+    assert t.app_key.key_id not in by_app_key and len(by_app_key) == 24
+    by_account = t.call(client, "appUsers.sendMessage", t.app.id, "eve",
+                        {"role": "appMaker", "type": "text", "text": "also hi"}, as_="account")
+    assert by_account.ok and by_account.body["message"]["authorId"] == authors.for_key(t.account_key).id
+    assert by_account.body["message"]["authorId"] != by_app_key
+    own = t.call(client, "appUsers.sendMessage", "eve", {"role": "appUser", "type": "text", "text": "yo"})
+    assert own.ok and own.body["message"]["authorId"] == user.id, own
+    # Sent from one of the app's templates (a Parley extension); another
+    # app's template is not found.
+    menu = templates.create_template(t.app, name="Hours", message={"type": "text", "text": "9 to 5"})
+    from_template = t.call(client, "appUsers.sendMessage", "eve",
+                           {"role": "appMaker", "type": "template", "templateId": menu.id})
+    assert from_template.ok and from_template.body["message"]["text"] == "9 to 5", from_template
+    theirs = templates.create_template(t.other().app, name="Hours", message={"type": "text", "text": "no"})
+    not_ours = t.call(client, "appUsers.sendMessage", "eve",
+                      {"role": "appMaker", "type": "template", "templateId": theirs.id})
+    assert not_ours.status == 404, not_ours
     refused = t.call(client, "appUsers.sendMessage", "eve", {"role": "appMaker", "type": "text"})
     assert (refused.status, refused.code) == (400, "bad_request"), refused
-    assert Message.objects.filter(app_user=user).count() == 1
+    assert Message.objects.filter(app_user=user).count() == 4
 
 
 @case(*(f"{c} appUsers.getMessages" for c in BOTH))

@@ -19,6 +19,15 @@ def _telegram(t, client):
     return answer.body["integration"]
 
 
+# The properties the clients require of the types Parley does not connect.
+NOT_DONE = {
+    "apn": {"certificate": "MIIC..."},
+    "fcm": {"serverKey": "AAAA...", "senderId": "1234"},
+    "twitter": {"consumerKey": "k", "consumerSecret": "s", "accessTokenKey": "t", "accessTokenSecret": "u"},
+    "messagebird": {"accessKey": "live_x", "originator": "+15145550100"},
+}
+
+
 @case(*(f"{c} integrations.create" for c in BOTH))
 def create(t, client):
     made = _telegram(t, client)
@@ -28,6 +37,18 @@ def create(t, client):
     assert t.fakes["telegram"].webhook["url"].endswith(f"/integrations/telegram/{stored.id}/webhook")
     refused = _call(t, client, "integrations.create", {"type": "telegram", "token": "987654321:" + "W" * 35})
     assert refused.status == 400 and Integration.objects.filter(app=t.app).count() == 1, refused
+    # What Parley deliberately does not connect: 501, naming the alternative.
+    # (3.5.0 itself refuses twitter and messagebird, types it does not know.)
+    for type_, alternative in (("apn", "Web Messenger"), ("fcm", "Web Messenger"), ("twitter", "messenger"),
+                               ("messagebird", "twilio"))[:None if client == "v8" else 2]:
+        not_done = _call(t, client, "integrations.create", {"type": type_, **NOT_DONE[type_]})
+        assert (not_done.status, not_done.code) == (501, "not_implemented"), not_done
+        assert alternative in not_done.body["error"]["description"], not_done
+    assert Integration.objects.filter(app=t.app).count() == 1
+    # Another team's key is refused before any of it.
+    theirs = t.other().call(client, "integrations.create", t.app.id, {"type": "apn", **NOT_DONE["apn"]},
+                            as_="account" if client == "v3" else "app")
+    assert theirs.status in (401, 403, 404), theirs
 
 
 @case(*(f"{c} integrations.list" for c in BOTH))
