@@ -68,9 +68,13 @@ def nullable(schema: dict) -> dict:
 
 
 BOOL = {"type": "boolean"}
-# Printable ASCII, and the same but for the characters that end a host.
-URL_CHAR = "[!-~]"
-URL_HOST = '[!"$-.0->@-~]'
+# What a URI holds (RFC 3986: unreserved, reserved and % escapes; no
+# spaces, controls, <>"{}|\^` or anything beyond ASCII), and the same but
+# for the characters that end a host.
+URL_CHAR = r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]"
+URL_HOST = r"[A-Za-z0-9\-._~:\[\]@!$&'()*+,;=%]"
+# Printable ASCII: ids, tokens and secrets.
+TOKEN_CHAR = "[!-~]"
 HTTP_URL = {
     "type": "string",
     "maxLength": 2000,
@@ -78,7 +82,7 @@ HTTP_URL = {
     # A URI is printable ASCII (RFC 3986): other characters, spaces and
     # controls are sent percent-encoded (what a browser does with them).
     "pattern": rf"^[Hh][Tt][Tt][Pp][Ss]?://{URL_HOST}+{URL_CHAR}*$",
-    "x-errors": {"pattern": "{name} must be an http or https URL."},
+    "x-errors": {"pattern": "{name} must be an http or https URL.", "format": "{name} must be an http or https URL."},
 }
 EMAIL = {
     "type": "string",
@@ -129,8 +133,8 @@ ACTION_FIELDS = {
         # (tel:, mailto:); never javascript:, data: or an app's own scheme.
         "pattern": rf"^(?:[Hh][Tt][Tt][Pp][Ss]?://{URL_HOST}+{URL_CHAR}*|(?:[Tt][Ee][Ll]|[Mm][Aa][Ii][Ll][Tt][Oo]):{URL_CHAR}+)$",
         "description": "An http, https, tel: or mailto: URI.",
-        "x-errors": {"pattern": "{name} must be an http, https, tel: or mailto: URI "
-                                "(e.g. https://example.org)."},
+        "x-errors": {"pattern": "{name} must be an http, https, tel: or mailto: URI (e.g. https://example.org).",
+                     "format": "{name} must be an http, https, tel: or mailto: URI (e.g. https://example.org)."},
     },
     "default": BOOL,
     "amount": {
@@ -638,7 +642,7 @@ def _channel_properties(cls, *, partial: bool) -> dict:
             # ASCII without spaces (around it is trimmed). Free text (a
             # sender's name) takes any.
             **({} if spec.free_text else {"allOf": [{
-                "pattern": rf"^\s*{URL_CHAR}+\s*$",
+                "pattern": rf"^\s*{TOKEN_CHAR}+\s*$",
                 "x-errors": {"pattern": "{name} must be printable ASCII characters without spaces."}}]}),
             "description": description,
             "x-errors": {

@@ -19,6 +19,7 @@ import asyncio
 import logging
 
 from autobahn.websocket.protocol import WebSocketProtocol as AutobahnProtocol
+from daphne.http_protocol import HTTPFactory, WebRequest
 from daphne.server import Server
 from daphne.ws_protocol import WebSocketProtocol
 from twisted.internet import defer
@@ -29,7 +30,36 @@ DRAIN_SECONDS = 10.0
 SERVICE_RESTART = 1012
 
 
+class FormsLeftToDjango(WebRequest):
+    """Twisted parses a multipart POST body itself before daphne hands the
+    request to Django, and answers one it cannot parse (an empty upload:
+    just the closing boundary) with a bare 400, no JSON error body. Django
+    parses the body anyway (once, where a view asks for it), so Twisted's
+    parse is switched off: its own flag for this."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._parsePOSTFormSubmission = False
+
+
+class FormsLeftToDjangoFactory(HTTPFactory):
+    def buildProtocol(self, addr):
+        protocol = super().buildProtocol(addr)
+        protocol.requestFactory = FormsLeftToDjango
+        return protocol
+
+
 class GracefulServer(Server):
+    # daphne's run() makes its HTTPFactory and listens with it at once:
+    # this is where ours takes its place.
+    @property
+    def http_factory(self):
+        return self._http_factory
+
+    @http_factory.setter
+    def http_factory(self, factory):
+        self._http_factory = FormsLeftToDjangoFactory(self) if type(factory) is HTTPFactory else factory
+
     def listen_success(self, port):
         self.ports = [*getattr(self, "ports", []), port]
         super().listen_success(port)

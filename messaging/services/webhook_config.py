@@ -174,5 +174,12 @@ def send_test_event(webhook: Webhook) -> WebhookEvent:
 
 @transaction.atomic
 def delete_webhook(webhook: Webhook, *, actor: audit.Actor = audit.SYSTEM) -> None:
-    _record(actor, AuditAction.WEBHOOK_DELETE, webhook)
-    webhook.delete()
+    with transaction.atomic():
+        # The events are locked before the cascade: a worker recording an
+        # attempt at one of them (messaging.webhooks.sender.record, which
+        # locks them too) finishes first, or finds them gone. Without it an
+        # attempt written between the cascade's two DELETEs broke the
+        # event's foreign key (a 500, found by the fuzzer).
+        list(WebhookEvent.objects.filter(webhook=webhook).select_for_update().values_list("id", flat=True))
+        _record(actor, AuditAction.WEBHOOK_DELETE, webhook)
+        webhook.delete()

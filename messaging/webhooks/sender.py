@@ -446,7 +446,10 @@ def record(outcomes: list[Outcome], *, token: str | None = None) -> None:
         mine = WebhookEvent.objects.filter(id__in=[o.event.pk for o in outcomes], **PENDING)
         if token is not None:
             mine = mine.filter(claimed_by=token)
-        held = set(mine.values_list("id", flat=True))
+        # Locked: a webhook deleted meanwhile (webhook_config.delete_webhook
+        # locks its events first) either waits for this round's rows or
+        # leaves no event here to record against.
+        held = set(mine.select_for_update().values_list("id", flat=True))
         kept = [o for o in outcomes if o.event.pk in held]
         if not kept:
             return
