@@ -32,7 +32,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from messaging import events, jsonbody, ratelimits
+from messaging import events, jsonbody, outages, ratelimits
 from messaging.models import ApiKey, App
 from messaging.services import credentials
 from messaging.services.apps import origin_allowed
@@ -97,6 +97,15 @@ def api_view(scope: str = "appUser", *, user: bool = False, limit: ratelimits.Li
                 return error_response(error.status, error.code, error.description)
             except Http404 as error:
                 return error_response(404, "not_found", str(error) or "Not found.")
+            except outages.UNAVAILABLE:
+                # The database or Redis is down for a moment: nothing was
+                # accepted, and the client may try again (never an HTML 500).
+                logger.warning("API call refused, a shared part is unavailable: %s %s", request.method,
+                               request.path, exc_info=True)
+                response = error_response(503, "service_unavailable",
+                                          "Temporarily unavailable, please try again shortly.")
+                response["Retry-After"] = str(outages.RETRY_AFTER_SECONDS)
+                return response
             except Exception:
                 # Smooch clients expect JSON even here; the traceback goes to the log.
                 logger.exception("API error on %s %s", request.method, request.path)
