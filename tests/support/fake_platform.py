@@ -61,14 +61,17 @@ class FakePlatform:
         self._answering.wait(120)
         binary = isinstance(answer, bytes)
         data = answer if binary else json.dumps(answer).encode()
-        handler.send_response(status)
-        if not binary or "Content-Type" not in headers:
-            handler.send_header("Content-Type", "application/octet-stream" if binary else "application/json")
-        handler.send_header("Content-Length", str(len(data)))
-        for key, value in headers.items():
-            handler.send_header(key, value)
-        handler.end_headers()
-        handler.wfile.write(data)
+        try:
+            handler.send_response(status)
+            if not binary or "Content-Type" not in headers:
+                handler.send_header("Content-Type", "application/octet-stream" if binary else "application/json")
+            handler.send_header("Content-Length", str(len(data)))
+            for key, value in headers.items():
+                handler.send_header(key, value)
+            handler.end_headers()
+            handler.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            handler.close_connection = True  # the caller gave up waiting (timed out, or was killed)
 
     def _answer(self, method, target, headers, body, port):
         parts = urlsplit(target)
