@@ -235,8 +235,8 @@ def test_nothing_accepted_is_lost(deployment, load, fault):
             "accepted": len(appmaker) + len(appuser),
             "delivered": sum(1 for t in appmaker if sent[t]), "webhookEvents": sum(1 for t in appuser if hooked[t]),
             "refused": sum(1 for c in phase.calls if c.status == 503), "lost": len(missing()),
-            "duplicates": sum(sent[t] - 1 for t in appmaker if sent[t] > 1)
-            + sum(hooked[t] - 1 for t in appuser if hooked[t] > 1),
+            "duplicateSends": sum(sent[t] - 1 for t in appmaker if sent[t] > 1),
+            "duplicateEvents": sum(hooked[t] - 1 for t in appuser if hooked[t] > 1),
         }
         SUMMARY.append(row)
         print("\nfault survival:", json.dumps(row))
