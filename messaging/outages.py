@@ -12,7 +12,8 @@ from django.db import InterfaceError, OperationalError
 # timeout, the server shut the session down; InterfaceError: a connection
 # the restart closed under us. Redis: Django's cache and the channel layer
 # raise redis-py's errors.
-UNAVAILABLE = (OperationalError, InterfaceError, redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+UNAVAILABLE = (OperationalError, InterfaceError, *REDIS_DOWN)
 
 # What a refused caller is told to wait: a restart takes a few seconds.
 RETRY_AFTER_SECONDS = 5

@@ -198,6 +198,11 @@ def _rate_limited(request, limit: ratelimits.Limit | None) -> JsonResponse | Non
     app and account JWTs, per app user for appUser JWTs, per app token and
     client address for the app token."""
     credential = request.credential
+    # A Redis outage leaves callers with a signed JWT (a business's secret
+    # key, an appUser JWT it issued) served uncounted for its seconds; the
+    # public surface (the app token, per-address limits) is refused with a
+    # 503 rather than left unlimited.
+    fail_open = limit is None and credential.method != "appToken"
     if limit is not None:
         value = ratelimits.client_address(request)
     elif credential.method == "appToken":
@@ -206,7 +211,7 @@ def _rate_limited(request, limit: ratelimits.Limit | None) -> JsonResponse | Non
         limit, value = ratelimits.APP_USER, f"{request.app.id}:{credential.user_id}"
     else:
         limit, value = ratelimits.API_KEY, credential.key.key_id
-    refusal = ratelimits.hit(limit, request, value)
+    refusal = ratelimits.hit(limit, request, value, fail_open=fail_open)
     if refusal is None:
         return None
     response = error_response(429, "too_many_requests", refusal.description)
