@@ -147,7 +147,9 @@ def load(deployment):
         users[int(text.rsplit(" ", 1)[1])] = payload["appUser"]["_id"]
     assert sorted(users) == sorted(CHATS)
     d.first_user = users[CHATS[0]]
-    return Load(d.up, d.auth, path, hook["secret_token"], users)
+    load = Load(d.up, d.auth, path, hook["secret_token"], users)
+    yield load
+    load.pool.shutdown(wait=True, cancel_futures=True)
 
 
 # The faults: each injects, holds while the load makes CALLS_PER_FAULT
