@@ -10,6 +10,13 @@ import sys
 from tests.support.live import ROOT, child_env, free_port
 
 
+def _needs(program: str, package: str) -> str:
+    path = shutil.which(program)
+    if path is None:
+        raise AssertionError(f"{program} is missing: install Debian's {package} (apt-get install {package})")
+    return path
+
+
 class PrivateRedis:
     """A redis-server on its own port, without persistence; `kill()` and
     `start()` take it down and bring it back on the same port."""
@@ -22,7 +29,7 @@ class PrivateRedis:
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
-            [shutil.which("redis-server"), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+            [_needs("redis-server", "redis-server"), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
              "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def kill(self) -> None:
@@ -37,6 +44,7 @@ class PrivatePostgres:
     stopping it leaves the suite's server alone."""
 
     def __init__(self, name: str = "parley_private"):
+        _needs("pg_createcluster", "postgresql")
         self.version = sorted(os.listdir("/usr/lib/postgresql"))[-1]
         self.name, self.port = f"{name}_{os.getpid()}", free_port()
         subprocess.run(["pg_createcluster", self.version, self.name, "-p", str(self.port), "--start",
