@@ -163,6 +163,10 @@ DATABASES = {
     "default": dj_database_url.config(
         default=f"sqlite:///{VAR_DIR / 'parley.sqlite3'}",
         conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "0")),
+        # A connection is checked before use (the pool's check_connection):
+        # after a PostgreSQL restart, dead connections are replaced instead
+        # of failing the requests that would get them.
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -184,8 +188,10 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and not D
     # (and close) its own PostgreSQL connection. min_size stays open; beyond
     # max_size a request waits for a free connection, which also bounds the
     # database work one process does at once. (DATABASE_CONN_MAX_AGE > 0
-    # chooses persistent connections instead: the two do not combine.)
-    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {"min_size": 2, "max_size": 8, "timeout": 20}
+    # chooses persistent connections instead: the two do not combine.) The
+    # wait is short: with the database down, an API call is answered 503
+    # within it, rather than hanging past a client's own timeout.
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {"min_size": 2, "max_size": 8, "timeout": 5}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "messaging.User"

@@ -14,12 +14,17 @@ frame would buy nothing.
 """
 
 import ipaddress
+import logging
 import re
 import time
 from dataclasses import dataclass
 
 from django.conf import settings
 from django_ratelimit.core import get_usage
+
+from messaging import outages
+
+logger = logging.getLogger(__name__)
 
 RATE_RE = re.compile(r"^(\d+)/(\d*)([smhd])$")
 PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -96,11 +101,19 @@ def client_address(request) -> str:
         return address
 
 
-def hit(limit: Limit, request, value: str) -> Refusal | None:
+def hit(limit: Limit, request, value: str, *, fail_open: bool = False) -> Refusal | None:
     """Count one request against `limit` for `value` (an API key id, an
-    address...); a Refusal once the window's count is past the limit."""
-    usage = get_usage(request, group=limit.group, key=lambda group, request: value, rate=limit.rate,
-                      increment=True)
+    address...); a Refusal once the window's count is past the limit.
+    `fail_open`: while the counters' Redis is unreachable, let the request
+    through uncounted (logged) instead of raising (outages.REDIS_DOWN)."""
+    try:
+        usage = get_usage(request, group=limit.group, key=lambda group, request: value, rate=limit.rate,
+                          increment=True)
+    except outages.REDIS_DOWN:
+        if not fail_open:
+            raise
+        logger.warning("rate limit %s not counted: Redis unavailable", limit.group)
+        return None
     if usage is None or not usage["should_limit"]:
         return None
     return Refusal(limit, max(1, usage["time_left"]))

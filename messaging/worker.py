@@ -9,13 +9,14 @@ messaging.periodic).
 
 import logging
 import threading
+import time
 
 from django.conf import settings
 from django.db import close_old_connections
 from django.utils.crypto import get_random_string
 from django_tasks_db.management.commands.db_worker import Worker
 
-from messaging import periodic
+from messaging import outages, periodic
 
 logger = logging.getLogger(__name__)
 
@@ -50,9 +51,37 @@ def start_scheduler_thread() -> tuple[threading.Thread, threading.Event]:
     return thread, stop
 
 
+# How long the worker loop waits before it looks again when the database
+# (or Redis) was unavailable.
+OUTAGE_PAUSE_SECONDS = 1.0
+
+
+def run_through_outages(worker: Worker) -> None:
+    """worker.run() until the worker is asked to stop, outlasting database
+    and Redis outages: django-tasks-db's loop raises on a connection error
+    (claiming a task, or recording one that failed on it), which would end
+    the process; instead wait and run again. The task that was running
+    stays RUNNING in the backend; its rows come back when their lease
+    ends (delivery/sweep.py)."""
+    while True:
+        try:
+            worker.run()
+            return
+        except outages.UNAVAILABLE:
+            logger.warning("worker %s: database or Redis unavailable, trying again", worker.worker_id,
+                           exc_info=True)
+            try:
+                close_old_connections()
+            except outages.UNAVAILABLE:
+                pass  # the broken connection is dropped all the same
+            if not worker.running:
+                return
+            time.sleep(OUTAGE_PAUSE_SECONDS)
+
+
 def _run_worker(worker: Worker) -> None:
     try:
-        worker.run()
+        run_through_outages(worker)
     finally:
         close_old_connections()
 

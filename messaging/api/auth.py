@@ -32,7 +32,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from messaging import events, jsonbody, ratelimits
+from messaging import events, jsonbody, outages, ratelimits
 from messaging.client_address import address_of
 from messaging.models import ApiKey, App
 from messaging.services import audit, authors, credentials
@@ -98,6 +98,15 @@ def api_view(scope: str = "appUser", *, user: bool = False, limit: ratelimits.Li
                 return error_response(error.status, error.code, error.description)
             except Http404 as error:
                 return error_response(404, "not_found", str(error) or "Not found.")
+            except outages.UNAVAILABLE:
+                # The database or Redis is down for a moment: nothing was
+                # accepted, and the client may try again (never an HTML 500).
+                logger.warning("API call refused, a shared part is unavailable: %s %s", request.method,
+                               request.path, exc_info=True)
+                response = error_response(503, "service_unavailable",
+                                          "Temporarily unavailable, please try again shortly.")
+                response["Retry-After"] = str(outages.RETRY_AFTER_SECONDS)
+                return response
             except Exception:
                 # Smooch clients expect JSON even here; the traceback goes to the log.
                 logger.exception("API error on %s %s", request.method, request.path)
@@ -195,6 +204,11 @@ def _rate_limited(request, limit: ratelimits.Limit | None) -> JsonResponse | Non
     app and account JWTs, per app user for appUser JWTs, per app token and
     client address for the app token."""
     credential = request.credential
+    # A Redis outage leaves callers with a signed JWT (a business's secret
+    # key, an appUser JWT it issued) served uncounted for its seconds; the
+    # public surface (the app token, per-address limits) is refused with a
+    # 503 rather than left unlimited.
+    fail_open = limit is None and credential.method != "appToken"
     if limit is not None:
         value = ratelimits.client_address(request)
     elif credential.method == "appToken":
@@ -203,7 +217,7 @@ def _rate_limited(request, limit: ratelimits.Limit | None) -> JsonResponse | Non
         limit, value = ratelimits.APP_USER, f"{request.app.id}:{credential.user_id}"
     else:
         limit, value = ratelimits.API_KEY, credential.key.key_id
-    refusal = ratelimits.hit(limit, request, value)
+    refusal = ratelimits.hit(limit, request, value, fail_open=fail_open)
     if refusal is None:
         return None
     response = error_response(429, "too_many_requests", refusal.description)

@@ -350,6 +350,10 @@ R429 = ("Too many requests: past a rate limit (per API key, per app user, per ap
         "address, or on /v1/init per client address); the description names the limit")
 RETRY_AFTER = {"description": "Seconds until the limit's window ends", "required": True,
                "schema": {"type": "integer", "minimum": 1}}
+R503 = ("Temporarily unavailable: the database (or, for app-token calls, Redis) is down for a moment; "
+        "nothing was done, try again after Retry-After")
+RETRY_LATER = {"description": "Seconds to wait before trying again", "required": True,
+               "schema": {"type": "integer", "minimum": 1}}
 
 
 # `offset`: what messaging.api.query.number takes (at most 2^31 - 1).
@@ -370,6 +374,7 @@ def _op(op_id, summary, responses: dict, *, body=None, security=("jwt", "appToke
         errors[413] = "The request body is too large"
     if security:
         errors[429] = R429
+        errors[503] = R503
     result = {
         "operationId": op_id,
         "summary": summary,
@@ -381,6 +386,7 @@ def _op(op_id, summary, responses: dict, *, body=None, security=("jwt", "appToke
     }
     if security:
         result["responses"]["429"]["headers"] = {"Retry-After": RETRY_AFTER}
+        result["responses"]["503"]["headers"] = {"Retry-After": RETRY_LATER}
     if description:
         result["description"] = description
     if body is not None:

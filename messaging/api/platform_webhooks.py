@@ -10,18 +10,35 @@ the events are stored (messaging.services.inbound): platforms retry a slow
 webhook. A refusal is plain text with the status the platform expects.
 """
 
+import logging
+
 from django.http import HttpResponse
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 
+from messaging import outages
 from messaging.integrations.base import InboundRefused
 from messaging.integrations.registry import integration_class
 from messaging.models import Integration
 from messaging.services import inbound
 
+logger = logging.getLogger(__name__)
+
 
 @csrf_exempt
 def receive(request, type, integration_id):
+    try:
+        return _receive(request, type, integration_id)
+    except outages.UNAVAILABLE:
+        # The database or Redis down for a moment: nothing was stored, and
+        # platforms send an event again after a 5xx.
+        logger.warning("inbound %s webhook refused, a shared part is unavailable", type, exc_info=True)
+        response = HttpResponse("Temporarily unavailable.\n", status=503, content_type="text/plain")
+        response["Retry-After"] = str(outages.RETRY_AFTER_SECONDS)
+        return response
+
+
+def _receive(request, type, integration_id):
     cls = integration_class(type)
     allowed = ["GET", "POST"] if cls.verifies_url else ["POST"]
     if request.method not in allowed:

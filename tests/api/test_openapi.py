@@ -189,3 +189,13 @@ def test_every_route_with_credentials_documents_its_429():
                 assert "Retry-After" in op["responses"]["429"]["headers"], (path, method)
             else:
                 assert "429" not in op["responses"], (path, method)
+
+
+def test_every_route_with_credentials_documents_its_503():
+    """Every authenticated route answers 503 with Retry-After while the
+    database is down (api/auth.py, messaging/outages.py; the fault test
+    tests/faults/ meets it on a live server)."""
+    for path, item in document()["paths"].items():
+        for method, op in item.items():
+            if method != "parameters" and op["security"]:
+                assert "Retry-After" in op["responses"]["503"]["headers"], (path, method)

@@ -6,15 +6,12 @@ own PostgreSQL cluster), stops and restarts them, so the suite's servers
 stay up."""
 
 import ipaddress
-import os
-import shutil
-import subprocess
-import sys
 
 import pytest
 import requests
 
-from tests.support.live import ROOT, LiveServer, child_env, free_port, wait_until
+from tests.support.live import LiveServer, wait_until
+from tests.support.private_servers import PrivatePostgres, PrivateRedis
 
 
 @pytest.mark.smoke
@@ -50,50 +47,21 @@ def _ready(server):
     return response.status_code, response.json()
 
 
-def _redis(port):
-    return subprocess.Popen([shutil.which("redis-server"), "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                             "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-class PrivatePostgres:
-    """A PostgreSQL cluster of this test's own on another port
-    (pg_createcluster: initdb refuses to run as root), migrated, so that
-    stopping it leaves the suite's server alone."""
-
-    def __init__(self):
-        self.version = sorted(os.listdir("/usr/lib/postgresql"))[-1]
-        self.name, self.port = f"parley_readyz_{os.getpid()}", free_port()
-        subprocess.run(["pg_createcluster", self.version, self.name, "-p", str(self.port), "--start",
-                        "--", "--auth=trust"], check=True, capture_output=True, timeout=120)
-        self.url = f"postgres://postgres@127.0.0.1:{self.port}/postgres"
-        subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, check=True, timeout=300,
-                       env=child_env(DATABASE_URL=self.url))
-
-    def ctl(self, action):
-        subprocess.run(["pg_ctlcluster", self.version, self.name, action], check=True, capture_output=True,
-                       timeout=60)
-
-    def drop(self):
-        subprocess.run(["pg_dropcluster", self.version, self.name, "--stop"], capture_output=True, timeout=120)
-
-
 def test_readyz_names_the_part_that_is_down_and_recovers():
-    redis_port = free_port()
-    redis = _redis(redis_port)
-    postgres = PrivatePostgres()
+    redis = PrivateRedis()
+    postgres = PrivatePostgres("parley_readyz")
     server = None
     try:
-        server = LiveServer(worker=False, REDIS_URL=f"redis://127.0.0.1:{redis_port}/0", DATABASE_URL=postgres.url)
+        server = LiveServer(worker=False, REDIS_URL=redis.url, DATABASE_URL=postgres.url)
         assert _ready(server) == (200, {"status": "ready", "checks": {"database": "ok", "channelLayer": "ok"}})
 
         redis.kill()
-        redis.wait()
         status, body = _ready(server)
         assert (status, body["status"], body["checks"]["database"]) == (503, "unready", "ok"), body
         assert body["checks"]["channelLayer"] != "ok"
         assert requests.get(server.url + "/healthz", timeout=5).status_code == 200  # still up
 
-        redis = _redis(redis_port)
+        redis.start()
         wait_until(lambda: _ready(server)[0] == 200, timeout=15, message="ready again once Redis is back")
 
         postgres.ctl("stop")
@@ -107,5 +75,4 @@ def test_readyz_names_the_part_that_is_down_and_recovers():
         if server is not None:
             server.stop()
         redis.kill()
-        redis.wait()
         postgres.drop()

@@ -1,6 +1,8 @@
 """A fake messaging platform on 127.0.0.1 (the outside world, for tests):
 a threaded HTTP server that records every request and answers 200
-{"id": ...} unless told to fail (5xx, 429 + Retry-After, 4xx) or to be slow.
+{"id": ...} unless told to fail (5xx, 429 + Retry-After, 4xx), to be slow,
+or to hang (`hang()`: requests are recorded but get no answer until
+`hang(False)`, as a platform that stops answering for a while).
 It speaks HTTP/1.1 with keep-alive, as real platforms do; each record notes
 the client's port (`port`), so a test can tell connections apart.
 
@@ -30,6 +32,8 @@ class FakePlatform:
         self._failures: deque = deque()
         self._holds: deque = deque()
         self._counter = 0
+        self._answering = threading.Event()  # cleared while the platform hangs
+        self._answering.set()
         self._loopback = LoopbackServer(self._respond)
         self.url = self._loopback.url
 
@@ -54,16 +58,22 @@ class FakePlatform:
             hold.release.wait(30)
         if self.delay:
             threading.Event().wait(self.delay)
+        # A hung platform answers late, if at all: the caller may have
+        # given up by then (a late answer on a closed socket is dropped).
+        self._answering.wait(120)
         binary = isinstance(answer, bytes)
         data = answer if binary else json.dumps(answer).encode()
-        handler.send_response(status)
-        if not binary or "Content-Type" not in headers:
-            handler.send_header("Content-Type", "application/octet-stream" if binary else "application/json")
-        handler.send_header("Content-Length", str(len(data)))
-        for key, value in headers.items():
-            handler.send_header(key, value)
-        handler.end_headers()
-        handler.wfile.write(data)
+        try:
+            handler.send_response(status)
+            if not binary or "Content-Type" not in headers:
+                handler.send_header("Content-Type", "application/octet-stream" if binary else "application/json")
+            handler.send_header("Content-Length", str(len(data)))
+            for key, value in headers.items():
+                handler.send_header(key, value)
+            handler.end_headers()
+            handler.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            handler.close_connection = True  # the caller gave up waiting (timed out, or was killed)
 
     def _answer(self, method, target, headers, body, port, raw=b""):
         parts = urlsplit(target)
@@ -95,6 +105,14 @@ class FakePlatform:
         self._holds.append(hold)
         return hold
 
+    def hang(self, on: bool = True) -> None:
+        """Stop answering (requests are read and recorded, their answers
+        held) until `hang(False)`, which sends the held answers."""
+        if on:
+            self._answering.clear()
+        else:
+            self._answering.set()
+
     def received(self, path: str = "/messages") -> list[dict]:
         with self._lock:
             return [r for r in self.requests if r["path"] == path]
@@ -105,6 +123,7 @@ class FakePlatform:
     def close(self):
         """Stop, dropping the kept-alive connections too (a platform gone
         away, not one idling with its clients' sockets open)."""
+        self._answering.set()  # held answers end
         self._loopback.close()
 
 

@@ -92,10 +92,11 @@ class Process:
 
 
 class LiveServer(Process):
-    """daphne serving Parley on a free port."""
+    """daphne serving Parley on a free port (or on `port`: a process
+    restarted where its predecessor listened)."""
 
-    def __init__(self, worker: bool = True, **env):
-        self.port = free_port()
+    def __init__(self, worker: bool = True, port: int | None = None, **env):
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         super().__init__(
             [sys.executable, "manage.py", "serve", "--port", str(self.port), "--worker", "yes" if worker else "no"],

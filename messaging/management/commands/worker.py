@@ -4,7 +4,7 @@ from functools import partial
 from django.core.management.base import BaseCommand
 
 from messaging.delivery import claims
-from messaging.worker import make_worker, start_scheduler_thread
+from messaging.worker import make_worker, run_through_outages, start_scheduler_thread
 
 # On SIGTERM the periodic job that runs (due timers, the sweep...) finishes
 # before the process exits, within this bound.
@@ -30,7 +30,7 @@ class Command(BaseCommand):
         self.stdout.write(f"worker {worker.worker_id} running")
         self.stdout.flush()
         try:
-            worker.run()
+            run_through_outages(worker)
         finally:
             # The scheduler is a daemon thread: without this, exiting would
             # cut its job short and leave its claimed rows to their lease.
