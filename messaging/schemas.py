@@ -751,9 +751,11 @@ ORIGIN_ERROR = ("{name} must be an origin as browsers send it: http:// or https:
 ORIGIN = {
     "type": "string",
     "maxLength": 300,
+    # (format uri: a bracketed host must be a real IPv6 address.)
+    "format": "uri",
     "pattern": r"^https?://(\[[0-9a-f:.]+\]|[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*)"
-               r"(:[0-9]{1,5})?$",
-    "x-errors": {"pattern": ORIGIN_ERROR, "maxLength": ORIGIN_ERROR},
+               r"(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4}))?$",
+    "x-errors": {"pattern": ORIGIN_ERROR, "maxLength": ORIGIN_ERROR, "format": ORIGIN_ERROR},
 }
 # Smooch's own app settings (maskCreditCardNumbers, useAnimalNames,
 # echoPostback, conversationRetentionSeconds...) name features Parley does

@@ -38,7 +38,7 @@ def test_a_new_app_requires_user_jwts_by_default(api, account_jwt):
     ({"name": "A", "settings": {"maskCreditCardNumbers": True}}, "requireUserJwt, allowedOrigins"),
     ({"name": "A", "settings": {"allowedOrigins": ["https://shop.example/path"]}}, "origin"),
     ({"name": "A", "settings": {"allowedOrigins": ["HTTPS://Shop.example"]}}, "origin"),
-    ({"name": "A", "settings": {"allowedOrigins": ["https://shop.example:70000"]}}, "above 65535"),
+    ({"name": "A", "settings": {"allowedOrigins": ["https://shop.example:70000"]}}, "must be an origin as browsers send it"),
     ({"name": "A", "settings": {"logRetentionDays": 0}}, "between 1 and 3650"),
     ({"name": "A", "settings": {"requireUserJwt": "yes"}}, "true or false"),
     ({"name": "A", "metadata": {"a": {"b": 1}}}, "flat"),

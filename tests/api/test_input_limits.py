@@ -159,6 +159,15 @@ def test_signed_up_at_at_the_edges_is_stored(api, app, app_jwt, alice, signed_up
     assert api.get(f"/v1/appusers/{alice.id}", headers=app_jwt).status_code == 200
 
 
+def test_signed_up_at_with_an_offset_past_postgresqls_is_stored_in_utc(api, app, app_jwt):
+    """RFC 3339 takes offsets to 23:59; PostgreSQL only to 15:59 (a 500
+    the fuzzer found): the time is kept in UTC."""
+    response = api.post("/v1/appusers", {"userId": "far", "signedUpAt": "0733-08-08T11:16:26.088-16:42"},
+                        headers=app_jwt)
+    assert response.status_code == 201, response.content
+    assert response.data["appUser"]["signedUpAt"] == "0733-08-09T03:58:26.088Z"
+
+
 # ------------------------------------------------------------------- limits
 
 
