@@ -307,7 +307,8 @@ def create_service_account(request, team_id):
 def delete_service_account(request, team_id, service_account_id):
     membership = access.manager_membership_for(request.user, team_id)
     account = access.service_account_for(membership, service_account_id)
-    service_accounts_service.delete_service_account(account=account, membership=membership)
+    service_accounts_service.delete_service_account(account=account, membership=membership,
+                                                    actor=access.actor(request))
     notice = f"Service account “{account.name}” deleted; its keys are revoked."
     if not request.htmx:
         messages.success(request, notice)
@@ -326,7 +327,7 @@ def create_service_account_key(request, team_id, service_account_id):
         return _service_accounts_part(request, membership, status=INVALID, key_form=form,
                                       key_form_for=account.id)
     key, secret = service_accounts_service.create_key(
-        account=account, name=form.cleaned_data["name"], membership=membership
+        account=account, name=form.cleaned_data["name"], membership=membership, actor=access.actor(request)
     )
     # The secret is rendered in this response only (no redirect), as for
     # the team's own account keys.
@@ -339,7 +340,7 @@ def revoke_service_account_key(request, team_id, service_account_id, key_id):
     membership = access.manager_membership_for(request.user, team_id)
     account = access.service_account_for(membership, service_account_id)
     key = access.service_account_key_for(account, key_id)
-    apps_service.revoke_key(key, membership=membership)
+    apps_service.revoke_key(key, membership=membership, actor=access.actor(request))
     notice = f"Key {key.key_id} revoked."
     if not request.htmx:
         messages.success(request, notice)

@@ -213,7 +213,7 @@ def mark_read(app_user: AppUser) -> None:
 PING_TEXT = "This is a test message from {app}: this channel is linked."
 
 
-def ping_channel(app_user: AppUser, channel: str) -> Message:
+def ping_channel(app_user: AppUser, channel: str, *, author=None) -> Message:
     """A test message from the business to the user on one channel (an
     integration type such as "telegram", or an integration's `_id`), sent
     as any business message is (stored, a `destination` delivery through
@@ -227,7 +227,8 @@ def ping_channel(app_user: AppUser, channel: str) -> Message:
         raise NotFound(f"This user has no {channel} channel to ping.")
     body = {"role": "appMaker", "type": "text", "text": PING_TEXT.format(app=app_user.app.name),
             "destination": destination}
-    return post_message(app_user, role="appMaker", fields=validate_message(body, role="appMaker", app_user=app_user))
+    return post_message(app_user, role="appMaker", fields=validate_message(body, role="appMaker", app_user=app_user),
+                        author=author)
 
 
 @transaction.atomic

@@ -17,6 +17,7 @@ from django.db.models import Prefetch
 
 from messaging.models import ApiKey, KeyScope, Membership, ServiceAccount, Team
 from messaging.services import apps as apps_service
+from messaging.services import audit
 from messaging.services.errors import NotFound, ServiceError
 
 NAME_MAX = 100  # ServiceAccount.name
@@ -73,14 +74,15 @@ def rename_service_account(*, account: ServiceAccount, name: str, membership: Me
 
 
 @transaction.atomic
-def delete_service_account(*, account: ServiceAccount, membership: Membership | None) -> None:
+def delete_service_account(*, account: ServiceAccount, membership: Membership | None,
+                           actor: audit.Actor = audit.SYSTEM) -> None:
     """Revoke every key of the account, then delete it. Each key goes
     through apps.revoke_key: refused at once in this process and in every
     other within process_cache.CHECK_SECONDS. The revoked rows stay (with
     no account) for the record."""
     apps_service.check_acting(membership, account.team_id)
     for key in ApiKey.objects.select_for_update().filter(service_account=account, revoked_at__isnull=True):
-        apps_service.revoke_key(key, membership=membership)
+        apps_service.revoke_key(key, membership=membership, actor=actor)
     account.delete()
 
 
@@ -90,12 +92,13 @@ def active_keys(account: ServiceAccount):
 
 
 def create_key(
-    *, account: ServiceAccount, name: str, membership: Membership | None, created_by_key: ApiKey | None = None
+    *, account: ServiceAccount, name: str, membership: Membership | None, created_by_key: ApiKey | None = None,
+    actor: audit.Actor = audit.SYSTEM,
 ):
     """A new account-scope key of the service account; returns (key, secret)."""
     return apps_service.create_key(
         team=account.team, scope=KeyScope.ACCOUNT, name=name, membership=membership,
-        service_account=account, created_by_key=created_by_key,
+        service_account=account, created_by_key=created_by_key, actor=actor,
     )
 
 

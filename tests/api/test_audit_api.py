@@ -183,3 +183,21 @@ def test_another_teams_owner_sees_none_of_it(api, team, account_key, stranger, c
     assert client.get(f"/teams/{team.id}/audit/").status_code == 404
     own = client.get(f"/teams/{stranger_membership.team_id}/audit/").content.decode()
     assert "Team A only" not in own and account_key.key_id not in own
+
+
+def test_service_account_keys_name_the_account_key_and_the_address(api, team, account_key):
+    response = api.post("/v1.1/serviceaccounts", {"name": "billing"}, headers=account_key.headers,
+                        REMOTE_ADDR=ADDRESS)
+    assert response.status_code == 201, response.content
+    account_id = response.data["serviceAccount"]["_id"]
+    at = last_id()
+    made = api.post(f"/v1.1/serviceaccounts/{account_id}/keys", {"name": "billing key"},
+                    headers=account_key.headers, REMOTE_ADDR=ADDRESS)
+    assert made.status_code == 201, made.content
+    created = one(team, at, "key.create", account_key, target_kind="key")
+    assert created.target_id == made.data["key"]["_id"]
+    secret_free(created, made.data["key"]["secret"])
+    at = last_id()
+    assert api.delete(f"/v1.1/serviceaccounts/{account_id}", headers=account_key.headers,
+                      REMOTE_ADDR=ADDRESS).status_code == 200
+    assert one(team, at, "key.revoke", account_key, target_kind="key").target_id == made.data["key"]["_id"]

@@ -4,7 +4,7 @@ push tokens."""
 
 from django.http import JsonResponse
 
-from messaging.api.auth import api_view, is_business, require_app_scope
+from messaging.api.auth import api_view, author_of, is_business, require_app_scope
 from messaging.wire import app_user_json, client_json, conversation_json, message_json
 from messaging.validators import (
     validate_app_user,
@@ -145,7 +145,7 @@ def auth_code(request):
 @api_view(scope="app", user=True)
 def ping_channel(request, channel):
     """POST .../integrations/{channel}/ping: a test message on that channel."""
-    message = messages.ping_channel(request.app_user, channel)
+    message = messages.ping_channel(request.app_user, channel, author=author_of(request))
     return JsonResponse({"message": message_json(message),
                          "conversation": conversation_json(request.app_user, inbox=is_business(request))})
 

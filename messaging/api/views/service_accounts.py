@@ -17,7 +17,7 @@ process_cache.CHECK_SECONDS.
 from django.http import JsonResponse
 
 from messaging.api import query
-from messaging.api.auth import api_view
+from messaging.api.auth import actor, api_view
 from messaging.api.views.apps import key_json
 from messaging.models import ServiceAccount, Team
 from messaging.services import apps as apps_service
@@ -74,7 +74,7 @@ def update(request, serviceAccountId):
 @api_view(scope="account")
 def delete(request, serviceAccountId):
     account = service.service_account(request.team_id, serviceAccountId)
-    service.delete_service_account(account=account, membership=TEAM_ITSELF)
+    service.delete_service_account(account=account, membership=TEAM_ITSELF, actor=actor(request))
     return JsonResponse({})
 
 
@@ -82,7 +82,7 @@ def delete(request, serviceAccountId):
 def create_key(request, serviceAccountId):
     account = service.service_account(request.team_id, serviceAccountId)
     name = validate_key(request.data)
-    key, secret = service.create_key(account=account, name=name, membership=TEAM_ITSELF,
+    key, secret = service.create_key(account=account, name=name, membership=TEAM_ITSELF, actor=actor(request),
                                      created_by_key=request.credential.key)
     return _no_store(JsonResponse({"key": key_json(key, secret)}, status=201))
 
@@ -102,7 +102,7 @@ def get_key(request, serviceAccountId, keyId):
 @api_view(scope="account")
 def delete_key(request, serviceAccountId, keyId):
     account = service.service_account(request.team_id, serviceAccountId)
-    apps_service.revoke_key(service.key_of(account, keyId), membership=TEAM_ITSELF)
+    apps_service.revoke_key(service.key_of(account, keyId), membership=TEAM_ITSELF, actor=actor(request))
     return JsonResponse({})
 
 

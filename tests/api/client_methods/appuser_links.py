@@ -3,6 +3,7 @@ systems, pings and push tokens; conversations.get and postPostback."""
 
 from messaging.integrations.base import linked_app_user
 from messaging.models import AppUser, Client, Integration, LogEntry, Message
+from messaging.services import authors
 from messaging.services.messages import post_message
 from messaging.validators import validate_message
 from tests.api.client_methods import case
@@ -105,6 +106,8 @@ def ping_channel(t, client):
     assert answer.ok, answer
     message = Message.objects.get(app_user=user)
     assert (message.id, message.role) == (answer.body["message"]["_id"], "appMaker")
+    # Sent as the key that asked for it.
+    assert answer.body["message"]["authorId"] == authors.for_key(t.app_key).id != t.app.id, answer
     sent = wait_until(lambda: t.fakes["telegram"].calls("sendMessage"), message="the ping at the fake Telegram")
     assert [call["chat_id"] for call in sent] == ["4242"] and "test message" in sent[0]["text"]
     refused = t.call(client, "appUsers.pingChannel", "pin", "messenger")
