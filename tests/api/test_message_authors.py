@@ -76,7 +76,7 @@ def test_business_messages_stored_before_authors_keep_the_apps_id(api, app, alic
     old = Message.objects.create(app=app, app_user=alice, role="appMaker", text="old")
     alice.conversation_started = True
     alice.save()
-    migration = importlib.import_module("messaging.migrations.0017_message_authors")
+    migration = importlib.import_module("messaging.migrations.0016_message_authors")
     migration.app_as_author(django_apps, None)
     old.refresh_from_db()
     assert old.author == app.id

@@ -39,10 +39,12 @@ from messaging.models import (
     Message,
     MessageTemplate,
     Note,
+    ServiceAccount,
     Team,
     Webhook,
     WebhookEvent,
 )
+from messaging.services import service_accounts
 from messaging.services.apps import create_key, revoke_key
 from tests.live.test_tenancy import secrets_of_b, team_b  # noqa: F401 (fixture)
 
@@ -98,12 +100,20 @@ def state_of_b(victim) -> dict:
         MessageTemplate: MessageTemplate.objects.filter(app_id=app),
         ApiKey: ApiKey.objects.filter(team_id=team).exclude(key_id=victim["sibling_key"]),
         Membership: Membership.objects.filter(team_id=team),
+        ServiceAccount: ServiceAccount.objects.filter(team_id=team),
         Invitation: Invitation.objects.filter(team_id=team),
         Integration: Integration.objects.filter(app_id=app),
         Webhook: Webhook.objects.filter(app_id=app),
         WebhookEvent: WebhookEvent.objects.filter(app_id=app),
     }
     return {model.__name__: list(query.order_by("pk").values()) for model, query in rows.items()}
+
+
+def _without_use(state: dict) -> dict:
+    """(ApiKey.last_used_at moves when a key is used: the attacks use B's keys.)"""
+    for row in state["ApiKey"]:
+        row.pop("last_used_at", None)
+    return state
 
 
 def path_of(version: str, pattern: str, values: dict) -> str:
@@ -145,7 +155,10 @@ def victim(team_b, stranger_app, stranger_team):  # noqa: F811 (the imported fix
     revoked, revoked_secret = create_key(team=stranger_team, scope=KeyScope.APP, app=stranger_app,
                                          name="revoked")
     revoke_key(revoked)
-    return {**team_b, "deploymentId": "b-deployment", "revoked": (revoked.key_id, revoked_secret),
+    account = service_accounts.create_service_account(team=stranger_team, name="team B robot", membership=None)
+    service_accounts.create_key(account=account, name="team B robot key", membership=None)
+    return {**team_b, "deploymentId": "b-deployment", "serviceAccountId": account.id,
+            "templateName": "team_b_template", "revoked": (revoked.key_id, revoked_secret),
             "app_secret": stranger_app.test_secret, "app_token": stranger_app.app_token}
 
 
@@ -203,10 +216,7 @@ def test_the_attack_gets_nothing_on_every_route(attack, victim, app, team, make_
     # appUser credentials of B's own app meet B's own user-creating routes.
     user_credential = attack in ("appUser token for another user", "app token on a secured user")
     client = Client()
-    before = state_of_b(victim)
-    # (ApiKey.last_used_at moves when a key is used: the attacks use B's keys.)
-    for row in before["ApiKey"]:
-        row.pop("last_used_at", None)
+    before = _without_use(state_of_b(victim))
     secrets = secrets_of_b(victim)
     tried = set()
     wrong = []
@@ -234,10 +244,7 @@ def test_the_attack_gets_nothing_on_every_route(attack, victim, app, team, make_
                 wrong.append(f"{method} {path}: not a Smooch error body: {text[:160]}")
     assert not wrong, f"{attack}: {len(wrong)} calls got through or answered wrongly:\n" + "\n".join(wrong[:40])
     assert tried == set(ATTACKED)
-    after = state_of_b(victim)
-    for row in after["ApiKey"]:
-        row.pop("last_used_at", None)
-    assert after == before, f"{attack} changed team B's data"
+    assert _without_use(state_of_b(victim)) == before, f"{attack} changed team B's data"
 
 
 def test_public_routes_show_nothing_of_team_b(victim):
@@ -251,3 +258,30 @@ def test_public_routes_show_nothing_of_team_b(victim):
         assert response.status_code in (200, 404), (path, response.status_code)
         text = response.content.decode()
         assert not [s for s in secrets if s in text], path
+
+
+@pytest.mark.django_db
+def test_every_405_names_the_methods_in_allow(victim):
+    client = Client()
+    for version, pattern, methods in ROUTES:
+        path = path_of(version, pattern, {**victim, "rest": "x"})
+        if pattern == "^(?P<rest>.*)$":
+            continue
+        response = client.generic("TRACE", path)
+        assert response.status_code == 405, (path, response.status_code)
+        assert set(json.loads(response.content)) == {"error"}, path
+        allowed = {m.strip() for m in response["Allow"].split(",")}
+        assert allowed >= set(methods), (path, response["Allow"], methods)
+
+
+@pytest.mark.django_db
+def test_the_public_routes_answer_a_session_like_any_api_route(owner):
+    """/v1/ping and the OpenAPI document under a browser session with CSRF
+    checks on: the API's JSON 405 with Allow, not Django's HTML 403."""
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(owner)
+    for path in ("/v1/ping", "/v1.1/ping", "/v1/openapi.json"):
+        response = client.post(path, data="{}", content_type="application/json")
+        assert response.status_code == 405 and response["Allow"] == "GET, HEAD", (path, response.status_code)
+        assert json.loads(response.content)["error"]["code"] == "method_not_allowed"
+        assert client.get(path).status_code == 200

@@ -39,6 +39,7 @@ def integration_get(request, integrationId):
 
 @api_view(scope="app")
 def integration_create(request, integrationId):
+    menus.get_integration_menu(request.app, integrationId)  # another app's: a 404 before the body's 400
     body = validate_menu(request.data)
     return _answer(menus.create_integration_menu(request.app, integrationId, name=body["name"],
                                                  items=body["items"]), status=201)
@@ -46,6 +47,7 @@ def integration_create(request, integrationId):
 
 @api_view(scope="app")
 def integration_update(request, integrationId):
+    menus.get_integration_menu(request.app, integrationId)  # another app's: a 404 before the body's 400
     body = validate_menu(request.data)
     return _answer(menus.update_integration_menu(request.app, integrationId, name=body["name"],
                                                  items=body["items"]))
