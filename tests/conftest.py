@@ -267,6 +267,18 @@ def platform_server():
 
 
 @pytest.fixture
+def platform(platform_server, settings):
+    """The fake channel's platform, as new: no requests recorded, no
+    failures or handler left, and Parley pointed at it."""
+    settings.PARLEY_FAKE_API_BASE = platform_server.url
+    with platform_server._lock:
+        platform_server.requests.clear()
+        platform_server._failures.clear()
+        platform_server.handler = None
+    return platform_server
+
+
+@pytest.fixture
 def resolver(monkeypatch, settings):
     """For tests of the outbound address rules: no allow-list, and
     `target.example` resolving to what the test says (every other name goes

@@ -15,9 +15,10 @@ from messaging.api.auth import ApiError, bad_request
 ENVELOPE_BYTES = 64 * 1024
 
 
-def source_file(request, what: str):
-    """The uploaded `source` file of a multipart request (`what` names it
-    in the errors: "the file", "the photo")."""
+def check_multipart(request, what: str) -> None:
+    """A multipart body of at most the upload limit and its envelope, told
+    before Django reads it (`what` names the file in the errors: "the
+    image", "the file", "the photo")."""
     if not (request.content_type or "").startswith("multipart/form-data"):
         raise bad_request(f"Upload {what} as multipart/form-data with a source file field.")
     limit = settings.PARLEY_MAX_IMAGE_BYTES
@@ -27,6 +28,12 @@ def source_file(request, what: str):
         length = 0
     if length > limit + ENVELOPE_BYTES:
         raise ApiError(413, "payload_too_large", f"source is too large: the limit is {limit} bytes.")
+
+
+def source_file(request, what: str):
+    """The uploaded `source` file of a multipart request (`what` names it
+    in the errors: "the file", "the photo")."""
+    check_multipart(request, what)
     try:
         if request.method == "POST":
             files = request.FILES

@@ -19,16 +19,6 @@ ADDRESS = "192.0.2.77"
 SECRET = "fk-live-ApiAudit3Hy5Jk1Cd"
 
 
-@pytest.fixture
-def platform(platform_server, settings):
-    """The fake channel's platform, with nothing recorded or set to fail."""
-    with platform_server._lock:
-        platform_server.requests.clear()
-        platform_server._failures.clear()
-        platform_server.handler = None
-    settings.PARLEY_FAKE_API_BASE = platform_server.url
-    return platform_server
-
 
 @pytest.fixture
 def account_key(team):

@@ -21,16 +21,6 @@ ONE_OF = f"type must be one of: {', '.join(schemas.CONNECTABLE_TYPES)}."
 BODY = {"type": "fake", "apiKey": SECRET, "account": "acme"}
 
 
-@pytest.fixture
-def platform(platform_server, settings):
-    """The fake platform, with no request recorded and nothing to fail."""
-    with platform_server._lock:
-        platform_server.requests.clear()
-        platform_server._failures.clear()
-        platform_server.handler = None
-    settings.PARLEY_FAKE_API_BASE = platform_server.url
-    return platform_server
-
 
 def create(api, headers, body=BODY, prefix="/v1"):
     return api.post(f"{prefix}/integrations", body, headers=headers)

@@ -23,16 +23,6 @@ SECRET = "fk-live-Audit7Qz9Xw2Lm4N"
 TARGET = "https://hooks.example/parley"
 
 
-@pytest.fixture
-def platform(platform_server, settings):
-    """The fake channel's platform, with nothing recorded or set to fail."""
-    with platform_server._lock:
-        platform_server.requests.clear()
-        platform_server._failures.clear()
-        platform_server.handler = None
-    settings.PARLEY_FAKE_API_BASE = platform_server.url
-    return platform_server
-
 
 def logged_in(user) -> Client:
     client = Client(REMOTE_ADDR=ADDRESS)

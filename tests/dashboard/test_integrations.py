@@ -24,16 +24,6 @@ def platform_server():
     fake.close()
 
 
-@pytest.fixture
-def platform(platform_server, settings):
-    """The fake platform, as new: no requests, failures or handler left."""
-    settings.PARLEY_FAKE_API_BASE = platform_server.url
-    with platform_server._lock:
-        platform_server.requests.clear()
-        platform_server._failures.clear()
-        platform_server.handler = None
-    return platform_server
-
 
 @pytest.fixture
 def connected(app, platform):

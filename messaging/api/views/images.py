@@ -1,11 +1,10 @@
 """POST /appusers/{id}/images: upload an image and post it as a message."""
 
-from django.conf import settings
 from django.http import JsonResponse
 
 from messaging import jsonbody
-from messaging.api.auth import ApiError, api_view, author_of, bad_request, is_business, require_app_scope
-from messaging.api.uploads import ENVELOPE_BYTES
+from messaging.api.auth import api_view, author_of, bad_request, is_business, require_app_scope
+from messaging.api.uploads import check_multipart
 from messaging.client_address import public_base_url
 from messaging.schemas import IMAGE_FORM_FIELDS as FORM_FIELDS
 from messaging.services import media, messages
@@ -17,15 +16,7 @@ PLACEHOLDER_URL = "https://media.invalid/upload.jpg"
 
 @api_view(user=True)
 def upload(request):
-    if not (request.content_type or "").startswith("multipart/form-data"):
-        raise bad_request("Upload the image as multipart/form-data with a source file field.")
-    limit = settings.PARLEY_MAX_IMAGE_BYTES
-    try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    if length > limit + ENVELOPE_BYTES:
-        raise ApiError(413, "payload_too_large", f"source is too large: the limit is {limit} bytes.")
+    check_multipart(request, "the image")
     data = {key: request.POST[key] for key in FORM_FIELDS if key in request.POST}
     try:
         jsonbody.check(data)  # form fields pass the JSON bodies' checks (NUL, surrogates)
