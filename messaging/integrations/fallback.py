@@ -54,7 +54,14 @@ def _text_lines(message, app_name: str, numbered_replies: bool, media_url: str =
     lines += action_lines(message.actions, app_name)
     if numbered_replies:
         lines += _reply_lines(message.actions)
-    return [line for line in lines if line]
+    lines = [line for line in lines if line]
+    if not lines:
+        # A text message may be only postback or reply buttons (no text):
+        # dropping them all left an empty text, which platforms refuse
+        # (Twilio's 21602) and which shows the user nothing. Their labels
+        # are then the text (found by tests/fuzz/test_properties.py).
+        lines = [action["text"] for action in message.actions or [] if action.get("text")]
+    return lines
 
 
 def render_caption(message, app_name: str = "", *, numbered_replies: bool = False) -> str:
