@@ -310,7 +310,7 @@ def _parse_body(request) -> dict:
     except RequestDataTooBig:  # Django's DATA_UPLOAD_MAX_MEMORY_SIZE (settings: the same limit)
         raise ApiError(413, "payload_too_large",
                        f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes.")
-    if not raw.strip():
+    if not raw:  # no body: {} (a body of spaces alone is not JSON, and is refused)
         return {}
     try:
         data = jsonbody.decode(raw, max_bytes=limit)

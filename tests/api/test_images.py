@@ -119,3 +119,14 @@ def test_it_erases_uploads_with_the_user(api, as_alice, app_jwt, alice, media_ro
     assert list(media_root.rglob("*.png"))
     api.delete(f"/v1/appusers/{alice.id}", headers=app_jwt)
     assert not list(media_root.rglob("*.png"))
+
+
+@pytest.mark.parametrize("content_type", ["multipart/form-data", "multipart/form-data; boundary="])
+def test_a_multipart_body_without_a_boundary_is_a_400(api, app_jwt, alice, content_type):
+    """Django's parser refuses it (MultiPartParserError): a 400 with the
+    API's error body, not a 500 (found by the fuzzer)."""
+    for path in (f"/v1/appusers/{alice.id}/images", "/v1.1/attachments?access=public"):
+        response = api.client.post(path, data=b"", content_type=content_type, headers=app_jwt)
+        status, code, description = error_of(response)
+        assert (status, code) == (400, "bad_request") and "multipart" in description, (path, description)
+    assert not Message.objects.exists()

@@ -4,7 +4,7 @@ from django.http import JsonResponse
 
 from messaging import jsonbody
 from messaging.api.auth import api_view, author_of, bad_request, is_business, require_app_scope
-from messaging.api.uploads import check_multipart
+from messaging.api.uploads import parse_multipart
 from messaging.client_address import public_base_url
 from messaging.schemas import IMAGE_FORM_FIELDS as FORM_FIELDS
 from messaging.services import media, messages
@@ -16,13 +16,13 @@ PLACEHOLDER_URL = "https://media.invalid/upload.jpg"
 
 @api_view(user=True)
 def upload(request):
-    check_multipart(request, "the image")
-    data = {key: request.POST[key] for key in FORM_FIELDS if key in request.POST}
+    form, files = parse_multipart(request, "the image")
+    data = {key: form[key] for key in FORM_FIELDS if key in form}
     try:
         jsonbody.check(data)  # form fields pass the JSON bodies' checks (NUL, surrogates)
     except jsonbody.BodyError as error:
         raise bad_request(error.description)
-    upload = request.FILES.get("source")
+    upload = files.get("source")
     if upload is None:
         raise bad_request("source is required: the image file, as a multipart file field.")
     role = validate_role(data)
