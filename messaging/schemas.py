@@ -495,9 +495,11 @@ POSTBACK = {"type": "object", "properties": {"actionId": required_string(64)}, "
 _MERGED_USER = {
     "type": "object",
     "properties": {"_id": required_string(255), "userId": USER_ID},
-    "minProperties": 1,
+    "propertyNames": {"enum": ["_id", "userId"],
+                      "x-errors": {"enum": "{value} is not a way to name a user here (_id, userId)."}},
+    "anyOf": [{"required": ["_id"]}, {"required": ["userId"]}],
     "x-errors": {"type": "{name} must be an object with the user's _id or userId.",
-                 "minProperties": "{name} must name a user by _id or userId."},
+                 "anyOf": "{name} must name a user by _id or userId."},
 }
 MERGE = {
     "type": "object",

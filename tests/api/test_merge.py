@@ -104,6 +104,9 @@ def test_refusals_change_nothing(api, app_jwt, user_jwt, pair, other_app):
     assert error_of(merge(api, app_jwt, {"_id": other_app.user.id}, {"_id": anon.id}))[:2] == (404, "not_found")
     assert error_of(merge(api, app_jwt, {"_id": alice.id}, {"userId": "alice"}))[:2] == (400, "bad_request")
     assert error_of(merge(api, app_jwt, {"_id": alice.id}, {}))[:2] == (400, "bad_request")
+    # Other keys do not name a user (a 500 the fuzzer found).
+    assert error_of(merge(api, app_jwt, {"name": "x"}, {"_id": anon.id}))[:2] == (400, "bad_request")
+    assert error_of(merge(api, app_jwt, {"_id": alice.id, "x": 1}, {"_id": anon.id}))[:2] == (400, "bad_request")
     assert error_of(api.post("/v1.1/appusers/merge", {"surviving": {"_id": alice.id}}, headers=app_jwt))[0] == 400
     assert error_of(merge(api, app_jwt, alice.id, anon.id))[0] == 400
     assert error_of(merge(api, user_jwt("alice"), {"_id": alice.id}, {"_id": anon.id}))[:2] == (403, "forbidden")
