@@ -41,7 +41,7 @@ from tests.support.live import LiveServer, wait_until
 HERE = Path(__file__).resolve().parent
 SEED = 20261202
 # Test cases per operation and phase; a run taking past CAP_SECONDS fails.
-EXAMPLES = int(os.environ.get("PARLEY_FUZZ_EXAMPLES", "25"))
+EXAMPLES = int(os.environ.get("PARLEY_FUZZ_EXAMPLES", "20"))
 CAP_SECONDS = 150
 # Where the figures of the last run are written (README "Reliability").
 REPORT = HERE.parents[1] / "var" / "fuzz"
@@ -87,7 +87,7 @@ def _fuzz(server, token: str, name: str, *filters: str) -> dict:
         "-H", f"Authorization: Bearer {token}", "--report", "json", "--report-dir", str(report_dir),
         "--report-json-path", str(report_dir / "report.json"), "--no-color", *filters,
     ]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=CAP_SECONDS * max(1, EXAMPLES // 25))
+    done = subprocess.run(command, capture_output=True, text=True, timeout=CAP_SECONDS * max(1, EXAMPLES // 20))
     report = json.loads((report_dir / "report.json").read_text())
     log = server.output()
     crashes = log[log.find("Traceback"):][:6000] if "Traceback" in log else log[-2000:]
